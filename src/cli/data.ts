@@ -1,0 +1,75 @@
+// Commands that read or change stored data directly; they work whether or not the server runs.
+import { loadConfig } from '../config/load.js';
+import { getMail, listMail, retryMail } from '../mail/outbox.js';
+import { openAndMigrate, type Db } from '../store/db.js';
+import { listSubmissions } from '../submissions/list.js';
+import { table } from './table.js';
+
+async function withDb<T>(configPath: string | undefined, fn: (db: Db) => Promise<T>): Promise<T> {
+  const loaded = loadConfig(configPath);
+  const db = await openAndMigrate(loaded.config.database.url, loaded.baseDir);
+  try {
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
+
+const iso = (ms: number | null) => (ms === null ? '' : new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z'));
+
+export async function submissionsList(configPath: string | undefined, opts: { form?: string; limit: string; json?: boolean }): Promise<number> {
+  const rows = await withDb(configPath, (db) => listSubmissions(db.kysely, { form: opts.form, limit: Number(opts.limit) || 50 }));
+  if (opts.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+  else process.stdout.write(table(['id', 'form', 'created', 'outcome', 'score', 'reasons', 'autoreply'], rows.map((r) => [r.id, r.form, r.created, r.outcome, String(r.score), r.reasons.join(' '), r.autoreply])));
+  return 0;
+}
+
+export async function mailList(configPath: string | undefined, opts: { state?: string; kind?: string; limit: string; json?: boolean }): Promise<number> {
+  const rows = await withDb(configPath, (db) => listMail(db.kysely, { state: opts.state, kind: opts.kind, limit: Number(opts.limit) || 100 }));
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify(rows.map((r) => ({ ...r, created_at: iso(r.created_at), sent_at: iso(r.sent_at), next_attempt_at: iso(r.next_attempt_at) })), null, 2)}\n`);
+  } else {
+    process.stdout.write(
+      table(
+        ['id', 'kind', 'state', 'to', 'subject', 'attempts', 'created', 'error'],
+        rows.map((r) => [r.id, r.kind, r.state, r.to_addr, r.subject, String(r.attempts), iso(r.created_at), r.last_error ?? '']),
+      ),
+    );
+  }
+  return 0;
+}
+
+export async function mailShow(configPath: string | undefined, id: string, opts: { json?: boolean }): Promise<number> {
+  const row = await withDb(configPath, (db) => getMail(db.kysely, id));
+  if (!row) {
+    process.stderr.write(`formwarden: no mail ${id}\n`);
+    return 1;
+  }
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify(row, null, 2)}\n`);
+    return 0;
+  }
+  const lines = [
+    `id:        ${row.id}`,
+    `kind:      ${row.kind}`,
+    `state:     ${row.state} (attempts ${row.attempts}${row.last_error ? `, last error: ${row.last_error}` : ''})`,
+    `form:      ${row.form_id ?? ''}  submission: ${row.submission_id ?? ''}`,
+    `to:        ${row.to_addr}`,
+    `subject:   ${row.subject}`,
+    `created:   ${iso(row.created_at)}   sent: ${iso(row.sent_at)}`,
+    '',
+    row.raw ?? row.body,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}
+
+export async function outboxRetry(configPath: string | undefined, id: string): Promise<number> {
+  const ok = await withDb(configPath, (db) => retryMail(db.kysely, id, Date.now()));
+  if (!ok) {
+    process.stderr.write(`formwarden: no dead or pending mail ${id}\n`);
+    return 1;
+  }
+  process.stdout.write(`mail ${id} queued again; a running server sends it within its poll interval\n`);
+  return 0;
+}

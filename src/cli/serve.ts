@@ -1,0 +1,26 @@
+// `formwarden serve`: the server and the outbox worker, until SIGINT/SIGTERM.
+import { loadConfig } from '../config/load.js';
+import { createInstance } from '../main.js';
+
+export async function serve(configPath: string | undefined): Promise<number> {
+  const loaded = loadConfig(configPath);
+  const level = loaded.config.server.logLevel;
+  const instance = await createInstance(loaded, { logger: { level } });
+  const url = await instance.listen();
+  const log = instance.app.log;
+  log.info({ url, config: loaded.file ?? 'built-in demo', database: redactUrl(loaded.config.database.url), transport: redactUrl(loaded.config.mail.transport) }, 'formwarden listening');
+  for (const form of loaded.config.forms) log.info({ form: form.id, page: `${url}/f/${form.id}` }, 'form ready');
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  log.info('shutting down');
+  await instance.close();
+  return 0;
+}
+
+/** Never log a password that sits in a URL. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+}

@@ -1,0 +1,129 @@
+// Reading and validating the configuration. Failures are values (ConfigError) that name the key path,
+// what is wrong and how to fix it; the CLI turns them into exit code 2.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { configTemplate } from './demo.js';
+import { configSchema, type Config } from './schema.js';
+
+export class ConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(`Invalid configuration in ${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadedConfig {
+  config: Config;
+  /** The file the config came from, or null for the embedded demo. */
+  file: string | null;
+  /** The folder relative paths (SQLite file, data) are resolved against. */
+  baseDir: string;
+}
+
+/** Which file to read: --config, then FORMWARDEN_CONFIG, then ./formwarden.yaml if it exists. */
+export function resolveConfigPath(explicit: string | undefined, env = process.env, cwd = process.cwd()): string | null {
+  if (explicit) return path.resolve(cwd, explicit);
+  if (env.FORMWARDEN_CONFIG) return path.resolve(cwd, env.FORMWARDEN_CONFIG);
+  const local = path.resolve(cwd, 'formwarden.yaml');
+  return existsSync(local) ? local : null;
+}
+
+export function loadConfig(explicit?: string, env = process.env, cwd = process.cwd()): LoadedConfig {
+  const file = resolveConfigPath(explicit, env, cwd);
+  if (file && !existsSync(file)) {
+    throw new ConfigError(file, [`the file does not exist. Fix: create it with \`npx formwarden init --config ${file}\`, or point --config at an existing file`]);
+  }
+  const text = file ? readFileSync(file, 'utf8') : configTemplate();
+  const config = parseConfigText(text, file ?? '(built-in demo configuration)', env);
+  return { config, file, baseDir: file ? path.dirname(file) : cwd };
+}
+
+export function parseConfigText(text: string, source: string, env: NodeJS.ProcessEnv = {}): Config {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      source,
+      doc.errors.map((e) => `YAML syntax: ${e.message.split('\n')[0]}. Fix: check indentation and quoting near that line`),
+    );
+  }
+  const raw = (doc.toJS() ?? {}) as Record<string, unknown>;
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError(source, ['the file must be a YAML mapping (key: value). Fix: start from `npx formwarden init`']);
+  }
+  applyEnv(raw, env);
+  const result = configSchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(source, result.error.issues.map((i) => describeIssue(i, raw)));
+  return result.data;
+}
+
+/** Secrets and the database URL may come from the environment, which wins over the file. */
+function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
+  const set = (section: string, key: string, value: string | undefined) => {
+    if (value === undefined || value === '') return;
+    const obj = (raw[section] ??= {}) as Record<string, unknown>;
+    if (typeof obj === 'object' && obj !== null) obj[key] = value;
+  };
+  set('secrets', 'tokenKey', env.FORMWARDEN_TOKEN_KEY);
+  set('secrets', 'linkKey', env.FORMWARDEN_LINK_KEY);
+  set('database', 'url', env.FORMWARDEN_DATABASE_URL);
+  set('mail', 'transport', env.FORMWARDEN_MAIL_TRANSPORT);
+}
+
+/** A key path people can find in their file: forms[contact].fields[2].type */
+export function formatPath(pathParts: readonly PropertyKey[], raw: unknown): string {
+  let out = '';
+  let node: unknown = raw;
+  for (const part of pathParts) {
+    if (typeof part === 'number') {
+      const item = Array.isArray(node) ? node[part] : undefined;
+      const id = item && typeof item === 'object' ? ((item as Record<string, unknown>).id ?? (item as Record<string, unknown>).name) : undefined;
+      out += typeof id === 'string' && /^[\w-]+$/.test(id) ? `[${id}]` : `[${part}]`;
+      node = item;
+    } else {
+      out += out ? `.${String(part)}` : String(part);
+      node = node && typeof node === 'object' ? (node as Record<string, unknown>)[part as string] : undefined;
+    }
+  }
+  return out || '(top level)';
+}
+
+function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
+  const where = formatPath(issue.path, raw);
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return `${where}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}. Fix: remove it or check the spelling (see docs/configuration.md)`;
+    case 'invalid_type': {
+      const got = valueAt(issue.path, raw);
+      if (got === undefined) return `${where}: required (${issue.expected}) but missing. Fix: add ${where}`;
+      return `${where}: expected ${issue.expected}, got ${describeValue(got)}. Fix: write a ${issue.expected} here`;
+    }
+    case 'invalid_value':
+      return `${where}: ${JSON.stringify(valueAt(issue.path, raw))} is not allowed. Fix: use one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'too_small':
+    case 'too_big':
+      return `${where}: ${issue.message}. Fix: change the value to fit`;
+    default:
+      return `${where}: ${issue.message}. Fix: correct ${where} (see docs/configuration.md)`;
+  }
+}
+
+function valueAt(pathParts: readonly PropertyKey[], raw: unknown): unknown {
+  let node = raw;
+  for (const p of pathParts) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<PropertyKey, unknown>)[p];
+  }
+  return node;
+}
+
+function describeValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v} ${JSON.stringify(v)}`;
+}

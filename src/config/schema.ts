@@ -1,0 +1,166 @@
+// The configuration schema (zod). Every key has a safe default so that the minimal file in the README,
+// or no file at all, gives a working instance.
+import { z } from 'zod';
+import { parseDuration } from '../util/duration.js';
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .refine((s) => parseDuration(s) !== null, { message: 'not a duration: use a number with a unit, e.g. 90s, 5m, 1h, 2d' });
+
+const localized = z.union([
+  z.string().transform((s) => ({ ja: s, en: s })),
+  z.strictObject({ ja: z.string().optional(), en: z.string().optional() }).transform((o) => ({
+    ja: o.ja ?? o.en ?? '',
+    en: o.en ?? o.ja ?? '',
+  })),
+]);
+export type Localized = { ja: string; en: string };
+
+export const FIELD_TYPES = ['text', 'email', 'tel', 'url', 'textarea', 'select', 'checkbox', 'radio', 'hidden'] as const;
+export type FieldType = (typeof FIELD_TYPES)[number];
+
+const fieldName = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]{0,39}$/, { message: 'use lower-case letters, digits and _ (start with a letter, at most 40)' });
+
+const option = z.union([
+  z.string().transform((s) => ({ value: s, label: { ja: s, en: s } })),
+  z.strictObject({ value: z.string(), label: localized.optional() }).transform((o) => ({
+    value: o.value,
+    label: o.label ?? { ja: o.value, en: o.value },
+  })),
+]);
+
+export const fieldSchema = z
+  .strictObject({
+    name: fieldName,
+    type: z.enum(FIELD_TYPES, { message: `use one of ${FIELD_TYPES.join(', ')}` }),
+    label: localized.optional(),
+    required: z.boolean().default(false),
+    maxLength: z.number().int().positive().max(100_000).optional(),
+    minLength: z.number().int().nonnegative().optional(),
+    pattern: z
+      .string()
+      .refine(
+        (p) => {
+          try {
+            new RegExp(p, 'u');
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        { message: 'not a valid regular expression' },
+      )
+      .optional(),
+    options: z.array(option).optional(),
+    placeholder: localized.optional(),
+    value: z.string().optional(),
+  })
+  .superRefine((f, ctx) => {
+    if ((f.type === 'select' || f.type === 'radio') && (!f.options || f.options.length === 0)) {
+      ctx.addIssue({ code: 'custom', path: ['options'], message: `a ${f.type} field needs options: list the choices` });
+    }
+    if (f.minLength !== undefined && f.maxLength !== undefined && f.minLength > f.maxLength) {
+      ctx.addIssue({ code: 'custom', path: ['minLength'], message: 'minLength is larger than maxLength' });
+    }
+  })
+  .transform((f) => ({ ...f, label: f.label ?? { ja: f.name, en: f.name } }));
+export type FieldConfig = z.output<typeof fieldSchema>;
+
+const address = z
+  .string()
+  .regex(/^[^\s@<>,;"]+@[^\s@<>,;"]+\.[^\s@<>,;"]+$/, { message: 'not a plain email address (user@example.jp)' });
+
+export const formSchema = z
+  .strictObject({
+    id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, { message: 'use lower-case letters, digits, - and _' }),
+    title: localized,
+    description: localized.optional(),
+    language: z.enum(['ja', 'en']).optional(),
+    fields: z.array(fieldSchema).min(1, { message: 'a form needs at least one field' }),
+    notify: z.strictObject({
+      to: z.array(z.string()).min(1, { message: 'list at least one owner address' }),
+      subject: z.string().default('[{{form_title}}] {{receipt_id}}'),
+      body: z.string().optional(),
+    }),
+    autoreply: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        to: z.string().default('email'),
+        subject: z.string(),
+        body: z.string(),
+        echo: z.enum(['none', 'sanitized']).default('none'),
+        delay: duration('0s'),
+      })
+      .optional(),
+    cors: z.strictObject({ origins: z.array(z.string().url()).default([]) }).default({ origins: [] }),
+    successUrl: z.string().url().optional(),
+  })
+  .superRefine((form, ctx) => {
+    const names = new Set<string>();
+    form.fields.forEach((f, i) => {
+      if (names.has(f.name)) ctx.addIssue({ code: 'custom', path: ['fields', i, 'name'], message: `duplicate field name "${f.name}"` });
+      names.add(f.name);
+    });
+  });
+export type FormConfig = z.output<typeof formSchema>;
+
+export const configSchema = z
+  .strictObject({
+    siteName: z.string().default('Formwarden'),
+    server: z
+      .strictObject({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8787),
+        publicUrl: z.string().url().optional(),
+        bodyLimit: z.number().int().positive().max(10 * 1024 * 1024).default(64 * 1024),
+        trustProxy: z.array(z.string()).default([]),
+        logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .prefault({}),
+    database: z
+      .strictObject({
+        url: z
+          .string()
+          .regex(/^(sqlite:|postgres:\/\/|postgresql:\/\/)/, {
+            message: 'use sqlite:./data/formwarden.db or postgres://user@host:5432/db',
+          })
+          .default('sqlite:./data/formwarden.db'),
+      })
+      .prefault({}),
+    mail: z
+      .strictObject({
+        from: z.string().default('Formwarden <formwarden@localhost.localdomain>'),
+        transport: z
+          .string()
+          .regex(/^(capture|smtps?:\/\/.+)$/, { message: 'use "capture" or smtp://host:port (smtps:// for TLS)' })
+          .default('capture'),
+        retry: z.array(z.string()).default(['1m', '5m', '15m', '1h', '4h']),
+        timeouts: z
+          .strictObject({ connect: duration('10s'), greeting: duration('10s'), socket: duration('30s') })
+          .prefault({}),
+        pool: z.strictObject({ maxConnections: z.number().int().positive().max(50).default(2) }).prefault({}),
+      })
+      .prefault({}),
+    secrets: z
+      .strictObject({ tokenKey: z.string().min(32).optional(), linkKey: z.string().min(32).optional() })
+      .prefault({}),
+    forms: z.array(formSchema).min(1, { message: 'configure at least one form' }),
+  })
+  .superRefine((cfg, ctx) => {
+    const ids = new Set<string>();
+    cfg.forms.forEach((f, i) => {
+      if (ids.has(f.id)) ctx.addIssue({ code: 'custom', path: ['forms', i, 'id'], message: `duplicate form id "${f.id}"` });
+      ids.add(f.id);
+    });
+    cfg.mail.retry.forEach((r, i) => {
+      if (parseDuration(r) === null) ctx.addIssue({ code: 'custom', path: ['mail', 'retry', i], message: 'not a duration: e.g. 1m, 15m, 4h' });
+    });
+  });
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type Config = z.output<typeof configSchema>;
+export { address as addressSchema };

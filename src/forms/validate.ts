@@ -1,0 +1,139 @@
+// Validating a visitor's fields against the form definition. Returns clean values or per-field errors;
+// malformed requests (repeated fields, non-text values, NUL bytes, too many fields) are a BadInput.
+import type { FieldConfig, FormConfig } from '../config/schema.js';
+import { parseEmail } from './email.js';
+
+export type RawFields = Record<string, unknown>;
+export type FieldErrorCode =
+  | 'required'
+  | 'too_long'
+  | 'too_short'
+  | 'pattern'
+  | 'email'
+  | 'tel'
+  | 'url'
+  | 'option'
+  | 'single_line'
+  | 'repeated'
+  | 'not_text'
+  | 'control_chars';
+export interface FieldError {
+  code: FieldErrorCode;
+  max?: number;
+  min?: number;
+}
+
+export type ValidationResult =
+  | { ok: true; values: Record<string, string> }
+  | { ok: false; errors: Record<string, FieldError>; badInput?: string };
+
+/** Names the form may send besides its own fields (protocol fields of the widget, submit buttons). */
+export const SYSTEM_FIELDS = new Set(['lang', 'submit', '_token', '_hp', 'altcha', '_captcha', '_captcha_token', 'cf-turnstile-response', 'h-captcha-response', 'g-recaptcha-response']);
+/** How many unknown fields are ignored before the request counts as malformed. */
+export const MAX_UNKNOWN_FIELDS = 20;
+
+const DEFAULT_MAX: Record<FieldConfig['type'], number> = {
+  text: 200, email: 254, tel: 30, url: 2000, textarea: 10_000, select: 200, checkbox: 1000, radio: 200, hidden: 1000,
+};
+
+// C0 controls except TAB/LF/CR, DEL, and NUL in particular.
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+
+export function validateFields(form: FormConfig, raw: RawFields, extraAllowed: ReadonlySet<string> = SYSTEM_FIELDS): ValidationResult {
+  const errors: Record<string, FieldError> = {};
+  const values: Record<string, string> = {};
+  const known = new Set(form.fields.map((f) => f.name));
+  let unknown = 0;
+  for (const [key, value] of Object.entries(raw)) {
+    if (known.has(key) || extraAllowed.has(key)) continue;
+    unknown++;
+    if (typeof value !== 'string' && !Array.isArray(value)) return { ok: false, errors: {}, badInput: `field "${key.slice(0, 40)}" is not text` };
+  }
+  if (unknown > MAX_UNKNOWN_FIELDS) return { ok: false, errors: {}, badInput: `too many unknown fields (${unknown})` };
+
+  for (const field of form.fields) {
+    const got = raw[field.name];
+    const multi = field.type === 'checkbox' && (field.options?.length ?? 0) > 0;
+    let list: string[];
+    if (got === undefined || got === null) list = [];
+    else if (typeof got === 'string') list = [got];
+    else if (Array.isArray(got) && got.every((v) => typeof v === 'string')) list = got as string[];
+    else {
+      errors[field.name] = { code: 'not_text' };
+      continue;
+    }
+    if (list.length > 1 && !multi) {
+      errors[field.name] = { code: 'repeated' };
+      continue;
+    }
+    if (list.some((v) => CONTROL.test(v))) {
+      errors[field.name] = { code: 'control_chars' };
+      continue;
+    }
+    const error = multi ? checkMulti(field, list, values) : checkOne(field, list[0] ?? '', values);
+    if (error) errors[field.name] = error;
+  }
+  return Object.keys(errors).length > 0 ? { ok: false, errors } : { ok: true, values };
+}
+
+function checkMulti(field: FieldConfig, list: string[], out: Record<string, string>): FieldError | null {
+  const allowed = new Set(field.options!.map((o) => o.value));
+  const picked = [...new Set(list.map((v) => v.trim()).filter((v) => v !== ''))];
+  if (picked.length === 0) return field.required ? { code: 'required' } : ((out[field.name] = ''), null);
+  if (!picked.every((v) => allowed.has(v))) return { code: 'option' };
+  out[field.name] = picked.join(', ');
+  return null;
+}
+
+function checkOne(field: FieldConfig, input: string, out: Record<string, string>): FieldError | null {
+  const singleLine = field.type !== 'textarea';
+  let value = field.type === 'textarea' ? input.replace(/\r\n?/g, '\n') : input;
+  value = value.trim();
+  if (value === '') {
+    if (field.required) return { code: 'required' };
+    out[field.name] = '';
+    return null;
+  }
+  if (singleLine && /[\r\n]/.test(value)) return { code: 'single_line' };
+  const max = field.maxLength ?? DEFAULT_MAX[field.type];
+  const length = [...value].length;
+  if (length > max) return { code: 'too_long', max };
+  if (field.minLength !== undefined && length < field.minLength) return { code: 'too_short', min: field.minLength };
+  switch (field.type) {
+    case 'email': {
+      const email = parseEmail(value);
+      if (!email) return { code: 'email' };
+      value = email;
+      break;
+    }
+    case 'tel':
+      if (!/^\+?[0-9０-９][0-9０-９ ()\-－‐ー]{5,28}$/.test(value)) return { code: 'tel' };
+      break;
+    case 'url':
+      if (!isHttpUrl(value)) return { code: 'url' };
+      break;
+    case 'select':
+    case 'radio':
+      if (!field.options!.some((o) => o.value === value)) return { code: 'option' };
+      break;
+    case 'checkbox':
+      if (field.options?.length) {
+        if (!field.options.some((o) => o.value === value)) return { code: 'option' };
+      }
+      break;
+    default:
+      break;
+  }
+  if (field.pattern && !new RegExp(`^(?:${field.pattern})$`, 'u').test(value)) return { code: 'pattern' };
+  out[field.name] = value;
+  return null;
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,99 @@
+// Everything a visitor or owner reads, in Japanese and English.
+import type { FieldError } from '../forms/validate.js';
+
+export type Lang = 'ja' | 'en';
+
+const dict = {
+  ja: {
+    required: 'この項目は必須です。',
+    too_long: '{max}文字以内で入力してください。',
+    too_short: '{min}文字以上で入力してください。',
+    pattern: '入力形式が正しくありません。',
+    email: 'メールアドレスを1件、正しい形式（例: name@example.jp）で入力してください。',
+    tel: '電話番号は数字で入力してください（例: 03-1234-5678）。',
+    url: 'http:// または https:// で始まるURLを入力してください。',
+    option: '選択肢から選んでください。',
+    single_line: '改行を含めないでください。',
+    repeated: 'この項目が複数回送信されました。',
+    not_text: '文字列で入力してください。',
+    control_chars: '使用できない制御文字が含まれています。',
+    form_has_errors: '入力内容に誤りがあります。各項目をご確認ください。',
+    submit: '送信する',
+    sending: '送信中…',
+    required_mark: '必須',
+    thanks_title: '送信が完了しました',
+    thanks_body: 'お問い合わせありがとうございます。内容を確認のうえ、担当者よりご連絡いたします。',
+    receipt: '受付番号',
+    back: 'フォームに戻る',
+    not_found: 'フォームが見つかりません。',
+    bad_request: 'リクエストを処理できませんでした。',
+    too_large: '送信内容が大きすぎます。',
+    unsupported_type: 'この形式の送信には対応していません。',
+    rate_limited: '送信が多すぎます。しばらく待ってから再度お試しください。',
+    blocked: 'このアドレスからの送信は受け付けられません。',
+    server_busy: 'ただいま混み合っています。しばらく待ってから再度お試しください。',
+    language: 'English',
+  },
+  en: {
+    required: 'This field is required.',
+    too_long: 'Use at most {max} characters.',
+    too_short: 'Use at least {min} characters.',
+    pattern: 'This value is not in the expected format.',
+    email: 'Enter one email address, e.g. name@example.com.',
+    tel: 'Enter a phone number using digits, e.g. +81 3-1234-5678.',
+    url: 'Enter a URL starting with http:// or https://.',
+    option: 'Choose one of the options.',
+    single_line: 'Line breaks are not allowed here.',
+    repeated: 'This field was sent more than once.',
+    not_text: 'Enter text.',
+    control_chars: 'This field contains control characters that are not allowed.',
+    form_has_errors: 'Some fields need your attention.',
+    submit: 'Send',
+    sending: 'Sending…',
+    required_mark: 'required',
+    thanks_title: 'Thank you',
+    thanks_body: 'Your message has been received. We will get back to you soon.',
+    receipt: 'Receipt number',
+    back: 'Back to the form',
+    not_found: 'No such form.',
+    bad_request: 'The request could not be processed.',
+    too_large: 'The submission is too large.',
+    unsupported_type: 'This content type is not supported.',
+    rate_limited: 'Too many submissions. Please wait a moment and try again.',
+    blocked: 'Submissions from this address are not accepted.',
+    server_busy: 'The server is busy. Please wait a moment and try again.',
+    language: '日本語',
+  },
+} as const;
+
+export type MessageKey = keyof (typeof dict)['en'];
+
+export function t(lang: Lang, key: MessageKey, params: Record<string, string | number | undefined> = {}): string {
+  return dict[lang][key].replace(/\{(\w+)\}/g, (_, k: string) => String(params[k] ?? ''));
+}
+
+export function fieldErrorText(lang: Lang, error: FieldError): string {
+  return t(lang, error.code, { max: error.max, min: error.min });
+}
+
+/** ?lang= wins, then Accept-Language (by q), then the form's language, then Japanese. */
+export function pickLang(query: unknown, acceptLanguage: string | undefined, fallback: Lang = 'ja'): Lang {
+  if (query === 'ja' || query === 'en') return query;
+  if (acceptLanguage) {
+    const ranked = acceptLanguage
+      .split(',')
+      .slice(0, 20)
+      .map((part, i) => {
+        const [tag = '', ...params] = part.trim().toLowerCase().split(';');
+        const q = params.map((p) => /^\s*q=([0-9.]+)/.exec(p)?.[1]).find(Boolean);
+        return { tag, q: q === undefined ? 1 : Number(q), i };
+      })
+      .filter((x) => x.q > 0)
+      .sort((a, b) => b.q - a.q || a.i - b.i);
+    for (const { tag } of ranked) {
+      if (tag === 'ja' || tag.startsWith('ja-')) return 'ja';
+      if (tag === 'en' || tag.startsWith('en-')) return 'en';
+    }
+  }
+  return fallback;
+}

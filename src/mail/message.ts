@@ -1,0 +1,59 @@
+// Building the RFC 5322 message for an outbox row. One code path for every transport, so what the
+// capture transport stores is byte for byte what SMTP would send. Every header comes from the
+// configuration or from a validated address; visitor text only ever reaches the body or an encoded Subject.
+import MailComposer from 'nodemailer/lib/mail-composer/index.js';
+import addressparser from 'nodemailer/lib/addressparser/index.js';
+import { parseEmail } from '../forms/email.js';
+import { headerText } from './template.js';
+
+export interface OutgoingMail {
+  id: string;
+  kind: string;
+  from: string;
+  to: string;
+  replyTo: string | null;
+  subject: string;
+  body: string;
+  messageId: string;
+  date: Date;
+  /** Extra headers set by Formwarden itself (never from visitor input). */
+  headers?: Record<string, string>;
+}
+
+export interface ParsedFrom {
+  name: string;
+  address: string;
+}
+
+/** The configured From: exactly one address, optionally with a display name. */
+export function parseFrom(from: string): ParsedFrom | null {
+  if (/[\r\n]/.test(from)) return null;
+  const list = addressparser(from, { flatten: true });
+  if (list.length !== 1) return null;
+  const address = parseEmail(list[0]!.address ?? '');
+  return address ? { name: list[0]!.name ?? '', address } : null;
+}
+
+export function messageIdFor(outboxId: string, fromAddress: string): string {
+  return `<${outboxId}@${fromAddress.split('@')[1]}>`;
+}
+
+export async function buildMessage(mail: OutgoingMail): Promise<Buffer> {
+  const from = parseFrom(mail.from);
+  const to = parseEmail(mail.to);
+  const replyTo = mail.replyTo === null ? null : parseEmail(mail.replyTo);
+  if (!from || !to || (mail.replyTo !== null && !replyTo)) throw new Error('E_BAD_ADDRESS: refusing to build a message with an invalid address');
+  const autoHeader = mail.kind === 'notify' ? {} : { 'Auto-Submitted': mail.kind === 'autoreply' ? 'auto-replied' : 'auto-generated' };
+  const composer = new MailComposer({
+    from: { name: from.name, address: from.address },
+    to: [{ name: '', address: to }],
+    ...(replyTo ? { replyTo: [{ name: '', address: replyTo }] } : {}),
+    subject: headerText(mail.subject),
+    text: mail.body.replace(/\r\n?/g, '\n'),
+    messageId: mail.messageId,
+    date: mail.date,
+    headers: { ...autoHeader, 'X-Formwarden-Kind': mail.kind, ...(mail.headers ?? {}) },
+    textEncoding: 'quoted-printable',
+  });
+  return new Promise((resolve, reject) => composer.compile().build((err, msg) => (err ? reject(err) : resolve(msg))));
+}

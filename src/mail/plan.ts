@@ -1,0 +1,63 @@
+// Which mails an accepted submission produces: one notification per owner address (Reply-To the
+// visitor's validated address) and, when enabled and allowed by the verdict, one auto-reply to the
+// visitor's address only.
+import type { Config, FormConfig } from '../config/schema.js';
+import type { Lang } from '../i18n/messages.js';
+import type { NewMail } from './outbox.js';
+import { render } from './template.js';
+
+export interface PlannedSubmission {
+  id: string;
+  form: FormConfig;
+  values: Record<string, string>;
+  lang: Lang;
+  createdAt: Date;
+}
+
+/** Placeholders Formwarden fills itself; they never carry visitor text. */
+export function systemValues(config: Config, sub: PlannedSubmission): Record<string, string> {
+  return {
+    receipt_id: sub.id,
+    submitted_at: sub.createdAt.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC'),
+    form_title: sub.form.title[sub.lang],
+    site_name: config.siteName,
+  };
+}
+
+/** The visitor's address for Reply-To and the auto-reply: the autoreply.to field, else the first email field. */
+export function visitorAddress(form: FormConfig, values: Record<string, string>): string | null {
+  const name = form.autoreply?.to ?? form.fields.find((f) => f.type === 'email')?.name;
+  const field = form.fields.find((f) => f.name === name && f.type === 'email');
+  return field ? values[field.name] || null : null;
+}
+
+export function defaultNotifyBody(form: FormConfig, values: Record<string, string>, lang: Lang): string {
+  return form.fields.map((f) => `${f.label[lang]}:\n${values[f.name] ?? ''}\n`).join('\n');
+}
+
+export function planNotifications(config: Config, sub: PlannedSubmission): NewMail[] {
+  const { form } = sub;
+  const vars = { ...sub.values, ...systemValues(config, sub) };
+  const subject = render(form.notify.subject, vars);
+  const body = form.notify.body !== undefined ? render(form.notify.body, vars) : defaultNotifyBody(form, sub.values, form.language ?? 'ja');
+  const replyTo = visitorAddress(form, sub.values);
+  return form.notify.to.map((to) => ({ kind: 'notify', submissionId: sub.id, formId: form.id, to, replyTo, subject, body }));
+}
+
+export function planAutoreply(config: Config, sub: PlannedSubmission, notBefore: number): NewMail | null {
+  const ar = sub.form.autoreply;
+  if (!ar?.enabled) return null;
+  const to = visitorAddress(sub.form, sub.values);
+  if (!to) return null;
+  const vars = { ...sub.values, ...systemValues(config, sub) };
+  return {
+    kind: 'autoreply',
+    submissionId: sub.id,
+    formId: sub.form.id,
+    to,
+    replyTo: null,
+    subject: render(ar.subject, vars),
+    body: render(ar.body, vars),
+    notBefore,
+  };
+}

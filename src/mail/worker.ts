@@ -1,0 +1,176 @@
+// The outbox worker: claims due mails with a lease (so several processes can share one database),
+// sends them, and records the outcome. A 5xx answer is final (dead); anything else is retried on the
+// configured schedule, then dead. Delivery is at least once: a process killed between the SMTP answer
+// and the state update sends that one mail again after its lease expires.
+import { randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Database, OutboxTable } from '../store/schema.js';
+import type { Clock } from '../util/clock.js';
+import { buildMessage } from './message.js';
+import type { Transport } from './transport.js';
+
+export interface WorkerOptions {
+  fromHeader: string;
+  envelopeFrom: (row: OutboxTable) => string;
+  retryScheduleMs: number[];
+  leaseMs?: number;
+  batchSize?: number;
+  pollMs?: number;
+  concurrency?: number;
+  onResult?: (row: OutboxTable, state: 'sent' | 'retry' | 'dead') => void;
+  log?: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+  /** A last look before sending (part 2: breaker, suppression, caps). Return a reason to cancel. */
+  precheck?: (row: OutboxTable) => Promise<string | null>;
+}
+
+export class OutboxWorker {
+  readonly id = `w_${randomBytes(6).toString('hex')}`;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = true;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly transport: Transport,
+    private readonly clock: Clock,
+    private readonly opts: WorkerOptions,
+  ) {}
+
+  /** Processes what is due now, until nothing is left; returns how many mails were handled. */
+  async drain(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await this.tick();
+      total += n;
+      if (n === 0) return total;
+    }
+  }
+
+  /** One batch: claim up to batchSize due mails and attempt them. */
+  async tick(): Promise<number> {
+    const now = this.clock.now().getTime();
+    const due = await this.db
+      .selectFrom('outbox')
+      .selectAll()
+      .where('state', '=', 'pending')
+      .where('next_attempt_at', '<=', now)
+      .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', now)]))
+      .orderBy('next_attempt_at')
+      .limit(this.opts.batchSize ?? 20)
+      .execute();
+    const claimed: OutboxTable[] = [];
+    for (const row of due) if (await this.claim(row, now)) claimed.push(row);
+    const concurrency = Math.max(1, this.opts.concurrency ?? 2);
+    for (let i = 0; i < claimed.length; i += concurrency) {
+      await Promise.all(claimed.slice(i, i + concurrency).map((row) => this.attempt(row)));
+    }
+    return claimed.length;
+  }
+
+  private async claim(row: OutboxTable, now: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('outbox')
+      .set({ locked_until: now + (this.opts.leaseMs ?? 5 * 60_000), locked_by: this.id })
+      .where('id', '=', row.id)
+      .where('state', '=', 'pending')
+      .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', now)]))
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  private async attempt(row: OutboxTable): Promise<void> {
+    try {
+      const cancel = this.opts.precheck ? await this.opts.precheck(row) : null;
+      if (cancel) {
+        await this.finish(row, { state: 'cancelled', last_error: cancel });
+        return;
+      }
+      const raw = await buildMessage({
+        id: row.id,
+        kind: row.kind,
+        from: this.opts.fromHeader,
+        to: row.to_addr,
+        replyTo: row.reply_to,
+        subject: row.subject,
+        body: row.body,
+        messageId: row.message_id,
+        date: new Date(row.created_at),
+      });
+      const result = await this.transport.send({ from: this.opts.envelopeFrom(row), to: row.to_addr }, raw);
+      const now = this.clock.now().getTime();
+      if (result.ok) {
+        await this.finish(row, { state: 'sent', sent_at: now, raw: raw.toString('utf8'), transport: this.transport.name, attempts: row.attempts + 1, last_error: null });
+        this.opts.onResult?.(row, 'sent');
+        return;
+      }
+      await this.failed(row, result.error, result.permanent, now);
+    } catch (e) {
+      // A message that cannot even be built will not get better by waiting.
+      this.opts.log?.error({ mail: row.id, err: String(e) }, 'outbox: cannot build message');
+      await this.failed(row, `E_BUILD: ${String((e as Error).message ?? e)}`, true, this.clock.now().getTime());
+    }
+  }
+
+  private async failed(row: OutboxTable, error: string, permanent: boolean, now: number): Promise<void> {
+    const attempts = row.attempts + 1;
+    const delay = this.opts.retryScheduleMs[attempts - 1];
+    if (permanent || delay === undefined) {
+      await this.finish(row, { state: 'dead', attempts, last_error: error });
+      this.opts.log?.warn({ mail: row.id, kind: row.kind, attempts, error }, 'outbox: mail is dead');
+      this.opts.onResult?.(row, 'dead');
+    } else {
+      await this.finish(row, { state: 'pending', attempts, last_error: error, next_attempt_at: now + delay });
+      this.opts.onResult?.(row, 'retry');
+    }
+  }
+
+  private async finish(row: OutboxTable, set: Partial<OutboxTable>): Promise<void> {
+    await this.db
+      .updateTable('outbox')
+      .set({ ...set, locked_until: null, locked_by: null })
+      .where('id', '=', row.id)
+      .where('locked_by', '=', this.id)
+      .execute();
+  }
+
+  /** Polls every pollMs, and at once after kick(). */
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) this.again = true;
+    else this.schedule(0);
+  }
+
+  private schedule(ms: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.loop(), ms);
+    this.timer.unref();
+  }
+
+  private loop(): void {
+    if (this.stopped || this.running) return;
+    this.timer = null;
+    this.running = this.drain()
+      .then(() => undefined)
+      .catch((e) => this.opts.log?.error({ err: String(e) }, 'outbox: worker pass failed; retrying'))
+      .finally(() => {
+        this.running = null;
+        if (this.stopped) return;
+        const next = this.again ? 0 : (this.opts.pollMs ?? 1000);
+        this.again = false;
+        this.schedule(next);
+      });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+}

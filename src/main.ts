@@ -1,0 +1,105 @@
+// Composition root: config -> database -> secrets -> intake -> HTTP + outbox worker.
+import type { FastifyInstance } from 'fastify';
+import type { LoadedConfig } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { buildApp } from './http/app.js';
+import { outboxDepth } from './mail/outbox.js';
+import { parseFrom } from './mail/message.js';
+import { createTransport, type Transport } from './mail/transport.js';
+import { OutboxWorker } from './mail/worker.js';
+import { Metrics } from './monitor/metrics.js';
+import { openAndMigrate, type Db } from './store/db.js';
+import { ensureSecret } from './store/secrets.js';
+import type { IntakeDeps } from './submissions/accept.js';
+import { systemClock, type Clock } from './util/clock.js';
+import { mustDuration } from './util/duration.js';
+
+export interface InstanceOptions {
+  clock?: Clock;
+  /** Replace the configured transport (selftest, tests of the capture path). */
+  transport?: Transport;
+  /** Start the outbox worker's poll loop (default true). Tests may drive worker.tick() by hand. */
+  startWorker?: boolean;
+  logger?: boolean | object;
+}
+
+export interface Instance {
+  config: Config;
+  db: Db;
+  app: FastifyInstance;
+  worker: OutboxWorker;
+  metrics: Metrics;
+  secrets: { tokenKey: string; linkKey: string };
+  /** Listens on config.server (port 0 picks a free one); returns the base URL. */
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export class StartupError extends Error {}
+
+export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions = {}): Promise<Instance> {
+  const { config } = loaded;
+  const clock = opts.clock ?? systemClock;
+  const from = parseFrom(config.mail.from);
+  if (!from) throw new StartupError(`mail.from: "${config.mail.from}" is not one address. Fix: write it as "Example Shop <info@example.jp>"`);
+
+  const db = await openAndMigrate(config.database.url, loaded.baseDir);
+  const secrets = {
+    tokenKey: await ensureSecret(db, 'tokenKey', config.secrets.tokenKey),
+    linkKey: await ensureSecret(db, 'linkKey', config.secrets.linkKey),
+  };
+  const metrics = new Metrics(() => outboxDepth(db.kysely));
+  const transport =
+    opts.transport ??
+    createTransport(
+      config.mail.transport,
+      {
+        connect: mustDuration(config.mail.timeouts.connect),
+        greeting: mustDuration(config.mail.timeouts.greeting),
+        socket: mustDuration(config.mail.timeouts.socket),
+      },
+      config.mail.pool.maxConnections,
+    );
+
+  const logger = opts.logger ?? false;
+  const worker = new OutboxWorker(db.kysely, transport, clock, {
+    fromHeader: config.mail.from,
+    envelopeFrom: () => from.address,
+    retryScheduleMs: config.mail.retry.map(mustDuration),
+    concurrency: config.mail.pool.maxConnections,
+    onResult: (row, state) => metrics.mails.inc({ kind: row.kind, state }),
+  });
+
+  const intake: IntakeDeps = { config, db, clock, fromAddress: from.address };
+  const app = await buildApp({
+    config,
+    intake,
+    metrics,
+    logger,
+    onAccepted: () => worker.kick(),
+    healthCheck: async () => {
+      await db.kysely.selectFrom('secrets').select('name').limit(1).execute();
+      return true;
+    },
+  });
+
+  if (opts.startWorker !== false) worker.start();
+
+  return {
+    config,
+    db,
+    app,
+    worker,
+    metrics,
+    secrets,
+    async listen() {
+      return app.listen({ host: config.server.host, port: config.server.port });
+    },
+    async close() {
+      await app.close();
+      await worker.stop();
+      transport.close();
+      await db.close();
+    },
+  };
+}

@@ -1,0 +1,61 @@
+// An in-process Formwarden on a fresh test database, listening on a free loopback port.
+import { parseConfigText } from '../config/load.js';
+import { createInstance, type Instance, type InstanceOptions } from '../main.js';
+import { createTestDatabase, type TestDatabase } from './db.js';
+
+export const BASE_FORM = `
+  - id: contact
+    title: { ja: お問い合わせ, en: Contact us }
+    fields:
+      - { name: name, type: text, required: true, maxLength: 80, label: { ja: お名前, en: Name } }
+      - { name: email, type: email, required: true, label: { ja: メールアドレス, en: Email } }
+      - { name: message, type: textarea, required: true, maxLength: 5000, label: { ja: お問い合わせ内容, en: Message } }
+    notify: { to: [owner@example.jp], subject: "[Contact] {{name}}", body: "{{name}} <{{email}}>\\n\\n{{message}}" }
+    autoreply: { enabled: true, to: email, subject: "Thank you from {{site_name}}", body: "Receipt {{receipt_id}}" }
+`;
+
+export interface TestInstance {
+  instance: Instance;
+  url: string;
+  db: TestDatabase;
+  close(): Promise<void>;
+}
+
+export function testConfigYaml(opts: { dbUrl: string; transport?: string; forms?: string; extra?: string }): string {
+  return `
+siteName: Example Shop
+server: { host: 127.0.0.1, port: 0, publicUrl: "http://127.0.0.1:8787", logLevel: silent }
+database: { url: "${opts.dbUrl}" }
+mail:
+  from: "Example Shop <info@example.jp>"
+  transport: "${opts.transport ?? 'capture'}"
+  retry: [1s, 1s, 1s]
+  timeouts: { connect: 2s, greeting: 2s, socket: 3s }
+${opts.extra ?? ''}
+forms:${opts.forms ?? BASE_FORM}`;
+}
+
+export interface TestInstanceOptions extends InstanceOptions {
+  /** mail.transport: "capture" (default) or smtp://127.0.0.1:PORT */
+  smtp?: string;
+  forms?: string;
+  extra?: string;
+  db?: TestDatabase;
+}
+
+export async function startTestInstance(opts: TestInstanceOptions = {}): Promise<TestInstance> {
+  const { smtp, forms, extra, ...instanceOptions } = opts;
+  const db = opts.db ?? (await createTestDatabase());
+  const config = parseConfigText(testConfigYaml({ dbUrl: db.url, transport: smtp, forms, extra }), 'test');
+  const instance = await createInstance({ config, file: null, baseDir: db.dir }, instanceOptions);
+  const url = await instance.listen();
+  return {
+    instance,
+    url,
+    db,
+    async close() {
+      await instance.close();
+      if (!opts.db) await db.drop();
+    },
+  };
+}

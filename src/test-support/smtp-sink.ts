@@ -1,0 +1,65 @@
+// A real SMTP server (smtp-server) on loopback that records what it receives. Its behaviour can be
+// switched: accept, answer 4xx, answer 5xx, hang, or be down (not listening).
+import { SMTPServer } from 'smtp-server';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import type { AddressInfo } from 'node:net';
+
+export type SinkMode = 'accept' | 'tempfail' | 'permfail' | 'hang';
+
+export interface ReceivedMail {
+  envelopeFrom: string;
+  envelopeTo: string[];
+  raw: Buffer;
+  parsed: ParsedMail;
+}
+
+export class SmtpSink {
+  readonly received: ReceivedMail[] = [];
+  mode: SinkMode = 'accept';
+  private server: SMTPServer | null = null;
+  port = 0;
+
+  async start(port = 0): Promise<number> {
+    const server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS', 'AUTH'],
+      logger: false,
+      onData: (stream, session, cb) => {
+        const chunks: Buffer[] = [];
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('end', async () => {
+          if (this.mode === 'hang') return; // never answer
+          if (this.mode === 'tempfail') return cb(Object.assign(new Error('Try again later'), { responseCode: 451 }));
+          if (this.mode === 'permfail') return cb(Object.assign(new Error('No such user'), { responseCode: 550 }));
+          const raw = Buffer.concat(chunks);
+          this.received.push({
+            envelopeFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+            envelopeTo: session.envelope.rcptTo.map((r) => r.address),
+            raw,
+            parsed: await simpleParser(raw),
+          });
+          cb();
+        });
+      },
+    });
+    server.on('error', () => {});
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+    this.server = server;
+    this.port = (server.server.address() as AddressInfo).port;
+    return this.port;
+  }
+
+  async stop(): Promise<void> {
+    const s = this.server;
+    this.server = null;
+    if (!s) return;
+    await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
+
+  to(address: string): ReceivedMail[] {
+    return this.received.filter((m) => m.envelopeTo.includes(address));
+  }
+}

@@ -1,0 +1,23 @@
+import { defineConfig } from 'vitest/config';
+
+// Two projects: every test runs on SQLite; tests that touch storage (`*.db.test.ts`) run again on
+// PostgreSQL (FORMWARDEN_TEST_PG, default postgres://postgres@127.0.0.1:5432/postgres).
+const common = { testTimeout: 60_000, hookTimeout: 60_000, pool: 'forks' as const };
+
+export default defineConfig({
+  test: {
+    reporters: ['default'],
+    projects: [
+      { test: { ...common, name: 'sqlite', include: ['src/**/*.test.ts', 'test/**/*.test.ts'], env: { FW_TEST_DB: 'sqlite' } } },
+      {
+        test: {
+          ...common,
+          name: 'postgres',
+          include: ['src/**/*.db.test.ts', 'test/**/*.db.test.ts'],
+          env: { FW_TEST_DB: 'postgres' },
+          globalSetup: ['src/test-support/pg-global-setup.ts'],
+        },
+      },
+    ],
+  },
+});
