@@ -1,0 +1,146 @@
+// ALTCHA proof of work (altcha-lib v2, deterministic mode: the server picks the counter, so verification
+// is one HMAC). Difficulty = counter range (minNumber..maxNumber) x cost; `raised(formId)` multiplies the
+// counter range (the circuit breaker raises it under attack). Single use via the ReplayStore. A missing
+// solution (no JavaScript) is a scored symbol, not a hard reject.
+import { createChallenge, randomInt, verifySolution, type Challenge, type DeriveKeyFunction, type Solution } from 'altcha-lib';
+import { deriveKey as shaDeriveKey } from 'altcha-lib/algorithms/sha';
+import { deriveKey as pbkdf2DeriveKey } from 'altcha-lib/algorithms/pbkdf2';
+import { createHmac } from 'node:crypto';
+import type { Defense, ReplayStore } from '../../pipeline/types.js';
+
+export type AltchaAlgorithm = 'SHA-256' | 'SHA-384' | 'SHA-512' | 'PBKDF2/SHA-256' | 'PBKDF2/SHA-384' | 'PBKDF2/SHA-512';
+
+export interface AltchaConfig {
+  /** At least 32 characters. */
+  hmacSecret: string;
+  /** Default 'PBKDF2/SHA-256'. */
+  algorithm?: AltchaAlgorithm;
+  /** Cost per attempt (PBKDF2 iterations; for SHA the number of rounds). Default 5000 for PBKDF2, 1 for SHA. */
+  cost?: number;
+  /** The secret counter is drawn from minNumber..maxNumber: the solver's expected work. Defaults 5000..10000. */
+  minNumber?: number;
+  maxNumber?: number;
+  /** Default 600 s. */
+  expiresSeconds?: number;
+}
+
+export interface AltchaDeps {
+  /** Difficulty multiplier per form (>= 1); the circuit breaker raises it. Default: always 1. */
+  raised?: (formId: string) => number;
+  clock?: () => Date;
+}
+
+export type AltchaReason = 'E_ALTCHA_MISSING' | 'E_ALTCHA_INVALID' | 'E_ALTCHA_EXPIRED' | 'E_ALTCHA_REPLAYED';
+export type AltchaResult = { ok: true } | { ok: false; reason: AltchaReason; detail?: string };
+
+const DERIVE: Record<AltchaAlgorithm, DeriveKeyFunction> = {
+  'SHA-256': shaDeriveKey,
+  'SHA-384': shaDeriveKey,
+  'SHA-512': shaDeriveKey,
+  'PBKDF2/SHA-256': pbkdf2DeriveKey,
+  'PBKDF2/SHA-384': pbkdf2DeriveKey,
+  'PBKDF2/SHA-512': pbkdf2DeriveKey,
+};
+
+export const ALTCHA_SYMBOLS: Record<AltchaReason, string> = {
+  E_ALTCHA_MISSING: 'ALTCHA_MISSING',
+  E_ALTCHA_INVALID: 'ALTCHA_INVALID',
+  E_ALTCHA_EXPIRED: 'ALTCHA_EXPIRED',
+  E_ALTCHA_REPLAYED: 'ALTCHA_REPLAYED',
+};
+
+export type AltchaDefense = Defense & {
+  /** The JSON the widget fetches (challengeurl). */
+  createChallenge(formId: string): Promise<Challenge>;
+  verify(payload: string | undefined, formId: string, replay: ReplayStore): Promise<AltchaResult>;
+  /** The difficulty a new challenge for this form gets now. */
+  difficulty(formId: string): { algorithm: AltchaAlgorithm; cost: number; minNumber: number; maxNumber: number };
+};
+
+function parsePayload(payload: string): { challenge: Challenge; solution: Solution } | null {
+  for (const text of [payload, (() => { try { return Buffer.from(payload, 'base64').toString('utf8'); } catch { return ''; } })()]) {
+    try {
+      const o = JSON.parse(text) as { challenge?: Challenge; solution?: Solution };
+      if (o && typeof o === 'object' && o.challenge?.parameters && o.solution) return o as { challenge: Challenge; solution: Solution };
+    } catch {
+      // try the next form
+    }
+  }
+  return null;
+}
+
+export function createAltchaDefense(config: AltchaConfig, deps: AltchaDeps = {}): AltchaDefense {
+  if (typeof config.hmacSecret !== 'string' || config.hmacSecret.length < 32) {
+    throw new Error('altcha.hmacSecret: must be at least 32 characters (e.g. openssl rand -base64 48)');
+  }
+  const algorithm = config.algorithm ?? 'PBKDF2/SHA-256';
+  const deriveKey = DERIVE[algorithm];
+  if (!deriveKey) throw new Error(`altcha.algorithm: use one of ${Object.keys(DERIVE).join(', ')}`);
+  const cost = config.cost ?? (algorithm.startsWith('PBKDF2') ? 5000 : 1);
+  const minNumber = config.minNumber ?? 5000;
+  const maxNumber = config.maxNumber ?? 10000;
+  const expiresSeconds = config.expiresSeconds ?? 600;
+  if (!Number.isInteger(cost) || cost < 1) throw new Error('altcha.cost: must be a positive integer');
+  if (!Number.isInteger(minNumber) || minNumber < 0) throw new Error('altcha.minNumber: must be a non-negative integer');
+  if (!Number.isInteger(maxNumber) || maxNumber <= minNumber) throw new Error('altcha.maxNumber: must be an integer larger than minNumber');
+  if (!(expiresSeconds > 0)) throw new Error('altcha.expiresSeconds: must be positive');
+  const hmacSignatureSecret = config.hmacSecret;
+  const hmacKeySignatureSecret = createHmac('sha256', config.hmacSecret).update('altcha-key-signature').digest('hex');
+  const clock = deps.clock ?? (() => new Date());
+
+  const difficulty = (formId: string) => {
+    const raw = deps.raised?.(formId) ?? 1;
+    const f = Number.isFinite(raw) && raw >= 1 ? raw : 1;
+    return { algorithm, cost, minNumber: Math.round(minNumber * f), maxNumber: Math.min(0xffffffff, Math.round(maxNumber * f)) };
+  };
+
+  async function verify(payload: string | undefined, formId: string, replay: ReplayStore): Promise<AltchaResult> {
+    if (!payload) return { ok: false, reason: 'E_ALTCHA_MISSING' };
+    if (payload.length > 10_000) return { ok: false, reason: 'E_ALTCHA_INVALID', detail: 'too long' };
+    const parsed = parsePayload(payload);
+    if (!parsed) return { ok: false, reason: 'E_ALTCHA_INVALID', detail: 'malformed' };
+    if (parsed.challenge.parameters.algorithm !== algorithm) return { ok: false, reason: 'E_ALTCHA_INVALID', detail: 'algorithm' };
+    let r;
+    try {
+      r = await verifySolution({ challenge: parsed.challenge, solution: parsed.solution, deriveKey, hmacSignatureSecret, hmacKeySignatureSecret });
+    } catch (err) {
+      return { ok: false, reason: 'E_ALTCHA_INVALID', detail: (err as Error).message.slice(0, 100) };
+    }
+    if (r.expired) return { ok: false, reason: 'E_ALTCHA_EXPIRED' };
+    if (!r.verified) return { ok: false, reason: 'E_ALTCHA_INVALID', detail: r.invalidSignature ? 'signature' : 'solution' };
+    const p = parsed.challenge.parameters;
+    if (p.data?.formId !== formId) return { ok: false, reason: 'E_ALTCHA_INVALID', detail: 'another form' };
+    const ttl = Math.max(60, (p.expiresAt ?? 0) - Math.floor(clock().getTime() / 1000) + 60);
+    if (!(await replay.useOnce(`altcha:${p.nonce}`, ttl))) return { ok: false, reason: 'E_ALTCHA_REPLAYED' };
+    return { ok: true };
+  }
+
+  return {
+    name: 'altcha',
+    stage: 'main',
+    priority: -30,
+    timeoutMs: 3000,
+    onError: 'fail-closed',
+    symbols: Object.values(ALTCHA_SYMBOLS),
+    difficulty,
+    verify,
+    async createChallenge(formId) {
+      const d = difficulty(formId);
+      return createChallenge({
+        algorithm,
+        cost: d.cost,
+        counter: randomInt(d.maxNumber, d.minNumber),
+        deriveKey,
+        hmacSignatureSecret,
+        hmacKeySignatureSecret,
+        expiresAt: new Date(clock().getTime() + expiresSeconds * 1000),
+        data: { formId },
+      });
+    },
+    async check(sub, ctx) {
+      const r = await verify(sub.altcha, sub.formId, ctx.replay);
+      if (r.ok) return { kind: 'pass' };
+      return { kind: 'flag', findings: [{ symbol: ALTCHA_SYMBOLS[r.reason], ...(r.detail ? { detail: r.detail } : {}) }] };
+    },
+  };
+}

@@ -1,0 +1,119 @@
+// Signed form token: HMAC-SHA256 over (form id, issue time, nonce), base64url. Verified for minimum fill
+// time, maximum age, form binding and single use (ReplayStore). Outcomes are values with reason codes.
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Defense, Finding, ReplayStore } from '../../pipeline/types.js';
+
+export type TokenReason =
+  | 'E_TOKEN_MISSING'
+  | 'E_TOKEN_INVALID'
+  | 'E_TOKEN_TOO_FAST'
+  | 'E_TOKEN_EXPIRED'
+  | 'E_TOKEN_REPLAYED'
+  | 'E_TOKEN_WRONG_FORM';
+
+export type TokenResult = { ok: true; issuedAt: Date; fillSeconds: number } | { ok: false; reason: TokenReason; detail?: string };
+
+export interface FormTokenConfig {
+  /** At least 32 characters. A list rotates keys: the first signs, all verify. */
+  secret: string | string[];
+  minFillSeconds?: number; // default 3
+  maxAgeMinutes?: number; // default 60
+  /** Issue times this far in the future are accepted (clock skew between instances). Default 30 s. */
+  clockSkewSeconds?: number;
+  /**
+   * What a missing token does: 'flag' (default: TOKEN_MISSING is scored; plain HTML forms pasted on other
+   * sites still deliver) or 'reject' (final reject E_TOKEN_MISSING: only forms served by us are accepted).
+   */
+  missing?: 'flag' | 'reject';
+}
+
+export interface FormTokens {
+  issueToken(formId: string, now?: Date): string;
+  verifyToken(token: string | undefined, formId: string, now: Date, replay: ReplayStore): Promise<TokenResult>;
+}
+
+const b64 = (b: Buffer | string) => Buffer.from(b).toString('base64url');
+const VERSION = 'v1';
+
+export function createFormTokens(config: FormTokenConfig): FormTokens {
+  const secrets = (Array.isArray(config.secret) ? config.secret : [config.secret]).filter((s) => s !== undefined);
+  if (secrets.length === 0) throw new Error('formToken.secret: set a secret of at least 32 characters (e.g. openssl rand -base64 48)');
+  secrets.forEach((s, i) => {
+    if (typeof s !== 'string' || s.length < 32) {
+      throw new Error(`formToken.secret${secrets.length > 1 ? `[${i}]` : ''}: must be at least 32 characters (e.g. openssl rand -base64 48)`);
+    }
+  });
+  const minFill = config.minFillSeconds ?? 3;
+  const maxAge = (config.maxAgeMinutes ?? 60) * 60;
+  const skew = config.clockSkewSeconds ?? 30;
+  if (!(minFill >= 0)) throw new Error('formToken.minFillSeconds: must be 0 or more');
+  if (!(maxAge > minFill)) throw new Error('formToken.maxAgeMinutes: must be longer than minFillSeconds');
+  const sign = (secret: string, payload: string) => createHmac('sha256', secret).update(payload).digest();
+
+  return {
+    issueToken(formId, now = new Date()) {
+      if (!/^[A-Za-z0-9_-]{1,64}$/.test(formId)) throw new Error(`issueToken: "${formId}" is not a form id`);
+      const payload = `${VERSION}.${formId}.${Math.floor(now.getTime() / 1000)}.${b64(randomBytes(12))}`;
+      return `${b64(payload)}.${b64(sign(secrets[0]!, payload))}`;
+    },
+    async verifyToken(token, formId, now, replay) {
+      if (!token) return { ok: false, reason: 'E_TOKEN_MISSING' };
+      if (token.length > 512) return { ok: false, reason: 'E_TOKEN_INVALID', detail: 'too long' };
+      const dot = token.indexOf('.');
+      if (dot < 0) return { ok: false, reason: 'E_TOKEN_INVALID', detail: 'malformed' };
+      const payload = Buffer.from(token.slice(0, dot), 'base64url').toString('utf8');
+      const mac = Buffer.from(token.slice(dot + 1), 'base64url');
+      const good = mac.length === 32 && secrets.some((s) => timingSafeEqual(sign(s, payload), mac));
+      if (!good) return { ok: false, reason: 'E_TOKEN_INVALID', detail: 'bad signature' };
+      const parts = payload.split('.');
+      const [version, tokenForm, issued, nonce] = parts;
+      if (parts.length !== 4 || version !== VERSION || !/^\d+$/.test(issued ?? '') || !nonce) {
+        return { ok: false, reason: 'E_TOKEN_INVALID', detail: 'malformed payload' };
+      }
+      if (tokenForm !== formId) return { ok: false, reason: 'E_TOKEN_WRONG_FORM', detail: `issued for ${tokenForm}` };
+      const issuedAt = new Date(Number(issued) * 1000);
+      const age = (now.getTime() - issuedAt.getTime()) / 1000;
+      if (age < -skew) return { ok: false, reason: 'E_TOKEN_INVALID', detail: 'issued in the future' };
+      if (age > maxAge) return { ok: false, reason: 'E_TOKEN_EXPIRED', detail: `${Math.round(age / 60)} min old` };
+      if (age < minFill) return { ok: false, reason: 'E_TOKEN_TOO_FAST', detail: `${Math.max(0, age).toFixed(0)} s` };
+      if (!(await replay.useOnce(`token:${nonce}`, maxAge + skew + 60))) return { ok: false, reason: 'E_TOKEN_REPLAYED' };
+      return { ok: true, issuedAt, fillSeconds: Math.round(age) };
+    },
+  };
+}
+
+export const TOKEN_SYMBOLS: Record<TokenReason, string> = {
+  E_TOKEN_MISSING: 'TOKEN_MISSING',
+  E_TOKEN_INVALID: 'TOKEN_INVALID',
+  E_TOKEN_TOO_FAST: 'TOKEN_TOO_FAST',
+  E_TOKEN_EXPIRED: 'TOKEN_EXPIRED',
+  E_TOKEN_REPLAYED: 'TOKEN_REPLAYED',
+  E_TOKEN_WRONG_FORM: 'TOKEN_WRONG_FORM',
+};
+
+export type FormTokenDefense = Defense & FormTokens;
+
+export function createFormTokenDefense(config: FormTokenConfig): FormTokenDefense {
+  const tokens = createFormTokens(config);
+  if (config.missing !== undefined && config.missing !== 'flag' && config.missing !== 'reject') {
+    throw new Error('formToken.missing: use flag or reject');
+  }
+  const missingRejects = config.missing === 'reject';
+  return {
+    ...tokens,
+    name: 'form-token',
+    stage: 'main',
+    priority: -40,
+    timeoutMs: 2000,
+    onError: 'fail-closed',
+    symbols: Object.values(TOKEN_SYMBOLS),
+    async check(sub, ctx) {
+      const r = await tokens.verifyToken(sub.token, sub.formId, ctx.clock(), ctx.replay);
+      if (r.ok) return { kind: 'pass' };
+      const f: Finding = { symbol: TOKEN_SYMBOLS[r.reason] };
+      if (r.reason === 'E_TOKEN_MISSING' && missingRejects) return { kind: 'final', action: 'reject', reason: r.reason, findings: [f] };
+      if (r.detail) f.detail = r.detail;
+      return { kind: 'flag', findings: [f] };
+    },
+  };
+}

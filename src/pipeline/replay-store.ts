@@ -1,0 +1,52 @@
+import type { Redis } from 'ioredis';
+import type { ReplayStore } from './types.js';
+
+/** In-process replay store: fine for a single instance. Expired keys are swept as the map is used. */
+export class MemoryReplayStore implements ReplayStore {
+  readonly #seen = new Map<string, number>();
+  readonly #now: () => number;
+  readonly #maxEntries: number;
+
+  constructor(opts: { now?: () => number; maxEntries?: number } = {}) {
+    this.#now = opts.now ?? Date.now;
+    this.#maxEntries = opts.maxEntries ?? 1_000_000;
+  }
+
+  async useOnce(key: string, ttlSeconds: number): Promise<boolean> {
+    const now = this.#now();
+    const until = this.#seen.get(key);
+    if (until !== undefined && until > now) return false;
+    if (this.#seen.size >= this.#maxEntries) this.sweep();
+    if (this.#seen.size >= this.#maxEntries) {
+      // Still full of live keys: evict the oldest insertion rather than grow without bound.
+      const oldest = this.#seen.keys().next();
+      if (!oldest.done) this.#seen.delete(oldest.value);
+    }
+    this.#seen.delete(key);
+    this.#seen.set(key, now + ttlSeconds * 1000);
+    return true;
+  }
+
+  sweep(): void {
+    const now = this.#now();
+    for (const [k, until] of this.#seen) if (until <= now) this.#seen.delete(k);
+  }
+
+  get size(): number {
+    return this.#seen.size;
+  }
+}
+
+/** Replay store shared by all instances: SET key NX EX ttl. */
+export class RedisReplayStore implements ReplayStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix = 'fw:replay:',
+  ) {}
+
+  async useOnce(key: string, ttlSeconds: number): Promise<boolean> {
+    const ttl = Math.max(1, Math.ceil(ttlSeconds));
+    const r = await this.redis.set(this.prefix + key, '1', 'EX', ttl, 'NX');
+    return r === 'OK';
+  }
+}
