@@ -6,7 +6,9 @@ const common = { testTimeout: 60_000, hookTimeout: 60_000, pool: 'forks' as cons
 
 export default defineConfig({
   test: {
-    reporters: ['default'],
+    // .ci/run asks for a JSON report to print one closing line for both Node versions.
+    reporters: process.env.FW_JSON_REPORT ? ['default', 'json'] : ['default'],
+    outputFile: process.env.FW_JSON_REPORT ? { json: process.env.FW_JSON_REPORT } : undefined,
     projects: [
       { test: { ...common, name: 'sqlite', include: ['src/**/*.test.ts', 'test/**/*.test.ts'], env: { FW_TEST_DB: 'sqlite' } } },
       {

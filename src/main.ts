@@ -62,11 +62,16 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
     );
 
   const logger = opts.logger ?? false;
+  const timeouts = config.mail.timeouts;
+  // A claimed mail is retried by another worker (or after a crash) once its lease ends; the lease
+  // outlasts the slowest possible SMTP attempt so a live worker never loses its claim.
+  const leaseMs = 2 * (mustDuration(timeouts.connect) + mustDuration(timeouts.greeting) + mustDuration(timeouts.socket));
   const worker = new OutboxWorker(db.kysely, transport, clock, {
     fromHeader: config.mail.from,
     envelopeFrom: () => from.address,
     retryScheduleMs: config.mail.retry.map(mustDuration),
     concurrency: config.mail.pool.maxConnections,
+    leaseMs,
     onResult: (row, state) => metrics.mails.inc({ kind: row.kind, state }),
   });
 

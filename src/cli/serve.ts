@@ -8,6 +8,8 @@ export async function serve(configPath: string | undefined): Promise<number> {
   const instance = await createInstance(loaded, { logger: { level } });
   const url = await instance.listen();
   const log = instance.app.log;
+  // One plain line whatever the log level, for people and scripts waiting for the server.
+  process.stderr.write(`formwarden: listening on ${url} (forms: ${loaded.config.forms.map((f) => `${url}/f/${f.id}`).join(', ')})\n`);
   log.info({ url, config: loaded.file ?? 'built-in demo', database: redactUrl(loaded.config.database.url), transport: redactUrl(loaded.config.mail.transport) }, 'formwarden listening');
   for (const form of loaded.config.forms) log.info({ form: form.id, page: `${url}/f/${form.id}` }, 'form ready');
   await new Promise<void>((resolve) => {

@@ -1,0 +1,73 @@
+// Running the built `formwarden` command as a separate process, as an owner would.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { waitFor } from './wait.js';
+
+export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const cliPath = path.join(projectRoot, 'dist/cli/main.js');
+
+export function assertBuilt(): void {
+  if (!existsSync(cliPath)) throw new Error(`${cliPath} is missing: run \`npm run build\` (npm test does it first)`);
+}
+
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliResult {
+  assertBuilt();
+  const r = spawnSync(process.execPath, [cliPath, ...args], { cwd: opts.cwd ?? projectRoot, env: { ...process.env, ...opts.env }, encoding: 'utf8', timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export async function runCliAsync(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  assertBuilt();
+  const child = spawn(process.execPath, [cliPath, ...args], { cwd: opts.cwd ?? projectRoot, env: { ...process.env, ...opts.env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { status, stdout, stderr };
+}
+
+export interface ServerProcess {
+  child: ChildProcess;
+  url: string;
+  output(): string;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Starts `formwarden serve` and resolves once it logs the address it listens on. */
+export async function startServer(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ServerProcess> {
+  assertBuilt();
+  const child = spawn(process.execPath, [cliPath, ...args, 'serve'], { cwd: opts.cwd ?? projectRoot, env: { ...process.env, ...opts.env } });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  let exited = false;
+  child.on('exit', () => (exited = true));
+  const url = await waitFor(
+    () => {
+      if (exited) throw new Error(`server exited: ${out}`);
+      return /formwarden: listening on (http:\/\/\S+)/.exec(out)?.[1];
+    },
+    'the server to listen',
+    30_000,
+  );
+  return {
+    child,
+    url,
+    output: () => out,
+    async kill(signal = 'SIGTERM') {
+      if (exited) return;
+      const done = new Promise((r) => child.once('exit', r));
+      child.kill(signal);
+      await done;
+    },
+  };
+}

@@ -1,0 +1,159 @@
+// The `formwarden` command as separate processes: configuration errors, `submit` against a server
+// that delivers to a real SMTP server, the data commands, and a SIGKILL while mail is queued.
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, dbUnavailable, type TestDatabase } from '../src/test-support/db.js';
+import { testConfigYaml } from '../src/test-support/instance.js';
+import { runCli, runCliAsync, startServer } from '../src/test-support/process.js';
+import { SmtpSink } from '../src/test-support/smtp-sink.js';
+import { waitFor } from '../src/test-support/wait.js';
+
+describe('formwarden command', () => {
+  it('--help lists the commands', () => {
+    const r = runCli(['--help']);
+    expect(r.status).toBe(0);
+    for (const cmd of ['init', 'serve', 'check-config', 'submit', 'submissions', 'mail', 'outbox']) expect(r.stdout).toContain(cmd);
+  });
+
+  it('an invalid configuration stops start-up with exit code 2, naming the key path and the fix', async () => {
+    const db = await createTestDatabase();
+    const file = path.join(db.dir, 'bad.yaml');
+    writeFileSync(file, testConfigYaml({ dbUrl: db.url }).replace('port: 0', 'port: 99999'));
+    for (const cmd of ['check-config', 'serve']) {
+      const r = runCli(['--config', file, cmd]);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain(`Invalid configuration in ${file}`);
+      expect(r.stderr).toContain('server.port: Too big: expected number to be <=65535. Fix: change the value to fit');
+    }
+    const missing = runCli(['--config', path.join(db.dir, 'nope.yaml'), 'serve']);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain('the file does not exist. Fix: create it with `npx formwarden init');
+    await db.drop();
+  });
+
+  it('init writes a commented configuration with generated secrets that check-config accepts', async () => {
+    const db = await createTestDatabase();
+    const file = path.join(db.dir, 'formwarden.yaml');
+    expect(runCli(['--config', file, 'init']).status).toBe(0);
+    const again = runCli(['--config', file, 'init']);
+    expect(again.status).toBe(1);
+    const check = runCli(['--config', file, 'check-config']);
+    expect(check.stdout).toContain('configuration OK');
+    expect(check.status).toBe(0);
+    await db.drop();
+  });
+});
+
+describe.skipIf(dbUnavailable())('formwarden serve + submit against a real SMTP server', () => {
+  const sink = new SmtpSink();
+  let db: TestDatabase;
+  let config: string;
+
+  beforeAll(async () => {
+    const port = await sink.start();
+    db = await createTestDatabase();
+    config = path.join(db.dir, 'formwarden.yaml');
+    writeFileSync(config, testConfigYaml({ dbUrl: db.url, transport: `smtp://127.0.0.1:${port}` }));
+  });
+  afterAll(async () => {
+    await sink.stop();
+    await db.drop();
+  });
+
+  it('submit delivers the notification (Reply-To = visitor) and the auto-reply (To = visitor only)', async () => {
+    const server = await startServer(['--config', config]);
+    try {
+      const fields = ['--field', 'name=佐藤 花子', '--field', 'email=hanako@example.jp', '--field', 'message=見積もりをお願いします'];
+      const r = await runCliAsync(['submit', '--url', server.url, '--form', 'contact', ...fields, '--header', 'X-Test: yes']);
+      expect(r.stdout).toMatch(/HTTP 201\n\{"id":"s_[0-9a-z]{22}","status":"accepted"\}/);
+      expect(r.status).toBe(0);
+      await waitFor(() => sink.received.length >= 2, 'two mails at the SMTP server');
+      const owner = sink.to('owner@example.jp');
+      expect(owner).toHaveLength(1);
+      expect(owner[0]!.parsed.replyTo?.value.map((a) => a.address)).toEqual(['hanako@example.jp']);
+      expect(owner[0]!.parsed.subject).toBe('[Contact] 佐藤 花子');
+      const reply = sink.to('hanako@example.jp');
+      expect(reply).toHaveLength(1);
+      expect(reply[0]!.envelopeTo).toEqual(['hanako@example.jp']);
+      expect(reply[0]!.parsed.to).toMatchObject({ value: [{ address: 'hanako@example.jp' }] });
+      expect(reply[0]!.parsed.cc).toBeUndefined();
+      expect(reply[0]!.parsed.bcc).toBeUndefined();
+
+      const bad = await runCliAsync(['submit', '--url', server.url, '--form', 'contact', '--field', 'name=x', '--field', 'email=x, y@example.jp', '--field', 'message=m']);
+      expect(bad.status).toBe(1);
+      expect(bad.stdout).toContain('HTTP 400');
+      expect(bad.stdout).toContain('"email"');
+
+      const list = runCli(['--config', config, 'submissions', 'list', '--json']);
+      const subs = JSON.parse(list.stdout) as { form: string; outcome: string }[];
+      expect(subs).toHaveLength(1);
+      expect(subs[0]).toMatchObject({ form: 'contact', outcome: 'accept' });
+      const mails = JSON.parse(runCli(['--config', config, 'mail', 'list', '--json']).stdout) as { id: string; kind: string; state: string }[];
+      expect(mails.map((m) => `${m.kind}:${m.state}`).sort()).toEqual(['autoreply:sent', 'notify:sent']);
+      const shown = runCli(['--config', config, 'mail', 'show', mails[0]!.id]);
+      expect(shown.stdout).toContain('state:     sent');
+      expect(shown.stdout).toMatch(/^Message-ID: <m_/m);
+    } finally {
+      await server.kill();
+    }
+  });
+
+  it('SIGKILL while mail is queued: after restart the queue drains and nothing accepted is lost', async () => {
+    const port = sink.port;
+    await sink.stop();
+    sink.received.length = 0;
+    const server = await startServer(['--config', config]);
+    const ids: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const res = await fetch(`${server.url}/api/forms/contact/submissions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: `visitor ${i}`, email: `v${i}@example.jp`, message: `message ${i}` }),
+      });
+      expect(res.status).toBe(201);
+      ids.push(((await res.json()) as { id: string }).id);
+    }
+    await server.kill('SIGKILL');
+    const pending = JSON.parse(runCli(['--config', config, 'mail', 'list', '--state', 'pending', '--json']).stdout) as unknown[];
+    expect(pending).toHaveLength(20);
+
+    await sink.start(port);
+    const again = await startServer(['--config', config]);
+    try {
+      await waitFor(() => sink.received.length >= 20, 'the queue to drain after restart', 60_000);
+      for (let i = 0; i < 10; i++) {
+        expect(sink.to(`v${i}@example.jp`)).toHaveLength(1);
+      }
+      expect(sink.to('owner@example.jp')).toHaveLength(10);
+      const subs = JSON.parse(runCli(['--config', config, 'submissions', 'list', '--limit', '100', '--json']).stdout) as { id: string }[];
+      for (const id of ids) expect(subs.map((s) => s.id)).toContain(id);
+    } finally {
+      await again.kill();
+    }
+  });
+
+  it('SMTP 5xx: the mail is dead, listed by `mail list --state dead`, and `outbox retry` sends it again', async () => {
+    sink.received.length = 0;
+    sink.mode = 'permfail';
+    const server = await startServer(['--config', config]);
+    try {
+      const r = await runCliAsync(['submit', '--url', server.url, '--form', 'contact', '--field', 'name=a', '--field', 'email=dead@example.jp', '--field', 'message=m']);
+      expect(r.status).toBe(0);
+      const dead = await waitFor(() => {
+        const rows = JSON.parse(runCli(['--config', config, 'mail', 'list', '--state', 'dead', '--json']).stdout) as { id: string; to_addr: string; last_error: string }[];
+        return rows.length === 2 ? rows : null;
+      }, 'two dead mails');
+      expect(dead[0]!.last_error).toContain('550');
+      sink.mode = 'accept';
+      const reply = dead.find((m) => m.to_addr === 'dead@example.jp')!;
+      const retry = runCli(['--config', config, 'outbox', 'retry', reply.id]);
+      expect(retry.status).toBe(0);
+      await waitFor(() => sink.to('dead@example.jp').length === 1, 'the retried mail');
+      expect(runCli(['--config', config, 'outbox', 'retry', 'm_nope']).status).toBe(1);
+    } finally {
+      sink.mode = 'accept';
+      await server.kill();
+    }
+  });
+});
