@@ -61,7 +61,7 @@ export function parseConfigText(text: string, source: string, env: NodeJS.Proces
   return result.data;
 }
 
-/** Secrets and the database URL may come from the environment, which wins over the file. */
+/** Secrets, the database URL, the mail transport and the port may come from the environment, which wins over the file. */
 function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
   const set = (section: string, key: string, value: string | undefined) => {
     if (value === undefined || value === '') return;
@@ -72,6 +72,10 @@ function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
   set('secrets', 'linkKey', env.FORMWARDEN_LINK_KEY);
   set('database', 'url', env.FORMWARDEN_DATABASE_URL);
   set('mail', 'transport', env.FORMWARDEN_MAIL_TRANSPORT);
+  if (env.FORMWARDEN_PORT !== undefined && /^\d+$/.test(env.FORMWARDEN_PORT)) {
+    const server = (raw.server ??= {}) as Record<string, unknown>;
+    if (typeof server === 'object' && server !== null) server.port = Number(env.FORMWARDEN_PORT);
+  }
 }
 
 /** A key path people can find in their file: forms[contact].fields[2].type */

@@ -1,0 +1,65 @@
+// The README promise, as a person would see it: `npm start` on a fresh checkout (no configuration
+// file: the built-in demo) serves the form; a browser fills it in and submits; the thank-you page
+// shows; the owner notification and the auto-reply are in `formwarden mail list`.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumMissing, launchChromium } from '../src/test-support/browser.js';
+import { runCli, startServer, type ServerProcess } from '../src/test-support/process.js';
+import { waitFor } from '../src/test-support/wait.js';
+
+describe.skipIf(chromiumMissing())('hosted demo form in Chromium', () => {
+  const cwd = mkdtempSync(path.join(tmpdir(), 'fw-demo-'));
+  const env = { FORMWARDEN_PORT: '0', FORMWARDEN_CONFIG: '' };
+  let server: ServerProcess;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    server = await startServer([], { cwd, env });
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.kill();
+  });
+
+  it('a visitor fills in the Japanese form and submits; the owner and the visitor get their mail', async () => {
+    const page = await browser.newPage({ locale: 'ja-JP' });
+    await page.goto(`${server.url}/f/contact`);
+    expect(await page.getAttribute('html', 'lang')).toBe('ja');
+    await page.getByLabel('お名前').pressSequentially('山田 太郎', { delay: 20 });
+    await page.getByLabel('メールアドレス').pressSequentially('taro@example.jp', { delay: 20 });
+    await page.getByLabel('お問い合わせ内容').fill('商品の在庫について教えてください。');
+    await page.getByRole('button', { name: '送信する' }).click();
+    await page.waitForURL(/\/f\/contact\/thanks/);
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('送信が完了しました');
+    const receipt = await page.locator('.fw-receipt').textContent();
+    expect(receipt).toMatch(/^s_/);
+    await page.screenshot({ path: path.join(cwd, 'thanks.png') });
+
+    const mails = await waitFor(() => {
+      const r = runCli(['mail', 'list', '--json'], { cwd, env });
+      const rows = JSON.parse(r.stdout) as { kind: string; state: string; to_addr: string; submission_id: string }[];
+      return rows.length === 2 && rows.every((m) => m.state === 'sent') ? rows : null;
+    }, 'the two captured mails');
+    expect(mails.map((m) => [m.kind, m.to_addr]).sort()).toEqual([
+      ['autoreply', 'taro@example.jp'],
+      ['notify', 'owner@example.jp'],
+    ]);
+    expect(mails.every((m) => m.submission_id === receipt)).toBe(true);
+  });
+
+  it('a visitor who makes a mistake sees the errors announced and keeps what they typed (English)', async () => {
+    const page = await browser.newPage({ locale: 'en-US' });
+    await page.goto(`${server.url}/f/contact?lang=en`);
+    await page.getByLabel('Name').fill('Jane');
+    await page.getByLabel('Email').fill('jane@');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page.waitForLoadState();
+    await expect(page.getByRole('alert').first().textContent()).resolves.toContain('Some fields need your attention.');
+    expect(await page.getByLabel('Name').inputValue()).toBe('Jane');
+    expect(await page.getByLabel('Email').getAttribute('aria-invalid')).toBe('true');
+  });
+});
