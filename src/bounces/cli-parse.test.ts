@@ -1,0 +1,42 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runBouncesParse } from './cli-parse.js';
+
+const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), 'parse', 'fixtures');
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'fw-cli-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+async function run(paths: string[], json: boolean): Promise<{ code: number; text: string }> {
+  const out = new PassThrough();
+  const chunks: Buffer[] = [];
+  out.on('data', (c: Buffer) => chunks.push(c));
+  const code = await runBouncesParse(paths, { json }, out);
+  return { code, text: Buffer.concat(chunks).toString('utf8') };
+}
+
+describe('runBouncesParse', () => {
+  it('prints one JSON object per message', async () => {
+    const mbox = path.join(tmp, 'two.mbox');
+    const a = readFileSync(path.join(fixtures, 'qmail.eml'), 'latin1');
+    const b = readFileSync(path.join(fixtures, 'exim.eml'), 'latin1');
+    writeFileSync(mbox, `From MAILER-DAEMON Mon Mar  3 10:00:00 2025\n${a}\nFrom MAILER-DAEMON Mon Mar  3 10:00:01 2025\n${b}`, 'latin1');
+    const { code, text } = await run([path.join(fixtures, 'postfix-dsn.eml'), mbox], true);
+    expect(code).toBe(0);
+    const objs = text.trim().split('\n').map((l) => JSON.parse(l) as { file: string; index: number; bounces: Array<Record<string, unknown>> });
+    expect(objs).toHaveLength(3);
+    expect(objs[0]!.bounces[0]).toMatchObject({ recipient: 'nobody-here@receiver.example', reason: 'userunknown', hard: true, originalMessageId: 'inquiry-123@sender.example' });
+    expect(Object.keys(objs[0]!.bounces[0]!)).toEqual(['recipient', 'reason', 'status', 'replyCode', 'hard', 'action', 'diagnostic', 'feedbackType', 'originalMessageId']);
+    expect(objs.map((o) => o.index)).toEqual([0, 0, 1]);
+    expect(objs[2]!.bounces[0]).toMatchObject({ recipient: 'gone.user@far.example', reason: 'mailboxfull' });
+  });
+
+  it('prints a compact line per recipient and fails on unreadable paths', async () => {
+    const { code, text } = await run([path.join(fixtures, 'arf.eml'), path.join(tmp, 'missing.eml')], false);
+    expect(code).toBe(1);
+    expect(text).toMatch(/complainer@mailbox\.example\tfeedback\t-\tsoft/);
+  });
+});

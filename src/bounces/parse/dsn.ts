@@ -1,0 +1,89 @@
+// RFC 3464 message/delivery-status parsing into normalized records.
+import { cleanAddress } from './address.js';
+import type { RawRecord } from './types.js';
+
+export interface DsnReport {
+  reportingMta: string;
+  records: Array<RawRecord & { remoteMta: string; originalRecipient: string }>;
+}
+
+function emptyRecord(): RawRecord & { remoteMta: string; originalRecipient: string } {
+  return {
+    recipient: '', action: '', status: '', replyCode: '', diagnostic: '', diagnosticType: '', command: '', reason: '',
+    feedbackType: '', remoteMta: '', originalRecipient: '',
+  };
+}
+
+/** Split "type; value" (e.g. "rfc822; a@b", "smtp; 550 ..."). */
+function typed(v: string): [string, string] {
+  const i = v.indexOf(';');
+  if (i === -1 || i > 20) return ['', v.trim()];
+  return [v.slice(0, i).trim().toUpperCase(), v.slice(i + 1).trim()];
+}
+
+export function parseDeliveryStatus(text: string): DsnReport {
+  const report: DsnReport = { reportingMta: '', records: [] };
+  // Unfold continuation lines.
+  const lines: string[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/\r$/, '');
+    if ((line.startsWith(' ') || line.startsWith('\t')) && lines.length && lines[lines.length - 1] !== '') {
+      lines[lines.length - 1] += ' ' + line.trim();
+    } else lines.push(line);
+  }
+  // Recipient blocks are separated by blank lines; a repeated Final-Recipient (or
+  // Original-Recipient) inside one block also starts a new recipient.
+  let cur: ReturnType<typeof emptyRecord> | null = null;
+  const push = () => { if (cur && (cur.recipient || cur.originalRecipient || cur.status || cur.diagnostic)) report.records.push(cur); cur = null; };
+  for (const line of lines) {
+    if (line.trim() === '') { if (cur && (cur.recipient || cur.originalRecipient)) push(); continue; }
+    const c = line.indexOf(':');
+    if (c <= 0) continue;
+    const name = line.slice(0, c).trim().toLowerCase();
+    const value = line.slice(c + 1).trim();
+    switch (name) {
+      case 'reporting-mta': report.reportingMta = typed(value)[1]; break;
+      case 'final-recipient': {
+        if (cur && cur.recipient) push();
+        cur ??= emptyRecord();
+        cur.recipient = cleanAddress(typed(value)[1]) || '\u0000';
+        break;
+      }
+      case 'original-recipient': {
+        if (cur && cur.originalRecipient) push();
+        cur ??= emptyRecord();
+        cur.originalRecipient = cleanAddress(typed(value)[1]);
+        break;
+      }
+      case 'x-actual-recipient': {
+        cur ??= emptyRecord();
+        const [t, v] = typed(value);
+        if (t === 'X-UNIX' || v.startsWith('|')) cur.diagnosticType ||= 'X-UNIX';
+        break;
+      }
+      case 'action': cur ??= emptyRecord(); cur.action = value.toLowerCase().split(/[\s(;]/)[0] ?? ''; break;
+      case 'status': {
+        cur ??= emptyRecord();
+        const m = /([245])\.(\d{1,3})\.(\d{1,3})/.exec(value);
+        cur.status = m ? `${m[1]}.${Number(m[2])}.${Number(m[3])}` : '';
+        if (!m) { const r = /\b([245]\d\d)\b/.exec(value); if (r) cur.replyCode ||= r[1] ?? ''; }
+        break;
+      }
+      case 'diagnostic-code': {
+        cur ??= emptyRecord();
+        const [t, v] = typed(value);
+        cur.diagnosticType = t || cur.diagnosticType;
+        cur.diagnostic = v;
+        break;
+      }
+      case 'remote-mta': cur ??= emptyRecord(); cur.remoteMta = typed(value)[1]; break;
+      default: break;
+    }
+  }
+  push();
+  for (const r of report.records) {
+    if (r.recipient === '\u0000') r.recipient = ''; // Final-Recipient present but unusable
+    if (!r.recipient && r.originalRecipient) r.recipient = r.originalRecipient;
+  }
+  return report;
+}

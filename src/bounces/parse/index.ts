@@ -1,0 +1,222 @@
+// Bounce parser entry point: raw message -> normalized records -> classify().
+import { allAddresses, cleanAddress, firstAddress, isSystemAddress } from './address.js';
+import { arfRecords, parseFeedbackReport } from './arf.js';
+import { classify, isHard } from './classify.js';
+import { parseDeliveryStatus } from './dsn.js';
+import { decodeHeaderValue, getHeader } from './headers.js';
+import { errorLines, parseTextLayout, type TextRecord } from './lhost/generic.js';
+import { LAYOUTS } from './lhost/index.js';
+import { DEFAULT_LIMITS, walkMessage, type WalkResult } from './mime.js';
+import { parseOriginal } from './original.js';
+import { providerReason } from './rhost.js';
+import { findReplyCode, findStatus, internalStatus, isValidStatus } from './status.js';
+import { findCommand, looksLikeBounce, splitOriginal } from './text.js';
+import type { BouncedRecipient, OriginalMessage, ParsedBounce, ParseOptions, RawRecord } from './types.js';
+import { isAutoReply } from './vacation.js';
+
+export type { BounceReason, BouncedRecipient, ParsedBounce, ParseOptions, OriginalMessage, RawRecord } from './types.js';
+export { classify, isHard } from './classify.js';
+export { splitMbox, readMbox, readMaildir, readEml, readMessages } from './sources.js';
+
+export const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
+const MAX_DIAGNOSTIC = 1000;
+const MAX_TEXT = 512 * 1024;
+const TEMPORARY = /temporar|retry timeout exceeded|will be retried|try again later|delay reason|deferred/i;
+const HAS_CODE = /\b[245]\d\d\b|\b[245]\.\d{1,3}\.\d{1,3}\b/;
+
+/** Everything a layout recognizer may look at. */
+export interface BounceContext {
+  walk: WalkResult;
+  from: string;
+  subject: string;
+  errorPart: string;
+  original: OriginalMessage | null;
+  exclude: Set<string>;
+}
+
+function emptyResult(why: string): ParsedBounce {
+  return { kind: 'unparseable', bounces: [], original: null, bounce: { from: '', to: [], subject: '', date: null }, why };
+}
+
+/** Parse one raw message. Never throws; bounded in memory by opts.maxBytes. */
+export function parseBounce(raw: Buffer | string, opts: ParseOptions = {}): ParsedBounce {
+  try {
+    return parseInner(raw, opts);
+  } catch (e) {
+    return emptyResult(`internal error: ${(e as Error)?.message ?? String(e)}`);
+  }
+}
+
+function toBinary(raw: Buffer | string, maxBytes: number): string {
+  const buf = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw;
+  const s = (buf.length > maxBytes ? buf.subarray(0, maxBytes) : buf).toString('latin1');
+  return s.includes('\r') ? s.replace(/\r\n?/g, '\n') : s;
+}
+
+function isGarbage(s: string): boolean {
+  const head = s.slice(0, 4096);
+  if (!head) return true;
+  const firstLine = head.slice(0, head.indexOf('\n') === -1 ? head.length : head.indexOf('\n'));
+  if (/^[A-Za-z0-9-]+:/.test(firstLine) || firstLine.startsWith('From ')) return false;
+  const ctrl = head.replace(/[\x20-\x7e\n\t\x80-\xff]/g, '').length;
+  return ctrl > head.length * 0.05 || !/^[\x20-\x7e]/.test(firstLine);
+}
+
+function parseInner(raw: Buffer | string, opts: ParseOptions): ParsedBounce {
+  let s = toBinary(raw, opts.maxBytes ?? DEFAULT_MAX_BYTES);
+  if (s.startsWith('From ')) s = s.slice(s.indexOf('\n') + 1 || s.length);
+  if (isGarbage(s)) return emptyResult('no RFC 5322 header block (binary or empty input)');
+
+  const walk = walkMessage(s, { ...DEFAULT_LIMITS, maxPartBytes: opts.maxPartBytes ?? DEFAULT_LIMITS.maxPartBytes });
+  const h = walk.headers;
+  const fromHeader = decodeHeaderValue(getHeader(h, 'from'));
+  const subject = decodeHeaderValue(getHeader(h, 'subject')).slice(0, 1000);
+  const bounce = {
+    from: firstAddress(fromHeader),
+    to: allAddresses(getHeader(h, 'to')).slice(0, 50),
+    subject,
+    date: getHeader(h, 'date') || null,
+  };
+  const texts = walk.texts.length ? walk.texts : walk.htmlTexts;
+  let mainText = texts.join('\n');
+  if (mainText.length > MAX_TEXT) mainText = mainText.slice(0, MAX_TEXT);
+  mainText = mainText.replace(/\r\n?/g, '\n');
+  const [errorPart, inlineOriginal] = splitOriginal(mainText);
+  const original = parseOriginal(walk.original ?? '') ?? parseOriginal(inlineOriginal);
+  const messageId = original?.messageId ?? '';
+
+  const exclude = new Set<string>(bounce.to);
+  if (original?.from) exclude.add(original.from);
+  if (original?.returnPath) exclude.add(original.returnPath);
+  if (bounce.from) exclude.add(bounce.from);
+  const ctx: BounceContext = { walk, from: fromHeader, subject, errorPart, original, exclude };
+
+  let kind: ParsedBounce['kind'] = 'non-standard';
+  let records: RawRecord[] = [];
+  let why: string | undefined;
+
+  if (walk.feedbackReport.length) {
+    kind = 'arf';
+    const report = parseFeedbackReport(walk.feedbackReport[0] ?? '');
+    const fallback = original?.to ? [original.to] : [];
+    records = arfRecords(report, fallback, firstParagraph(errorPart));
+  } else if (walk.deliveryStatus.length) {
+    records = fromDsn(walk, ctx);
+    if (records.length) kind = 'dsn';
+  }
+  if (!records.length && kind !== 'arf' && isAutoReply(h, subject)) {
+    kind = 'vacation';
+    const who = bounce.from || cleanAddress(getHeader(h, 'reply-to'));
+    records = [{ ...blank(), recipient: who, reason: 'vacation', diagnostic: firstParagraph(errorPart) }];
+  }
+  if (!records.length) {
+    for (const layout of LAYOUTS) {
+      if (!layout.match(ctx)) continue;
+      records = layout.parse(ctx);
+      if (records.length) {
+        kind = records.every((r) => r.reason === 'feedback') ? 'arf' : layout.kind ?? 'non-standard';
+        break;
+      }
+    }
+  }
+  if (!records.length) records = fromText(ctx);
+  if (!records.length) {
+    // Exim, Gmail and others name the failed recipients in a header.
+    const failed = allAddresses(getHeader(h, 'x-failed-recipients'));
+    records = failed.map((recipient) => ({ ...blank(), recipient, diagnostic: errorLines(errorPart) }));
+  }
+  if (!records.length) {
+    if (!looksLikeBounce(fromHeader, subject, errorPart)) {
+      return { kind: 'not-a-bounce', bounces: [], original, bounce, why: 'no delivery report, no recipient/error layout, no bounce sender or subject' };
+    }
+    const rcpt = original?.to || allAddresses(errorPart).find((a) => !exclude.has(a) && !isSystemAddress(a)) || '';
+    const diag = errorLines(errorPart);
+    records = [{ ...blank(), recipient: rcpt, diagnostic: diag }];
+    why = rcpt ? 'bounce layout not recognised; recipient taken from the returned message' : 'bounce layout not recognised; no recipient found';
+  }
+
+  const bounces = records.map((r) => finish(r, messageId));
+  if (bounces.some((b) => b.reason === 'undefined') && !why) why = 'no status code or known diagnostic phrase';
+  const out: ParsedBounce = { kind, bounces, original, bounce };
+  if (why && bounces.some((b) => b.reason === 'undefined' || !b.recipient)) out.why = why;
+  return out;
+}
+
+function blank(): RawRecord {
+  return { recipient: '', action: '', status: '', replyCode: '', diagnostic: '', diagnosticType: '', command: '', reason: '', feedbackType: '' };
+}
+
+function firstParagraph(text: string): string {
+  return text.trim().split(/\n\s*\n/)[0]?.replace(/\s+/g, ' ').slice(0, MAX_DIAGNOSTIC) ?? '';
+}
+
+/** Records from message/delivery-status parts, enriched with the human-readable text. */
+function fromDsn(walk: WalkResult, ctx: BounceContext): RawRecord[] {
+  const out: RawRecord[] = [];
+  for (const part of walk.deliveryStatus) out.push(...parseDeliveryStatus(part).records);
+  if (!out.length) return out;
+  const textRecs = parseTextLayout(ctx.errorPart, { exclude: new Set() });
+  const byAddr = new Map(textRecs.map((r) => [r.recipient, r]));
+  out.forEach((r, i) => {
+    // Final-Recipient missing or unusable: the text part, the diagnostic or the returned message names it.
+    if (!r.recipient) r.recipient = textRecs[i]?.recipient ?? '';
+  });
+  for (const r of out) {
+    const t = byAddr.get(r.recipient) ?? (out.length === 1 && textRecs.length === 1 ? textRecs[0] : undefined);
+    if (t) {
+      // Postfix-style text keeps the "(in reply to ... command)" that Diagnostic-Code drops.
+      if (!r.diagnostic || (/in reply to .{1,20} command/i.test(t.diagnostic) && !/in reply to/i.test(r.diagnostic))) r.diagnostic = t.diagnostic;
+      if (!r.command) r.command = t.command || findCommand(t.diagnostic);
+    }
+    if (!r.diagnostic && out.length === 1) r.diagnostic = errorLines(ctx.errorPart);
+    if (!r.recipient) r.recipient = allAddresses(r.diagnostic).find((a) => !ctx.exclude.has(a)) ?? '';
+    if (!r.recipient && out.length === 1) r.recipient = ctx.original?.to ?? '';
+  }
+  return out;
+}
+
+/** Records from a plain-text layout (generic recognizer). */
+function fromText(ctx: BounceContext): RawRecord[] {
+  const recs: TextRecord[] = parseTextLayout(ctx.errorPart, { exclude: ctx.exclude });
+  if (!recs.length) return [];
+  const shared = errorLines(ctx.errorPart);
+  for (const r of recs) {
+    // The SMTP reply often sits in a later paragraph (Gmail: "The error that the other server returned was:").
+    if (!r.diagnostic) r.diagnostic = shared;
+    else if (!HAS_CODE.test(r.diagnostic) && HAS_CODE.test(shared)) r.diagnostic += ' ' + shared;
+  }
+  return recs;
+}
+
+/** Fill status, reply code and command; classify; produce the public record. */
+function finish(r: RawRecord, originalMessageId: string): BouncedRecipient {
+  // Collapse whitespace and multi-line reply prefixes ("550-5.2.1 ...550-5.2.1 ...").
+  let diagnostic = r.diagnostic.replace(/\s+/g, ' ').trim().replace(/(?<=\S) [245]\d\d-(?:[245]\.\d{1,3}\.\d{1,3} )?/g, ' ');
+  if (diagnostic.length > MAX_DIAGNOSTIC) diagnostic = diagnostic.slice(0, MAX_DIAGNOSTIC);
+  const rec: RawRecord = { ...r, diagnostic };
+  if (!rec.replyCode) rec.replyCode = findReplyCode(diagnostic);
+  const found = findStatus(diagnostic, rec.replyCode ? rec.replyCode[0] : undefined);
+  // The code quoted by the remote server is more specific than the reporting MTA's Status field.
+  if (!rec.status || !isValidStatus(rec.status)) rec.status = found;
+  else if (found && found !== rec.status && found[0] === rec.status[0] && !/^[45]\.0\.0$/.test(found)) rec.status = found;
+  if (!rec.command) rec.command = findCommand(diagnostic);
+  if (!rec.reason) rec.reason = providerReason(diagnostic);
+  const reason = classify(rec);
+  let status = rec.status;
+  if (reason === 'feedback' || reason === 'vacation') status = '';
+  else if (!status) {
+    const temporary = rec.temporary ?? (rec.replyCode.startsWith('4') || status.startsWith('4') || rec.action === 'delayed' || TEMPORARY.test(diagnostic));
+    status = internalStatus(reason, temporary) || status;
+  }
+  return {
+    recipient: rec.recipient,
+    reason,
+    status,
+    replyCode: rec.replyCode,
+    hard: isHard(reason, status),
+    action: rec.action,
+    diagnostic,
+    feedbackType: rec.feedbackType,
+    originalMessageId,
+  };
+}

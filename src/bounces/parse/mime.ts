@@ -1,0 +1,151 @@
+// Light, bounded MIME walker. Input is a binary (latin1) string with LF line endings.
+// It only collects what bounce parsing needs: human-readable texts, report parts and the
+// embedded original message. Never recurses past maxDepth, never decodes more than
+// maxPartBytes of a part, never decompresses anything.
+import { decodeText } from './charset.js';
+import { findHeaderEnd, getHeader, parseContentType, parseHeaderBlock, type HeaderList } from './headers.js';
+
+export interface MimeLimits {
+  maxPartBytes: number;
+  maxDepth: number;
+  maxParts: number;
+}
+
+export const DEFAULT_LIMITS: MimeLimits = { maxPartBytes: 256 * 1024, maxDepth: 12, maxParts: 200 };
+
+export interface WalkResult {
+  headers: HeaderList;
+  /** decoded text/plain parts (or the single body of a non-MIME message) */
+  texts: string[];
+  /** decoded text/html parts, tags stripped (used when no text/plain exists) */
+  htmlTexts: string[];
+  deliveryStatus: string[];
+  feedbackReport: string[];
+  /** binary string of the first embedded message or header block, bounded */
+  original: string | null;
+  contentType: string;
+  partTypes: string[];
+  notes: string[];
+}
+
+export function decodeTransfer(body: string, cte: string, max: number): string {
+  const enc = cte.trim().toLowerCase();
+  if (enc === 'base64') {
+    const chunk = body.length > max * 1.4 ? body.slice(0, Math.floor(max * 1.4)) : body;
+    return Buffer.from(chunk, 'base64').toString('latin1');
+  }
+  const chunk = body.length > max ? body.slice(0, max) : body;
+  if (enc === 'quoted-printable') {
+    return chunk.replace(/=[ \t]*\n/g, '').replace(/=([0-9A-Fa-f]{2})/g, (_s, h: string) => String.fromCharCode(parseInt(h, 16)));
+  }
+  return chunk;
+}
+
+export function stripHtml(html: string): string {
+  return html
+    .replace(/<(script|style)[^>]*>[\s\S]*?<\/\1>/gi, ' ')
+    .replace(/<br\s*\/?>|<\/(p|div|tr|li|h\d)>/gi, '\n')
+    .replace(/<[^>]{0,2000}>/g, ' ')
+    .replace(/&nbsp;/gi, ' ').replace(/&lt;/gi, '<').replace(/&gt;/gi, '>').replace(/&quot;/gi, '"')
+    .replace(/&#39;/g, "'").replace(/&amp;/gi, '&')
+    .replace(/[ \t]+/g, ' ');
+}
+
+/** Split a multipart body into its parts (binary strings). Returns null when no delimiter is found. */
+export function splitMultipart(body: string, boundary: string, maxParts: number): string[] | null {
+  const delim = '--' + boundary;
+  const parts: string[] = [];
+  let pos = 0;
+  let start = -1;
+  for (;;) {
+    let idx = body.indexOf(delim, pos);
+    // The delimiter must start a line.
+    while (idx > 0 && body.charCodeAt(idx - 1) !== 10) idx = body.indexOf(delim, idx + 1);
+    if (idx === -1) break;
+    if (start !== -1) {
+      const end = idx > 0 ? idx - 1 : idx; // drop the line break before the delimiter
+      parts.push(body.slice(start, Math.max(start, end)));
+      if (parts.length >= maxParts) return parts;
+    }
+    const close = body.startsWith('--', idx + delim.length);
+    const eol = body.indexOf('\n', idx);
+    if (close) return parts;
+    if (eol === -1) return parts.length ? parts : null;
+    start = eol + 1;
+    pos = start;
+  }
+  if (start === -1) return null;
+  // Truncated message: the last part runs to the end.
+  parts.push(body.slice(start));
+  return parts;
+}
+
+export function walkMessage(s: string, limits: MimeLimits = DEFAULT_LIMITS): WalkResult {
+  const [hEnd, bStart] = findHeaderEnd(s, 0);
+  const headers = parseHeaderBlock(s.slice(0, hEnd));
+  const res: WalkResult = {
+    headers, texts: [], htmlTexts: [], deliveryStatus: [], feedbackReport: [], original: null,
+    contentType: '', partTypes: [], notes: [],
+  };
+  const ct = parseContentType(getHeader(headers, 'content-type') || 'text/plain');
+  res.contentType = ct.type;
+  walkEntity(headers, s.slice(bStart), 0, res, limits);
+  return res;
+}
+
+function walkEntity(headers: HeaderList, body: string, depth: number, res: WalkResult, limits: MimeLimits): void {
+  if (res.partTypes.length >= limits.maxParts) { res.notes.push('too many parts'); return; }
+  const ctRaw = getHeader(headers, 'content-type');
+  const ct = parseContentType(ctRaw || 'text/plain');
+  const type = ct.type || 'text/plain';
+  const cte = getHeader(headers, 'content-transfer-encoding');
+  const charset = ct.params['charset'];
+  res.partTypes.push(type);
+
+  if (type.startsWith('multipart/')) {
+    if (depth >= limits.maxDepth) { res.notes.push('multipart nesting too deep'); return; }
+    const boundary = ct.params['boundary'];
+    const parts = boundary ? splitMultipart(body, boundary, limits.maxParts) : null;
+    if (!parts) {
+      // Missing or wrong boundary: treat the body as plain text.
+      res.notes.push('multipart without usable boundary');
+      res.texts.push(decodeText(decodeTransfer(body, cte, limits.maxPartBytes), charset));
+      return;
+    }
+    for (const p of parts) {
+      const [hEnd, bStart] = findHeaderEnd(p, 0);
+      const ph = parseHeaderBlock(p.slice(0, hEnd));
+      walkEntity(ph, p.slice(bStart), depth + 1, res, limits);
+    }
+    return;
+  }
+
+  switch (type) {
+    case 'message/delivery-status':
+    case 'message/global-delivery-status':
+      res.deliveryStatus.push(decodeText(decodeTransfer(body, cte, limits.maxPartBytes), 'utf-8'));
+      return;
+    case 'message/feedback-report':
+      res.feedbackReport.push(decodeText(decodeTransfer(body, cte, limits.maxPartBytes), 'utf-8'));
+      return;
+    case 'message/rfc822':
+    case 'message/global':
+    case 'message/rfc822-headers':
+    case 'text/rfc822-headers':
+    case 'message/partial':
+    case 'message/global-headers':
+      if (res.original === null) res.original = decodeTransfer(body, cte, limits.maxPartBytes);
+      return;
+    case 'text/plain':
+    case 'text/enriched':
+    case 'text':
+      res.texts.push(decodeText(decodeTransfer(body, cte, limits.maxPartBytes), charset));
+      return;
+    case 'text/html':
+      res.htmlTexts.push(stripHtml(decodeText(decodeTransfer(body, cte, limits.maxPartBytes), charset)));
+      return;
+    default:
+      // Attachments (application/zip, gzip, images, ...) are never decoded.
+      return;
+  }
+}

@@ -1,0 +1,64 @@
+// Public types of the bounce parser.
+export type BounceReason = 'userunknown' | 'mailboxfull' | 'hostunknown' | 'filtered' | 'rejected' | 'blocked'
+  | 'spamdetected' | 'policyviolation' | 'authfailure' | 'badreputation' | 'expired' | 'suspend' | 'systemerror'
+  | 'networkerror' | 'mesgtoobig' | 'exceedlimit' | 'toomanyconn' | 'speeding' | 'securityerror' | 'virusdetected'
+  | 'contenterror' | 'hasmoved' | 'mailererror' | 'norelaying' | 'notaccept' | 'notcompliantrfc' | 'onhold'
+  | 'requireptr' | 'syntaxerror' | 'systemfull' | 'delivered' | 'feedback' | 'vacation' | 'undefined';
+
+export interface BouncedRecipient {
+  recipient: string;
+  reason: BounceReason;
+  status: string;
+  replyCode: string;
+  hard: boolean;
+  action: string;
+  diagnostic: string;
+  feedbackType: string;
+  originalMessageId: string;
+}
+
+export interface OriginalMessage {
+  messageId: string;
+  from: string;
+  to: string;
+  subject: string;
+  returnPath: string;
+  receivedIps: string[];
+  headers: Record<string, string>;
+}
+
+export interface ParsedBounce {
+  kind: 'dsn' | 'arf' | 'vacation' | 'non-standard' | 'not-a-bounce' | 'unparseable';
+  bounces: BouncedRecipient[];
+  original: OriginalMessage | null;
+  bounce: { from: string; to: string[]; subject: string; date: string | null };
+  why?: string;
+}
+
+export interface ParseOptions {
+  /** bytes of the raw message that are read at most (default 10 MB) */
+  maxBytes?: number;
+  /** bytes of each MIME part that are decoded and inspected at most (default 256 KB) */
+  maxPartBytes?: number;
+}
+
+/**
+ * The normalized per-recipient record every source (DSN, ARF, text layouts) produces.
+ * classify() turns it into a reason without knowing where it came from.
+ */
+export interface RawRecord {
+  recipient: string;
+  action: string;
+  status: string;
+  replyCode: string;
+  diagnostic: string;
+  /** "SMTP", "X-UNIX", "X-POSTFIX", ... from Diagnostic-Code, or '' */
+  diagnosticType: string;
+  /** last SMTP command of the failed session: CONN, EHLO, HELO, MAIL, RCPT, DATA, or '' */
+  command: string;
+  /** a reason already decided by the layout (e.g. a carrier-specific phrase), or '' */
+  reason: BounceReason | '';
+  feedbackType: string;
+  /** true when the layout says the failure is temporary */
+  temporary?: boolean;
+}
