@@ -2,6 +2,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { LoadedConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
+import { Redis } from 'ioredis';
+import { buildDefenses, type Defenses } from './defenses/setup.js';
 import { buildApp } from './http/app.js';
 import { outboxDepth } from './mail/outbox.js';
 import { parseFrom } from './mail/message.js';
@@ -29,6 +31,8 @@ export interface Instance {
   app: FastifyInstance;
   worker: OutboxWorker;
   metrics: Metrics;
+  defenses: Defenses;
+  redis: Redis | null;
   secrets: { tokenKey: string; linkKey: string };
   /** Listens on config.server (port 0 picks a free one); returns the base URL. */
   listen(): Promise<string>;
@@ -75,7 +79,21 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
     onResult: (row, state) => metrics.mails.inc({ kind: row.kind, state }),
   });
 
-  const intake: IntakeDeps = { config, db, clock, fromAddress: from.address };
+  // One Redis connection for every shared counter (rate limits, replay, bans, duplicates), when configured.
+  const redis = config.redis
+    ? new Redis(config.redis.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, lazyConnect: false })
+    : null;
+  redis?.on('error', () => {});
+  let defenses: Defenses;
+  try {
+    defenses = buildDefenses(config, secrets.tokenKey, { clock, redis: redis ?? undefined });
+  } catch (e) {
+    redis?.disconnect();
+    await db.close();
+    throw new StartupError(`defenses: ${(e as Error).message}`);
+  }
+
+  const intake: IntakeDeps = { config, db, clock, fromAddress: from.address, defenses };
   const app = await buildApp({
     config,
     intake,
@@ -96,6 +114,8 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
     app,
     worker,
     metrics,
+    defenses,
+    redis,
     secrets,
     async listen() {
       return app.listen({ host: config.server.host, port: config.server.port });
@@ -104,6 +124,7 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
       await app.close();
       await worker.stop();
       transport.close();
+      redis?.disconnect();
       await db.close();
     },
   };

@@ -32,6 +32,10 @@ describe.skipIf(chromiumMissing())('hosted demo form in Chromium', () => {
     await page.getByLabel('お名前').pressSequentially('山田 太郎', { delay: 20 });
     await page.getByLabel('メールアドレス').pressSequentially('taro@example.jp', { delay: 20 });
     await page.getByLabel('お問い合わせ内容').fill('商品の在庫について教えてください。');
+    // A person reads the form over for a moment (the form token's minimum fill time is 3 s), while
+    // the ALTCHA widget finishes its proof-of-work in the background.
+    await page.waitForSelector('altcha-widget .altcha[data-state="verified"]');
+    await page.waitForTimeout(3000);
     await page.getByRole('button', { name: '送信する' }).click();
     await page.waitForURL(/\/f\/contact\/thanks/);
     await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('送信が完了しました');
@@ -49,6 +53,34 @@ describe.skipIf(chromiumMissing())('hosted demo form in Chromium', () => {
       ['notify', 'owner@example.jp'],
     ]);
     expect(mails.every((m) => m.submission_id === receipt)).toBe(true);
+    const subs = JSON.parse(runCli(['submissions', 'list', '--json'], { cwd, env }).stdout) as { outcome: string; reasons: string[] }[];
+    expect(subs[0]).toMatchObject({ outcome: 'accept' });
+    expect(subs[0]!.reasons.filter((r) => !r.startsWith('GEO_COUNTRY_UNKNOWN'))).toEqual([]);
+  });
+
+  it('with JavaScript disabled a person can still send: the inquiry is delivered, the auto-reply is held back', async () => {
+    const context = await browser.newContext({ javaScriptEnabled: false, locale: 'en-US' });
+    const page = await context.newPage();
+    await page.goto(`${server.url}/f/contact?lang=en`);
+    await page.getByLabel('Name').fill('No Script');
+    await page.getByLabel('Email').fill('noscript@example.jp');
+    await page.getByLabel('Message').fill('I browse without JavaScript.');
+    await page.waitForTimeout(3000);
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page.waitForURL(/\/f\/contact\/thanks/);
+    const receipt = await page.locator('.fw-receipt').textContent();
+    const mails = await waitFor(() => {
+      const rows = JSON.parse(runCli(['mail', 'list', '--json'], { cwd, env }).stdout) as { kind: string; state: string; to_addr: string; submission_id: string }[];
+      const mine = rows.filter((m) => m.submission_id === receipt);
+      return mine.length >= 1 && mine.every((m) => m.state === 'sent') ? mine : null;
+    }, 'the owner notification');
+    expect(mails.map((m) => m.kind)).toEqual(['notify']);
+    const subs = JSON.parse(runCli(['submissions', 'list', '--json'], { cwd, env }).stdout) as { id: string; outcome: string; reasons: string[]; autoreply: string }[];
+    const sub = subs.find((s) => s.id === receipt)!;
+    expect(sub.outcome).toBe('accept_no_autoreply');
+    expect(sub.reasons).toContain('ALTCHA_MISSING(4)');
+    expect(sub.autoreply).toBe('skipped:accept_no_autoreply');
+    await context.close();
   });
 
   it('a visitor who makes a mistake sees the errors announced and keeps what they typed (English)', async () => {

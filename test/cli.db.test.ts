@@ -3,6 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { submitLikeAPerson } from '../src/client/protocol.js';
 import { createTestDatabase, dbUnavailable, type TestDatabase } from '../src/test-support/db.js';
 import { testConfigYaml } from '../src/test-support/instance.js';
 import { runCli, runCliAsync, startServer } from '../src/test-support/process.js';
@@ -106,11 +107,7 @@ describe.skipIf(dbUnavailable())('formwarden serve + submit against a real SMTP 
     const server = await startServer(['--config', config]);
     const ids: string[] = [];
     for (let i = 0; i < 10; i++) {
-      const res = await fetch(`${server.url}/api/forms/contact/submissions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ name: `visitor ${i}`, email: `v${i}@example.jp`, message: `message ${i}` }),
-      });
+      const res = await submitLikeAPerson(server.url, 'contact', { name: `visitor ${i}`, email: `v${i}@example.jp`, message: `message ${i}` });
       expect(res.status).toBe(201);
       ids.push(((await res.json()) as { id: string }).id);
     }

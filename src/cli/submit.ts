@@ -1,5 +1,7 @@
 // `formwarden submit`: a reference client that posts to a running instance as the hosted page does,
 // prints the answer, and exits 0 only when the submission was accepted.
+import { postSubmission, prepareForm, waitMinFill } from '../client/protocol.js';
+
 export interface SubmitOptions {
   url: string;
   form: string;
@@ -18,7 +20,7 @@ export async function submit(opts: SubmitOptions): Promise<number> {
     }
     fields[f.slice(0, eq)] = f.slice(eq + 1);
   }
-  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+  const headers: Record<string, string> = {};
   for (const h of opts.header) {
     const colon = h.indexOf(':');
     if (colon <= 0) {
@@ -27,12 +29,10 @@ export async function submit(opts: SubmitOptions): Promise<number> {
     }
     headers[h.slice(0, colon).trim().toLowerCase()] = h.slice(colon + 1).trim();
   }
-  const base = opts.url.replace(/\/+$/, '');
-  const res = await fetch(`${base}/api/forms/${encodeURIComponent(opts.form)}/submissions`, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify(fields),
-  });
+  // Exactly what the hosted page does: token, honeypot, proof-of-work, the minimum fill time.
+  const prepared = await prepareForm(opts.url, opts.form, { headers });
+  await waitMinFill(prepared);
+  const res = await postSubmission(opts.url, opts.form, { ...fields, ...prepared.fields }, { headers });
   const text = await res.text();
   if (opts.json) process.stdout.write(`${text}\n`);
   else process.stdout.write(`HTTP ${res.status}\n${text}\n`);

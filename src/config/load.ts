@@ -72,6 +72,7 @@ function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
   set('secrets', 'linkKey', env.FORMWARDEN_LINK_KEY);
   set('database', 'url', env.FORMWARDEN_DATABASE_URL);
   set('mail', 'transport', env.FORMWARDEN_MAIL_TRANSPORT);
+  set('redis', 'url', env.FORMWARDEN_REDIS_URL);
   if (env.FORMWARDEN_PORT !== undefined && /^\d+$/.test(env.FORMWARDEN_PORT)) {
     const server = (raw.server ??= {}) as Record<string, unknown>;
     if (typeof server === 'object' && server !== null) server.port = Number(env.FORMWARDEN_PORT);

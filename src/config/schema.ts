@@ -2,6 +2,7 @@
 // or no file at all, gives a working instance.
 import { z } from 'zod';
 import { parseDuration } from '../util/duration.js';
+import { countryPolicySchema, defensesSchema } from './defenses.js';
 
 const duration = (fallback: string) =>
   z
@@ -97,6 +98,8 @@ export const formSchema = z
       })
       .optional(),
     cors: z.strictObject({ origins: z.array(z.string().url()).default([]) }).default({ origins: [] }),
+    /** Country policy for this form (offline mmdb lookup): { allow: [JP] }, { deny: [...] } or { score: {...} }. */
+    countries: countryPolicySchema.optional(),
     successUrl: z.string().url().optional(),
   })
   .superRefine((form, ctx) => {
@@ -145,6 +148,10 @@ export const configSchema = z
         pool: z.strictObject({ maxConnections: z.number().int().positive().max(50).default(2) }).prefault({}),
       })
       .prefault({}),
+    redis: z
+      .strictObject({ url: z.string().regex(/^rediss?:\/\//, { message: 'use redis://host:6379' }), keyPrefix: z.string().default('fw:') })
+      .optional(),
+    defenses: defensesSchema,
     secrets: z
       .strictObject({ tokenKey: z.string().min(32).optional(), linkKey: z.string().min(32).optional() })
       .prefault({}),

@@ -1,6 +1,7 @@
 // The HTTP surface against a real database: the happy paths, and every bad input from issue part 1
 // answered with a 4xx, no row written, no mail, and the server still serving.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prepareForm } from '../client/protocol.js';
 import { dbUnavailable } from '../test-support/db.js';
 import { startTestInstance, type TestInstance } from '../test-support/instance.js';
 
@@ -25,9 +26,11 @@ describe.skipIf(dbUnavailable())('HTTP API and hosted form', () => {
     const m = await k.selectFrom('outbox').select(k.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     return { submissions: Number(s.n), mails: Number(m.n) };
   };
-  const api = (body: BodyInit, contentType = 'application/json', form = 'contact') =>
+  const api = (body: string | Buffer | FormData, contentType = 'application/json', form = 'contact') =>
     fetch(`${t.url}/api/forms/${form}/submissions`, { method: 'POST', headers: { 'content-type': contentType }, body });
   const good = { name: '山田 太郎', email: 'taro@example.jp', message: 'お見積りをお願いします。' };
+  /** A visitor's fields plus the protocol fields the hosted page adds (token, honeypot, proof-of-work). */
+  const withProtocol = async (fields: Record<string, string>) => ({ ...fields, ...(await prepareForm(t.url, 'contact')).fields });
 
   beforeAll(async () => {
     t = await startTestInstance({ forms: FORMS, startWorker: false });
@@ -39,7 +42,7 @@ describe.skipIf(dbUnavailable())('HTTP API and hosted form', () => {
   describe('accepted submissions', () => {
     it('JSON: 201 with id and status, submission and outbox rows written together', async () => {
       const before = await counts();
-      const res = await api(JSON.stringify(good));
+      const res = await api(JSON.stringify(await withProtocol(good)));
       expect(res.status).toBe(201);
       const body = (await res.json()) as { id: string; status: string };
       expect(body.status).toBe('accepted');
@@ -55,15 +58,16 @@ describe.skipIf(dbUnavailable())('HTTP API and hosted form', () => {
     });
 
     it('JSON with a "fields" object is accepted too', async () => {
-      const res = await api(JSON.stringify({ fields: good }));
+      const { _token, website, altcha } = await withProtocol({});
+      const res = await api(JSON.stringify({ fields: good, _token, website, altcha }));
       expect(res.status).toBe(201);
     });
 
     it('urlencoded and multipart (without files) are accepted', async () => {
-      const res = await api(new URLSearchParams(good).toString(), 'application/x-www-form-urlencoded');
+      const res = await api(new URLSearchParams(await withProtocol(good)).toString(), 'application/x-www-form-urlencoded');
       expect(res.status).toBe(201);
       const fd = new FormData();
-      for (const [k, v] of Object.entries(good)) fd.append(k, v);
+      for (const [k, v] of Object.entries(await withProtocol(good))) fd.append(k, v);
       const mp = await fetch(`${t.url}/api/forms/contact/submissions`, { method: 'POST', body: fd });
       expect(mp.status).toBe(201);
     });
@@ -72,7 +76,7 @@ describe.skipIf(dbUnavailable())('HTTP API and hosted form', () => {
       const res = await fetch(`${t.url}/f/contact`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ ...good, lang: 'en' }).toString(),
+        body: new URLSearchParams({ ...(await withProtocol(good)), lang: 'en' }).toString(),
         redirect: 'manual',
       });
       expect(res.status).toBe(303);

@@ -6,14 +6,17 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply, type F
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
+import { createRequire } from 'node:module';
+import { createReadStream } from 'node:fs';
 import type { Config, FormConfig } from '../config/schema.js';
+import { clientAddress } from '../defenses/client-address/index.js';
 import { t, pickLang, type Lang, fieldErrorText } from '../i18n/messages.js';
 import type { FieldError, RawFields } from '../forms/validate.js';
 import type { Metrics } from '../monitor/metrics.js';
 import { acceptSubmission, type IntakeDeps, type IntakeResult } from '../submissions/accept.js';
 import { BadInputError, registerBodyParsers } from './body.js';
 import { renderFormPage, renderMessagePage, renderThanksPage } from './form-page.js';
-import { normalizeIp } from './ip.js';
+import { protocolHtml, protocolScripts } from './protocol.js';
 
 export interface AppDeps {
   config: Config;
@@ -26,6 +29,13 @@ export interface AppDeps {
 }
 
 const webDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web');
+const altchaWidgetFile = path.join(path.dirname(createRequire(import.meta.url).resolve('altcha')), 'altcha.i18n.min.js');
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    clientIp: string;
+  }
+}
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config } = deps;
@@ -53,6 +63,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
   await registerBodyParsers(app);
+  const defenses = deps.intake.defenses;
+  app.decorateRequest('clientIp', '');
+  // Cheap rejection first: the client address is resolved and checked against the block list and
+  // temporary bans before the body is read, so a blocked address costs no parsing and no write.
+  app.addHook('onRequest', async (req, reply) => {
+    req.clientIp = defenses ? clientAddress(req.socket.remoteAddress ?? '', req.headers, defenses.trustProxy) : (req.socket.remoteAddress ?? '');
+    if (!defenses || req.method !== 'POST') return;
+    const now = deps.intake.clock.now();
+    const hit = defenses.ipLists.matcher.check(req.clientIp, now);
+    if (hit?.list === 'block') return refuse(req, reply, 403, 'E_IP_BLOCKED');
+    if (hit?.list !== 'allow' && defenses.ipLists.bans) {
+      const ban = await defenses.ipLists.bans.status(req.clientIp, now);
+      if (ban) return refuse(req, reply, 403, 'E_IP_BANNED', ban.retryAfterSeconds);
+    }
+  });
   await app.register(fastifyStatic, { root: webDir, prefix: '/static/', cacheControl: true, maxAge: '1h' });
 
   const isHtmlRoute = (req: FastifyRequest) => req.url.startsWith('/f/');
@@ -85,6 +110,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.code(404).send({ error: { code: 'E_NOT_FOUND', message: t(lang, 'not_found') } });
   });
 
+  function refuse(req: FastifyRequest, reply: FastifyReply, status: number, code: string, retryAfterSeconds?: number) {
+    const lang = langOf(req);
+    const formId = /^\/(?:f|api\/forms)\/([^/?]+)/.exec(req.url)?.[1];
+    deps.metrics.submissions.inc({ form: formId && forms.has(formId) ? formId : '(unknown)', outcome: status === 429 ? 'rate_limited' : code === 'E_TOKEN_MISSING' || code === 'E_TOKEN_INVALID' ? 'no_token' : 'blocked' });
+    if (retryAfterSeconds !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterSeconds))));
+    const message = t(lang, status === 429 ? 'rate_limited' : code.startsWith('E_TOKEN') ? 'token_missing' : 'blocked');
+    if (isHtmlRoute(req)) return reply.code(status).type('text/html; charset=utf-8').send(renderMessagePage(lang, String(status), message));
+    return reply.code(status).send({ error: { code, message } });
+  }
+
   const notFound = (req: FastifyRequest, reply: FastifyReply, html: boolean) => {
     const lang = langOf(req);
     if (html) return reply.code(404).type('text/html; charset=utf-8').send(renderMessagePage(lang, '404', t(lang, 'not_found')));
@@ -96,22 +131,35 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const result = await acceptSubmission(deps.intake, {
       form,
       raw,
-      ip: normalizeIp(req.socket.remoteAddress ?? req.ip),
+      ip: req.clientIp,
       userAgent: String(req.headers['user-agent'] ?? ''),
       lang,
+      headers: { 'user-agent': req.headers['user-agent'], referer: req.headers.referer, origin: req.headers.origin, 'accept-language': req.headers['accept-language'] },
     });
     if (result.kind === 'accepted') {
       deps.metrics.submissions.inc({ form: form.id, outcome: result.action });
       deps.onAccepted?.();
-    } else deps.metrics.submissions.inc({ form: form.id, outcome: 'invalid' });
+    } else if (result.kind === 'invalid') deps.metrics.submissions.inc({ form: form.id, outcome: 'invalid' });
     return result;
   };
+  /** A submission rejected by its score is answered like an accepted one unless silentReject is off. */
+  const loudReject = (result: IntakeResult) => result.kind === 'accepted' && result.action === 'reject' && !deps.config.defenses.silentReject;
+
+  const page = (form: FormConfig, lang: Lang, values?: Record<string, unknown>, errors?: Record<string, FieldError>) =>
+    renderFormPage({
+      form,
+      lang,
+      values,
+      errors,
+      protocolHtml: defenses ? protocolHtml(defenses, form, lang, deps.intake.clock.now()) : '',
+      head: defenses ? protocolScripts(defenses) : '',
+    });
 
   app.get<{ Params: { formId: string } }>('/f/:formId', async (req, reply) => {
     const form = forms.get(req.params.formId);
     if (!form) return notFound(req, reply, true);
     const lang = langOf(req, form);
-    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(renderFormPage({ form, lang }));
+    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(page(form, lang));
   });
 
   app.post<{ Params: { formId: string } }>('/f/:formId', async (req, reply) => {
@@ -119,6 +167,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (!form) return notFound(req, reply, true);
     const lang = langOf(req, form);
     const result = await submit(req, form, lang);
+    if (result.kind === 'refused') return refuse(req, reply, result.reason === 'E_RATE_LIMIT' ? 429 : 403, result.reason, result.retryAfterSeconds);
+    if (loudReject(result)) return reply.code(422).type('text/html; charset=utf-8').send(renderMessagePage(lang, '422', t(lang, 'rejected')));
     if (result.kind === 'accepted') {
       const target = form.successUrl ?? `/f/${form.id}/thanks?lang=${lang}&id=${result.id}`;
       return reply.code(303).header('location', target).send();
@@ -127,7 +177,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply
       .code(400)
       .type('text/html; charset=utf-8')
-      .send(renderFormPage({ form, lang, values: req.body as Record<string, unknown>, errors: result.errors }));
+      .send(page(form, lang, req.body as Record<string, unknown>, result.errors));
   });
 
   app.get<{ Params: { formId: string }; Querystring: { id?: string } }>('/f/:formId/thanks', async (req, reply) => {
@@ -141,9 +191,41 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (!form) return notFound(req, reply, false);
     const lang = langOf(req, form);
     const result = await submit(req, form, lang);
+    if (result.kind === 'refused') return refuse(req, reply, result.reason === 'E_RATE_LIMIT' ? 429 : 403, result.reason, result.retryAfterSeconds);
+    if (loudReject(result)) return reply.code(422).send({ error: { code: 'E_REJECTED', message: t(lang, 'rejected') } });
     if (result.kind === 'accepted') return reply.code(201).send({ id: result.id, status: 'accepted' });
     if (result.badInput) throw new BadInputError(result.badInput);
     return reply.code(400).send(fieldErrorBody(lang, result.errors));
+  });
+
+  // The protocol a form needs before it posts: a signed token, the honeypot names, an ALTCHA challenge.
+  app.get<{ Params: { formId: string } }>('/api/forms/:formId/challenge', async (req, reply) => {
+    const form = forms.get(req.params.formId);
+    if (!form) return notFound(req, reply, false);
+    reply.header('cache-control', 'no-store');
+    if (!defenses) return { token: null, honeypot: [], minFillSeconds: 0, altcha: null };
+    return {
+      token: defenses.tokens.issueToken(form.id, deps.intake.clock.now()),
+      honeypot: defenses.honeypotFields,
+      minFillSeconds: deps.config.defenses.formToken.minFillSeconds,
+      altcha: defenses.altcha ? await defenses.altcha.createChallenge(form.id) : null,
+      altchaUrl: defenses.altcha ? `/api/forms/${form.id}/challenge/altcha` : null,
+      captchaImage: !!defenses.captchaImage,
+    };
+  });
+  app.get<{ Params: { formId: string } }>('/api/forms/:formId/challenge/altcha', async (req, reply) => {
+    const form = forms.get(req.params.formId);
+    if (!form || !defenses?.altcha) return notFound(req, reply, false);
+    return reply.header('cache-control', 'no-store').send(await defenses.altcha.createChallenge(form.id));
+  });
+  app.get<{ Params: { formId: string } }>('/api/forms/:formId/captcha', async (req, reply) => {
+    const form = forms.get(req.params.formId);
+    if (!form || !defenses?.captchaImage) return notFound(req, reply, false);
+    const c = defenses.captchaImage.create(form.id, deps.intake.clock.now());
+    return reply.header('cache-control', 'no-store').send({ svg: c.svg, token: c.token, alt: c.alt[langOf(req, form)], expiresAt: c.expiresAt });
+  });
+  app.get('/static/vendor/altcha.js', async (_req, reply) => {
+    return reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=3600').send(createReadStream(altchaWidgetFile));
   });
 
   app.get('/healthz', async (_req, reply) => {

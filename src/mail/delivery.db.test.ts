@@ -1,6 +1,7 @@
 // Delivery through a real SMTP server (smtp-server) with a hand-moved clock: headers, encoding,
 // single recipients, and the outbox's behaviour when SMTP is down, answers 4xx or answers 5xx.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { submitLikeAPerson } from '../client/protocol.js';
 import { dbUnavailable } from '../test-support/db.js';
 import { startTestInstance, type TestInstance } from '../test-support/instance.js';
 import { SmtpSink } from '../test-support/smtp-sink.js';
@@ -41,7 +42,7 @@ describe.skipIf(dbUnavailable())('mail delivery through the outbox', () => {
   });
 
   const post = async (fields: Record<string, string>) => {
-    const res = await fetch(`${t.url}/api/forms/contact/submissions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(fields) });
+    const res = await submitLikeAPerson(t.url, 'contact', fields);
     expect(res.status).toBe(201);
     return ((await res.json()) as { id: string }).id;
   };

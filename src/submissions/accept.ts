@@ -1,22 +1,20 @@
-// Accepting a submission: validate, decide, then write the submission and its mails in one
-// transaction (the outbox), so nothing accepted is lost and nothing half-written remains.
+// Accepting a submission: validate, decide (the defense pipeline), then write the submission and
+// its mails in one transaction (the outbox), so nothing accepted is lost and nothing half-written
+// remains. Requests the pipeline refuses outright (blocked address, rate limit, missing token) are
+// turned away before anything is written.
 import type { Config, FormConfig } from '../config/schema.js';
+import type { Defenses } from '../defenses/setup.js';
 import type { Lang } from '../i18n/messages.js';
-import { validateFields, type FieldError, type RawFields } from '../forms/validate.js';
+import { SYSTEM_FIELDS, validateFields, type FieldError, type RawFields } from '../forms/validate.js';
 import { enqueue, outboxRow, type NewMail } from '../mail/outbox.js';
 import { planAutoreply, planNotifications } from '../mail/plan.js';
+import type { Action, RunResult, Submission, Verdict } from '../pipeline/index.js';
 import type { Db } from '../store/db.js';
 import type { Clock } from '../util/clock.js';
 import { parseDuration } from '../util/duration.js';
 import { newId } from '../util/id.js';
 
-export type Action = 'accept' | 'accept_no_autoreply' | 'quarantine' | 'reject';
-
-export interface Verdict {
-  action: Action;
-  score: number;
-  symbols: { symbol: string; score: number; detail?: string }[];
-}
+export type { Action, Verdict };
 
 export const CLEAN_VERDICT: Verdict = { action: 'accept', score: 0, symbols: [] };
 
@@ -26,26 +24,41 @@ export interface IntakeInput {
   ip: string;
   userAgent: string;
   lang: Lang;
+  headers?: Record<string, string | undefined>;
 }
 
 export type IntakeResult =
-  | { kind: 'accepted'; id: string; action: Action; mails: number }
-  | { kind: 'invalid'; errors: Record<string, FieldError>; badInput?: string };
+  | { kind: 'accepted'; id: string; action: Action; mails: number; verdict: Verdict }
+  | { kind: 'invalid'; errors: Record<string, FieldError>; badInput?: string }
+  | { kind: 'refused'; reason: string; retryAfterSeconds?: number; verdict: Verdict };
 
 export interface IntakeDeps {
   config: Config;
   db: Db;
   clock: Clock;
   fromAddress: string;
-  /** Decides on a valid submission (part 3's pipeline); default: accept. */
-  decide?: (input: IntakeInput, values: Record<string, string>) => Promise<Verdict>;
+  /** The bot defenses; without them every valid submission is accepted (tests of the mail path). */
+  defenses?: Defenses;
 }
 
 export async function acceptSubmission(deps: IntakeDeps, input: IntakeInput): Promise<IntakeResult> {
-  const checked = validateFields(input.form, input.raw);
+  const protocolFields = deps.defenses ? new Set([...SYSTEM_FIELDS, ...deps.defenses.honeypotFields]) : SYSTEM_FIELDS;
+  const checked = validateFields(input.form, input.raw, protocolFields);
   if (!checked.ok) return { kind: 'invalid', errors: checked.errors, badInput: checked.badInput };
-  const verdict = deps.decide ? await deps.decide(input, checked.values) : CLEAN_VERDICT;
+
   const createdAt = deps.clock.now();
+  let run: RunResult = { verdict: CLEAN_VERDICT, ran: [] };
+  let sub: Submission | null = null;
+  if (deps.defenses) {
+    sub = toSubmission(input, checked.values, deps.defenses.honeypotFields, createdAt);
+    run = await deps.defenses.pipeline.run(sub, deps.defenses.context());
+    const { verdict } = run;
+    if (verdict.finalReason && deps.defenses.refuseReasons.has(verdict.finalReason)) {
+      await deps.defenses.pipeline.commit(sub, run, deps.defenses.context());
+      return { kind: 'refused', reason: verdict.finalReason, retryAfterSeconds: verdict.retryAfterSeconds, verdict };
+    }
+  }
+  const { verdict } = run;
   const now = createdAt.getTime();
   const id = newId('s', now);
   const planned = { id, form: input.form, values: checked.values, lang: input.lang, createdAt };
@@ -53,7 +66,7 @@ export async function acceptSubmission(deps: IntakeDeps, input: IntakeInput): Pr
   const mails: NewMail[] = [];
   let autoreplyState = 'none';
   if (verdict.action === 'accept' || verdict.action === 'accept_no_autoreply') mails.push(...planNotifications(deps.config, planned));
-  const autoreply = planAutoreply(deps.config, planned, now + delayMs(input.form));
+  const autoreply = planAutoreply(deps.config, planned, now + (parseDuration(input.form.autoreply?.delay ?? '0s') ?? 0));
   if (autoreply) {
     if (verdict.action === 'accept') {
       mails.push(autoreply);
@@ -80,9 +93,30 @@ export async function acceptSubmission(deps: IntakeDeps, input: IntakeInput): Pr
       .execute();
     await enqueue(trx, rows);
   });
-  return { kind: 'accepted', id, action: verdict.action, mails: rows.length };
+  if (deps.defenses && sub) await deps.defenses.pipeline.commit(sub, run, deps.defenses.context());
+  return { kind: 'accepted', id, action: verdict.action, mails: rows.length, verdict };
 }
 
-function delayMs(form: FormConfig): number {
-  return parseDuration(form.autoreply?.delay ?? '0s') ?? 0;
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+function toSubmission(input: IntakeInput, values: Record<string, string>, honeypotFields: string[], receivedAt: Date): Submission {
+  const raw = input.raw;
+  const captcha = {
+    imageToken: str(raw._captcha_token),
+    imageAnswer: str(raw._captcha),
+    response: str(raw['g-recaptcha-response']) ?? str(raw['cf-turnstile-response']) ?? str(raw['h-captcha-response']),
+  };
+  return {
+    formId: input.form.id,
+    fields: values,
+    ip: input.ip,
+    userAgent: input.userAgent,
+    receivedAt,
+    token: str(raw._token),
+    altcha: str(raw.altcha),
+    honeypot: Object.fromEntries(honeypotFields.map((name) => [name, raw[name] === undefined ? undefined : String(raw[name])])),
+    captcha,
+    lang: input.lang,
+    headers: input.headers ?? {},
+  };
 }

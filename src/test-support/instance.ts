@@ -21,7 +21,18 @@ export interface TestInstance {
   close(): Promise<void>;
 }
 
-export function testConfigYaml(opts: { dbUrl: string; transport?: string; forms?: string; extra?: string }): string {
+/**
+ * Defenses as in production, but with no fill-time wait, a tiny proof-of-work and no rate limits
+ * (every test client is 127.0.0.1), so tests stay fast; the defenses' own tests turn them back on.
+ */
+export const TEST_DEFENSES = `
+defenses:
+  formToken: { minFillSeconds: 0 }
+  altcha: { cost: 10, minNumber: 5, maxNumber: 40 }
+  rateLimit: { enabled: false }
+`;
+
+export function testConfigYaml(opts: { dbUrl: string; transport?: string; forms?: string; extra?: string; defenses?: string }): string {
   return `
 siteName: Example Shop
 server: { host: 127.0.0.1, port: 0, publicUrl: "http://127.0.0.1:8787", logLevel: silent }
@@ -31,6 +42,7 @@ mail:
   transport: "${opts.transport ?? 'capture'}"
   retry: [1s, 1s, 1s]
   timeouts: { connect: 2s, greeting: 2s, socket: 3s }
+${opts.defenses ?? TEST_DEFENSES}
 ${opts.extra ?? ''}
 forms:${opts.forms ?? BASE_FORM}`;
 }
@@ -40,13 +52,14 @@ export interface TestInstanceOptions extends InstanceOptions {
   smtp?: string;
   forms?: string;
   extra?: string;
+  defenses?: string;
   db?: TestDatabase;
 }
 
 export async function startTestInstance(opts: TestInstanceOptions = {}): Promise<TestInstance> {
-  const { smtp, forms, extra, ...instanceOptions } = opts;
+  const { smtp, forms, extra, defenses, ...instanceOptions } = opts;
   const db = opts.db ?? (await createTestDatabase());
-  const config = parseConfigText(testConfigYaml({ dbUrl: db.url, transport: smtp, forms, extra }), 'test');
+  const config = parseConfigText(testConfigYaml({ dbUrl: db.url, transport: smtp, forms, extra, defenses }), 'test');
   const instance = await createInstance({ config, file: null, baseDir: db.dir }, instanceOptions);
   const url = await instance.listen();
   return {

@@ -1,0 +1,153 @@
+// Builds the decision pipeline from the configuration: which defenses run, with which stores
+// (memory, or Redis when `redis.url` is set), and the handles the HTTP layer needs (block list
+// before the body is read, token issuing, ALTCHA challenges, image CAPTCHA).
+import { createHmac } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config/schema.js';
+import {
+  buildCatalog,
+  createPipeline,
+  DEFAULT_CATALOG,
+  MemoryReplayStore,
+  RedisReplayStore,
+  type CheckContext,
+  type Defense,
+  type Pipeline,
+  type ReplayStore,
+} from '../pipeline/index.js';
+import type { Clock } from '../util/clock.js';
+import { createAltchaDefense, type AltchaDefense } from './altcha/index.js';
+import { createCaptchaImageDefense } from './captcha-image/index.js';
+import { compileCidrs, type CidrMatcher } from './client-address/index.js';
+import { createAkismetDefense } from './content/akismet.js';
+import { createContentDefense, MemoryDuplicateStore, RedisDuplicateStore } from './content/index.js';
+import { createFormTokenDefense, type FormTokenDefense } from './form-token/index.js';
+import { createGeoDefense } from './geo/index.js';
+import { createHoneypotDefense } from './honeypot/index.js';
+import { createIpListsDefense, MemoryBanStore, RedisBanStore, type IpListsDefense } from './ip-lists/index.js';
+import { createRateLimitDefense } from './rate-limit/index.js';
+import { createThirdPartyCaptchaDefense } from './third-party-captcha/index.js';
+
+export interface Defenses {
+  pipeline: Pipeline;
+  ipLists: IpListsDefense;
+  tokens: FormTokenDefense;
+  altcha: AltchaDefense | null;
+  captchaImage: ReturnType<typeof createCaptchaImageDefense> | null;
+  honeypotFields: string[];
+  trustProxy: CidrMatcher;
+  /** Reasons that turn a request away before anything is stored (cheap rejection). */
+  refuseReasons: ReadonlySet<string>;
+  context(): CheckContext;
+  /** Replace the block list (the CLI changes it; the server reloads it). */
+  reloadIpLists(entries: { allow: unknown[]; block: unknown[] }): void;
+}
+
+export interface DefenseDeps {
+  clock: Clock;
+  redis?: Redis;
+  /** Difficulty multiplier per form (the circuit breaker raises it). */
+  raised?: (formId: string) => number;
+  warn?: (msg: string, data?: Record<string, unknown>) => void;
+  fetch?: typeof fetch;
+}
+
+/** A key for one purpose, derived from the configured (or generated) token key. */
+export function deriveKey(master: string, purpose: string): string {
+  return createHmac('sha256', master).update(`formwarden:${purpose}`).digest('base64url');
+}
+
+export function buildDefenses(config: Config, tokenKey: string, deps: DefenseDeps): Defenses {
+  const d = config.defenses;
+  const prefix = config.redis?.keyPrefix ?? 'fw:';
+  const now = () => deps.clock.now();
+  const replay: ReplayStore = deps.redis ? new RedisReplayStore(deps.redis, `${prefix}replay:`) : new MemoryReplayStore({ now: () => deps.clock.now().getTime() });
+
+  const banStore = deps.redis ? new RedisBanStore(deps.redis, `${prefix}ban:`) : new MemoryBanStore();
+  let ipLists = createIpListsDefense(
+    { allow: d.ipLists.allow, block: d.ipLists.block, ...(d.ipLists.ban === false ? {} : { ban: d.ipLists.ban }) },
+    { banStore },
+  );
+  const tokens = createFormTokenDefense({
+    secret: deriveKey(tokenKey, 'form-token'),
+    minFillSeconds: d.formToken.minFillSeconds,
+    maxAgeMinutes: d.formToken.maxAgeMinutes,
+    missing: d.formToken.missing === 'reject' ? 'reject' : 'flag',
+  });
+  const altcha = d.altcha.enabled
+    ? createAltchaDefense(
+        {
+          hmacSecret: deriveKey(tokenKey, 'altcha'),
+          ...(d.altcha.algorithm ? { algorithm: d.altcha.algorithm } : {}),
+          cost: d.altcha.cost,
+          minNumber: d.altcha.minNumber,
+          maxNumber: d.altcha.maxNumber,
+          ...(d.altcha.expiresSeconds ? { expiresSeconds: d.altcha.expiresSeconds } : {}),
+        },
+        { raised: deps.raised, clock: now },
+      )
+    : null;
+  const captchaImage = d.captchaImage.enabled
+    ? createCaptchaImageDefense({
+        secret: deriveKey(tokenKey, 'captcha-image'),
+        ...(d.captchaImage.size ? { size: d.captchaImage.size } : {}),
+        ...(d.captchaImage.noise !== undefined ? { noise: d.captchaImage.noise } : {}),
+        ...(d.captchaImage.expiresSeconds ? { expiresSeconds: d.captchaImage.expiresSeconds } : {}),
+      })
+    : null;
+
+  const geoForms = Object.fromEntries(config.forms.filter((f) => f.countries).map((f) => [f.id, f.countries!]));
+  const contentForms = Object.fromEntries(config.forms.filter((f) => f.language).map((f) => [f.id, { language: f.language! }]));
+
+  const build = () => {
+    const list: Defense[] = [ipLists, tokens, createHoneypotDefense({ fields: d.honeypot.fields })];
+    if (d.rateLimit.enabled) {
+      list.push(
+        createRateLimitDefense(
+          { ...(d.rateLimit.rules ? { rules: d.rateLimit.rules } : {}), ...(d.rateLimit.refundOn ? { refundOn: d.rateLimit.refundOn } : {}), keyPrefix: `${prefix}rl:` },
+          { redis: deps.redis },
+        ),
+      );
+    }
+    if (altcha) list.push(altcha);
+    if (captchaImage) list.push(captchaImage);
+    if (d.captcha) list.push(createThirdPartyCaptchaDefense(d.captcha));
+    if (d.geo.enabled) {
+      const { enabled: _e, ...geo } = d.geo;
+      list.push(createGeoDefense({ ...geo, forms: geoForms }));
+    }
+    if (d.content.enabled) {
+      const { enabled: _e, ...content } = d.content;
+      const duplicates = deps.redis ? new RedisDuplicateStore(deps.redis, `${prefix}dup:`) : new MemoryDuplicateStore();
+      list.push(createContentDefense({ ...content, forms: contentForms }, { duplicates }));
+    }
+    if (d.akismet) list.push(createAkismetDefense(d.akismet));
+    return createPipeline({ defenses: list, catalog: buildCatalog(DEFAULT_CATALOG, d.symbols), ladder: d.actions });
+  };
+
+  const defenses: Defenses = {
+    pipeline: build(),
+    ipLists,
+    tokens,
+    altcha,
+    captchaImage,
+    honeypotFields: d.honeypot.fields,
+    trustProxy: compileCidrs(config.server.trustProxy, 'server.trustProxy'),
+    refuseReasons: new Set(['E_IP_BLOCKED', 'E_IP_BANNED', 'E_RATE_LIMIT', 'E_TOKEN_MISSING', 'E_TOKEN_INVALID', 'E_TOKEN_WRONG_FORM']),
+    context: () => ({
+      clock: now,
+      replay,
+      fetch: deps.fetch ?? globalThis.fetch,
+      warn: deps.warn ?? (() => {}),
+    }),
+    reloadIpLists(entries) {
+      ipLists = createIpListsDefense(
+        { allow: [...d.ipLists.allow, ...(entries.allow as never[])], block: [...d.ipLists.block, ...(entries.block as never[])], ...(d.ipLists.ban === false ? {} : { ban: d.ipLists.ban }) },
+        { banStore },
+      );
+      defenses.ipLists = ipLists;
+      defenses.pipeline = build();
+    },
+  };
+  return defenses;
+}
