@@ -5,6 +5,12 @@ import type { Config } from './config/schema.js';
 import { Redis } from 'ioredis';
 import { buildDefenses, type Defenses } from './defenses/setup.js';
 import { buildApp } from './http/app.js';
+import { registerUnsubscribe } from './http/unsubscribe.js';
+import { sendDigests } from './mail/digest.js';
+import { sendAlert } from './monitor/alerts.js';
+import { Monitor } from './monitor/breaker.js';
+import { pruneCharges } from './relay/budget.js';
+import { autoreplyDecoration, autoreplyPrecheck, onAutoreplyCancelled } from './relay/recheck.js';
 import { outboxDepth } from './mail/outbox.js';
 import { parseFrom } from './mail/message.js';
 import { createTransport, type Transport } from './mail/transport.js';
@@ -30,7 +36,10 @@ export interface Instance {
   db: Db;
   app: FastifyInstance;
   worker: OutboxWorker;
+  monitor: Monitor;
   metrics: Metrics;
+  /** One pass of the background jobs: breaker evaluation (and alerts), digests, pruning. */
+  housekeeping(): Promise<void>;
   defenses: Defenses;
   redis: Redis | null;
   secrets: { tokenKey: string; linkKey: string };
@@ -53,6 +62,8 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
     linkKey: await ensureSecret(db, 'linkKey', config.secrets.linkKey),
   };
   const metrics = new Metrics(() => outboxDepth(db.kysely));
+  const monitor = new Monitor({ db: db.kysely, config, clock });
+  await monitor.refresh();
   const transport =
     opts.transport ??
     createTransport(
@@ -77,7 +88,20 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
     concurrency: config.mail.pool.maxConnections,
     leaseMs,
     onResult: (row, state) => metrics.mails.inc({ kind: row.kind, state }),
+    precheck: autoreplyPrecheck(db.kysely, monitor, clock),
+    onCancelled: onAutoreplyCancelled(db.kysely),
+    decorate: autoreplyDecoration(config.server.publicUrl ?? `http://${config.server.host}:${config.server.port}`, secrets.linkKey),
   });
+  const alertDeps = { db: db.kysely, config, clock, fromAddress: from.address, onQueued: () => worker.kick() };
+  monitor.setTripHandler(async (trip) => {
+    await sendAlert(alertDeps, trip);
+  });
+  const housekeeping = async () => {
+    await monitor.tick();
+    if ((await sendDigests(db.kysely, config, clock, from.address)) > 0) worker.kick();
+    await pruneCharges(db.kysely, clock.now().getTime() - 8 * 86_400_000);
+  };
+  let housekeepingTimer: NodeJS.Timeout | null = null;
 
   // One Redis connection for every shared counter (rate limits, replay, bans, duplicates), when configured.
   const redis = config.redis
@@ -86,14 +110,18 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
   redis?.on('error', () => {});
   let defenses: Defenses;
   try {
-    defenses = buildDefenses(config, secrets.tokenKey, { clock, redis: redis ?? undefined });
+    defenses = buildDefenses(config, secrets.tokenKey, {
+      clock,
+      redis: redis ?? undefined,
+      raised: (formId) => (monitor.isOpen(formId) ? config.defenses.altcha.raisedFactor : 1),
+    });
   } catch (e) {
     redis?.disconnect();
     await db.close();
     throw new StartupError(`defenses: ${(e as Error).message}`);
   }
 
-  const intake: IntakeDeps = { config, db, clock, fromAddress: from.address, defenses };
+  const intake: IntakeDeps = { config, db, clock, fromAddress: from.address, defenses, monitor };
   const app = await buildApp({
     config,
     intake,
@@ -106,13 +134,23 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
     },
   });
 
-  if (opts.startWorker !== false) worker.start();
+  registerUnsubscribe(app, { db: db.kysely, linkKey: secrets.linkKey, clock });
+
+  if (opts.startWorker !== false) {
+    worker.start();
+    housekeepingTimer = setInterval(() => {
+      housekeeping().catch((e) => app.log.error({ err: String(e) }, 'housekeeping failed'));
+    }, config.monitor.intervalSeconds * 1000);
+    housekeepingTimer.unref();
+  }
 
   return {
     config,
     db,
     app,
     worker,
+    monitor,
+    housekeeping,
     metrics,
     defenses,
     redis,
@@ -121,6 +159,7 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
       return app.listen({ host: config.server.host, port: config.server.port });
     },
     async close() {
+      if (housekeepingTimer) clearInterval(housekeepingTimer);
       await app.close();
       await worker.stop();
       transport.close();

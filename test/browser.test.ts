@@ -43,15 +43,19 @@ describe.skipIf(chromiumMissing())('hosted demo form in Chromium', () => {
     expect(receipt).toMatch(/^s_/);
     await page.screenshot({ path: path.join(cwd, 'thanks.png') });
 
+    // The notification is captured at once; the auto-reply waits in the outbox for autoreply.delay
+    // (2 minutes by default) and is checked again before it leaves.
     const mails = await waitFor(() => {
       const r = runCli(['mail', 'list', '--json'], { cwd, env });
-      const rows = JSON.parse(r.stdout) as { kind: string; state: string; to_addr: string; submission_id: string }[];
-      return rows.length === 2 && rows.every((m) => m.state === 'sent') ? rows : null;
-    }, 'the two captured mails');
-    expect(mails.map((m) => [m.kind, m.to_addr]).sort()).toEqual([
-      ['autoreply', 'taro@example.jp'],
-      ['notify', 'owner@example.jp'],
+      const rows = JSON.parse(r.stdout) as { kind: string; state: string; to_addr: string; submission_id: string; created_at: string; next_attempt_at: string }[];
+      return rows.length === 2 && rows.some((m) => m.kind === 'notify' && m.state === 'sent') ? rows : null;
+    }, 'the notification and the queued auto-reply');
+    expect(mails.map((m) => [m.kind, m.to_addr, m.state]).sort()).toEqual([
+      ['autoreply', 'taro@example.jp', 'pending'],
+      ['notify', 'owner@example.jp', 'sent'],
     ]);
+    const reply = mails.find((m) => m.kind === 'autoreply')!;
+    expect(Date.parse(reply.next_attempt_at) - Date.parse(reply.created_at)).toBe(120_000);
     expect(mails.every((m) => m.submission_id === receipt)).toBe(true);
     const subs = JSON.parse(runCli(['submissions', 'list', '--json'], { cwd, env }).stdout) as { outcome: string; reasons: string[] }[];
     expect(subs[0]).toMatchObject({ outcome: 'accept' });

@@ -107,7 +107,7 @@ describe.skipIf(dbUnavailable())('formwarden serve + submit against a real SMTP 
     const server = await startServer(['--config', config]);
     const ids: string[] = [];
     for (let i = 0; i < 10; i++) {
-      const res = await submitLikeAPerson(server.url, 'contact', { name: `visitor ${i}`, email: `v${i}@example.jp`, message: `message ${i}` });
+      const res = await submitLikeAPerson(server.url, 'contact', { name: `visitor ${i}`, email: `v${i}@example${i}.jp`, message: `message ${i}` });
       expect(res.status).toBe(201);
       ids.push(((await res.json()) as { id: string }).id);
     }
@@ -120,7 +120,7 @@ describe.skipIf(dbUnavailable())('formwarden serve + submit against a real SMTP 
     try {
       await waitFor(() => sink.received.length >= 20, 'the queue to drain after restart', 60_000);
       for (let i = 0; i < 10; i++) {
-        expect(sink.to(`v${i}@example.jp`)).toHaveLength(1);
+        expect(sink.to(`v${i}@example${i}.jp`)).toHaveLength(1);
       }
       expect(sink.to('owner@example.jp')).toHaveLength(10);
       const subs = JSON.parse(runCli(['--config', config, 'submissions', 'list', '--limit', '100', '--json']).stdout) as { id: string }[];

@@ -30,13 +30,48 @@ function problems(text: string): string[] {
   throw new Error('expected a ConfigError');
 }
 
+// The same with an auto-reply that carries no visitor text (part 2 refuses the one above).
+const SAFE = MINIMAL.replace('subject: "Thank you, {{name}}", body: "Dear {{name}},\\n\\n{{message}}"', 'subject: "Thank you", body: "We received your inquiry {{receipt_id}}."');
+
 describe('configuration', () => {
   it('accepts the minimal configuration and fills defaults', () => {
-    const c = parseConfigText(MINIMAL, 'test.yaml');
+    expect(SAFE).not.toBe(MINIMAL);
+    const c = parseConfigText(SAFE, 'test.yaml');
     expect(c.forms[0]!.fields.map((f) => f.name)).toEqual(['name', 'email', 'message']);
     expect(c.mail.retry).toEqual(['1m', '5m', '15m', '1h', '4h']);
     expect(c.server.bodyLimit).toBe(65536);
     expect(c.forms[0]!.autoreply?.echo).toBe('none');
+    expect(c.forms[0]!.autoreply?.delay).toBe('2m');
+  });
+
+  describe('relay lint (exact messages)', () => {
+    it('refuses visitor fields in an auto-reply with echo: none, naming the field, the risk and the two fixes', () => {
+      expect(problems(MINIMAL)).toEqual([
+        'forms[contact].autoreply.subject uses the visitor field {{name}}: the subject is the first thing a recipient sees and cannot be sanitized safely. Fix: use only owner-written text and system placeholders in the subject.',
+        'forms[contact].autoreply.body uses the visitor field {{name}}: a bot can put a spam link in that field and the auto-reply will carry it to any address it types. Fix: remove {{name}} from the auto-reply (system placeholders {{receipt_id}}, {{submitted_at}}, {{form_title}}, {{site_name}} are safe), or set autoreply.echo: sanitized to include it with links, addresses and phone numbers stripped.',
+        'forms[contact].autoreply.body uses the visitor field {{message}}: a bot can put a spam link in that field and the auto-reply will carry it to any address it types. Fix: remove {{message}} from the auto-reply (system placeholders {{receipt_id}}, {{submitted_at}}, {{form_title}}, {{site_name}} are safe), or set autoreply.echo: sanitized to include it with links, addresses and phone numbers stripped.',
+      ]);
+    });
+    it('refuses a visitor field in the auto-reply subject even with echo: sanitized', () => {
+      const sanitized = MINIMAL.replace('autoreply: { enabled: true,', 'autoreply: { echo: sanitized, enabled: true,');
+      expect(problems(sanitized)).toEqual([
+        'forms[contact].autoreply.subject uses the visitor field {{name}}: the subject is the first thing a recipient sees and cannot be sanitized safely. Fix: use only owner-written text and system placeholders in the subject.',
+      ]);
+      // Without the subject field the sanitized echo is accepted.
+      expect(() => parseConfigText(sanitized.replace('subject: "Thank you, {{name}}"', 'subject: "Thank you"'), 'x')).not.toThrow();
+    });
+    it('refuses a notification recipient taken from a visitor field', () => {
+      const bad = SAFE.replace('notify: { to: [owner@example.jp]', 'notify: { to: ["{{email}}"]');
+      expect(problems(bad)).toEqual([
+        'forms[contact].notify.to[0] comes from the visitor field email: a notification recipient must be an address you own, never one typed into the form. Fix: list the owner\'s addresses in notify.to; the visitor\'s address is already set as Reply-To.',
+      ]);
+    });
+    it('refuses an auto-reply that echoes visitor text with every cap off', () => {
+      const uncapped = MINIMAL.replace('autoreply: { enabled: true,', 'autoreply: { echo: sanitized, caps: null, enabled: true,').replace('subject: "Thank you, {{name}}"', 'subject: "Thank you"');
+      expect(problems(uncapped)).toEqual([
+        'forms[contact].autoreply.caps turns every cap off while the auto-reply carries visitor text: a bot could send it to any number of addresses. Fix: remove caps: null to use the default caps, or set autoreply.caps.perAddress.',
+      ]);
+    });
   });
   it('accepts the built-in demo and the init template', () => {
     expect(parseConfigText(configTemplate(), 'demo').forms[0]!.id).toBe('contact');
@@ -63,7 +98,7 @@ describe('configuration', () => {
     expect(problems(dup)).toEqual(['forms[contact].id: duplicate form id "contact". Fix: correct forms[contact].id (see docs/configuration.md)']);
   });
   it('takes secrets and the database URL from the environment', () => {
-    const c = parseConfigText(MINIMAL, 'x', { FORMWARDEN_TOKEN_KEY: 't'.repeat(40), FORMWARDEN_DATABASE_URL: 'postgres://u@h/db' });
+    const c = parseConfigText(SAFE, 'x', { FORMWARDEN_TOKEN_KEY: 't'.repeat(40), FORMWARDEN_DATABASE_URL: 'postgres://u@h/db' });
     expect(c.secrets.tokenKey).toBe('t'.repeat(40));
     expect(c.database.url).toBe('postgres://u@h/db');
   });

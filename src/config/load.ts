@@ -5,6 +5,8 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { configTemplate } from './demo.js';
+import { lintForm } from '../relay/template-lint.js';
+import type { LintIssue } from '../relay/types.js';
 import { configSchema, type Config } from './schema.js';
 
 export class ConfigError extends Error {
@@ -58,7 +60,14 @@ export function parseConfigText(text: string, source: string, env: NodeJS.Proces
   applyEnv(raw, env);
   const result = configSchema.safeParse(raw);
   if (!result.success) throw new ConfigError(source, result.error.issues.map((i) => describeIssue(i, raw)));
+  const errors = lintConfig(result.data).filter((i) => i.severity === 'error');
+  if (errors.length > 0) throw new ConfigError(source, errors.map((i) => i.message));
   return result.data;
+}
+
+/** The relay lint of every form: visitor text in auto-replies, visitor-chosen recipients, caps. */
+export function lintConfig(config: Config): LintIssue[] {
+  return config.forms.flatMap((form) => lintForm(form));
 }
 
 /** Secrets, the database URL, the mail transport and the port may come from the environment, which wins over the file. */

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../util/duration.js';
 import { countryPolicySchema, defensesSchema } from './defenses.js';
+import { monitorSchema } from './monitor.js';
 
 const duration = (fallback: string) =>
   z
@@ -18,6 +19,8 @@ const localized = z.union([
   })),
 ]);
 export type Localized = { ja: string; en: string };
+
+const capWindow = z.strictObject({ count: z.number().int().nonnegative(), windowSeconds: z.number().int().positive() });
 
 export const FIELD_TYPES = ['text', 'email', 'tel', 'url', 'textarea', 'select', 'checkbox', 'radio', 'hidden'] as const;
 export type FieldType = (typeof FIELD_TYPES)[number];
@@ -94,7 +97,18 @@ export const formSchema = z
         subject: z.string(),
         body: z.string(),
         echo: z.enum(['none', 'sanitized']).default('none'),
-        delay: duration('0s'),
+        /** Auto-replies wait this long in the outbox and are checked again just before sending. */
+        delay: duration('2m'),
+        /** Per-form caps (a missing key keeps the default; null turns that cap off). */
+        caps: z
+          .strictObject({
+            perAddress: capWindow.nullable().optional(),
+            perDomain: capWindow.nullable().optional(),
+            perFormHour: z.number().int().nonnegative().nullable().optional(),
+            perFormDay: z.number().int().nonnegative().nullable().optional(),
+          })
+          .nullable()
+          .optional(),
       })
       .optional(),
     cors: z.strictObject({ origins: z.array(z.string().url()).default([]) }).default({ origins: [] }),
@@ -146,6 +160,14 @@ export const configSchema = z
           .strictObject({ connect: duration('10s'), greeting: duration('10s'), socket: duration('30s') })
           .prefault({}),
         pool: z.strictObject({ maxConnections: z.number().int().positive().max(50).default(2) }).prefault({}),
+        /** Instance-wide backstop for every mail to an address typed into a form. */
+        autoreplyBudget: z
+          .strictObject({ perHour: z.number().int().nonnegative().default(200), perDay: z.number().int().nonnegative().default(1000) })
+          .prefault({}),
+        /** Above this many owner notifications per hour and form, they are batched into a digest. */
+        digest: z
+          .strictObject({ threshold: z.number().int().positive().default(30), every: duration('15m') })
+          .prefault({}),
       })
       .prefault({}),
     redis: z
@@ -154,6 +176,18 @@ export const configSchema = z
     defenses: defensesSchema,
     secrets: z
       .strictObject({ tokenKey: z.string().min(32).optional(), linkKey: z.string().min(32).optional() })
+      .prefault({}),
+    monitor: monitorSchema,
+    alerts: z
+      .strictObject({
+        /** Extra addresses for alerts; the forms' notify.to always get them. */
+        to: z.array(z.string()).default([]),
+        webhook: z
+          .strictObject({ url: z.string().url(), format: z.enum(['json', 'slack', 'chatwork']).default('json'), token: z.string().optional() })
+          .optional(),
+        /** At most one alert per scope within this time. */
+        minInterval: duration('30m'),
+      })
       .prefault({}),
     forms: z.array(formSchema).min(1, { message: 'configure at least one form' }),
   })

@@ -15,7 +15,7 @@ const FORMS = `
       - { name: topic, type: select, options: [order, other], label: { ja: 種別, en: Topic } }
       - { name: message, type: textarea, required: true, maxLength: 5000, label: { ja: お問い合わせ内容, en: Message } }
     notify: { to: [owner@example.jp], subject: "[Contact] {{name}}" }
-    autoreply: { enabled: true, to: email, subject: "Thank you from {{site_name}}", body: "Receipt {{receipt_id}}" }
+    autoreply: { enabled: true, to: email, delay: 0s, subject: "Thank you from {{site_name}}", body: "Receipt {{receipt_id}}" }
 `;
 
 describe.skipIf(dbUnavailable())('HTTP API and hosted form', () => {
@@ -26,8 +26,8 @@ describe.skipIf(dbUnavailable())('HTTP API and hosted form', () => {
     const m = await k.selectFrom('outbox').select(k.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     return { submissions: Number(s.n), mails: Number(m.n) };
   };
-  const api = (body: string | Buffer | FormData, contentType = 'application/json', form = 'contact') =>
-    fetch(`${t.url}/api/forms/${form}/submissions`, { method: 'POST', headers: { 'content-type': contentType }, body });
+  const api = (body: string | Uint8Array | FormData, contentType = 'application/json', form = 'contact') =>
+    fetch(`${t.url}/api/forms/${form}/submissions`, { method: 'POST', headers: { 'content-type': contentType }, body: body as never });
   const good = { name: '山田 太郎', email: 'taro@example.jp', message: 'お見積りをお願いします。' };
   /** A visitor's fields plus the protocol fields the hosted page adds (token, honeypot, proof-of-work). */
   const withProtocol = async (fields: Record<string, string>) => ({ ...fields, ...(await prepareForm(t.url, 'contact')).fields });

@@ -16,7 +16,7 @@ const FORMS = `
       - { name: email, type: email, required: true, label: { ja: メールアドレス, en: Email } }
       - { name: message, type: textarea, required: true, maxLength: 5000, label: { ja: お問い合わせ内容, en: Message } }
     notify: { to: [owner@example.jp, sales@example.jp], subject: "[お問い合わせ] {{name}}: {{message}}", body: "{{name}} <{{email}}>\\n\\n{{message}}" }
-    autoreply: { enabled: true, to: email, subject: "{{site_name}}より: お問い合わせありがとうございます", body: "受付番号 {{receipt_id}}\\nありがとうございました。" }
+    autoreply: { enabled: true, to: email, delay: 0s, subject: "{{site_name}}より: お問い合わせありがとうございます", body: "受付番号 {{receipt_id}}\\nありがとうございました。" }
 `;
 
 describe.skipIf(dbUnavailable())('mail delivery through the outbox', () => {

@@ -4,6 +4,7 @@
 import type { Config, FormConfig } from '../config/schema.js';
 import type { Lang } from '../i18n/messages.js';
 import type { NewMail } from './outbox.js';
+import { echoCapFor, sanitizeVisitorText } from '../relay/sanitize.js';
 import { render } from './template.js';
 
 export interface PlannedSubmission {
@@ -44,19 +45,29 @@ export function planNotifications(config: Config, sub: PlannedSubmission): NewMa
   return form.notify.to.map((to) => ({ kind: 'notify', submissionId: sub.id, formId: form.id, to, replyTo, subject, body }));
 }
 
-export function planAutoreply(config: Config, sub: PlannedSubmission, notBefore: number): NewMail | null {
+/**
+ * The auto-reply. With `echo: none` (the default) only system placeholders are filled; with
+ * `echo: sanitized` visitor fields appear stripped of links, addresses and numbers, and only for a
+ * submission that scored clean. The subject never carries visitor text (the lint refuses it).
+ */
+export function planAutoreply(config: Config, sub: PlannedSubmission, notBefore: number, scoredClean: boolean): NewMail | null {
   const ar = sub.form.autoreply;
   if (!ar?.enabled) return null;
   const to = visitorAddress(sub.form, sub.values);
   if (!to) return null;
-  const vars = { ...sub.values, ...systemValues(config, sub) };
+  const echoed: Record<string, string> = {};
+  if (ar.echo === 'sanitized' && scoredClean) {
+    for (const [name, value] of Object.entries(sub.values)) echoed[name] = sanitizeVisitorText(value, { maxLength: echoCapFor(name) });
+  }
+  const system = systemValues(config, sub);
+  const vars = { ...echoed, ...system };
   return {
     kind: 'autoreply',
     submissionId: sub.id,
     formId: sub.form.id,
     to,
     replyTo: null,
-    subject: render(ar.subject, vars),
+    subject: render(ar.subject, system),
     body: render(ar.body, vars),
     notBefore,
   };

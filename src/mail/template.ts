@@ -1,6 +1,7 @@
 // `{{field}}` templates. Rendering never fails: an unknown placeholder renders as nothing, and the
 // configuration lint reports it before the server starts.
-const PLACEHOLDER = /\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}/g;
+// The same grammar as the relay lint (src/relay/placeholders.ts), so nothing renders that the lint did not see.
+const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}/g;
 
 export function placeholders(template: string): string[] {
   return [...template.matchAll(PLACEHOLDER)].map((m) => m[1]!);

@@ -17,10 +17,14 @@ export interface WorkerOptions {
   batchSize?: number;
   pollMs?: number;
   concurrency?: number;
-  onResult?: (row: OutboxTable, state: 'sent' | 'retry' | 'dead') => void;
+  onResult?: (row: OutboxTable, state: 'sent' | 'retry' | 'dead' | 'cancelled') => void;
   log?: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
-  /** A last look before sending (part 2: breaker, suppression, caps). Return a reason to cancel. */
+  /** A last look before sending (breaker, suppression, bursts). Return a reason to cancel. */
   precheck?: (row: OutboxTable) => Promise<string | null>;
+  /** After a mail is cancelled by the precheck (refund its caps, record why). */
+  onCancelled?: (row: OutboxTable, reason: string) => Promise<void>;
+  /** Headers and a footer Formwarden adds at send time (List-Unsubscribe, the "I didn't request this" link). */
+  decorate?: (row: OutboxTable) => { headers?: Record<string, string>; footer?: string };
 }
 
 export class OutboxWorker {
@@ -84,8 +88,11 @@ export class OutboxWorker {
       const cancel = this.opts.precheck ? await this.opts.precheck(row) : null;
       if (cancel) {
         await this.finish(row, { state: 'cancelled', last_error: cancel });
+        await this.opts.onCancelled?.(row, cancel);
+        this.opts.onResult?.(row, 'cancelled');
         return;
       }
+      const extra = this.opts.decorate?.(row) ?? {};
       const raw = await buildMessage({
         id: row.id,
         kind: row.kind,
@@ -93,9 +100,10 @@ export class OutboxWorker {
         to: row.to_addr,
         replyTo: row.reply_to,
         subject: row.subject,
-        body: row.body,
+        body: extra.footer ? `${row.body}\n\n${extra.footer}` : row.body,
         messageId: row.message_id,
         date: new Date(row.created_at),
+        headers: extra.headers,
       });
       const result = await this.transport.send({ from: this.opts.envelopeFrom(row), to: row.to_addr }, raw);
       const now = this.clock.now().getTime();

@@ -16,8 +16,49 @@ export interface SubmissionTable {
   score: number;
   /** The pipeline's verdict (symbols with scores and details) as JSON. */
   verdict: string;
-  /** What happened to the auto-reply: queued, skipped:<reason>, none. */
+  /** What happened to the auto-reply: queued, skipped:<reason>, cancelled:<reason>, none. */
   autoreply: string;
+  /** The owner notification: queued, digest (batched, not yet sent), digested, none. */
+  notify: string;
+  /** Hash of the normalised visitor text, to spot bursts of similar submissions. */
+  content_hash: string;
+  /** The normalised address the auto-reply went (or would have gone) to. */
+  autoreply_to: string | null;
+}
+
+export interface RelayChargeTable {
+  key: string;
+  outbox_id: string;
+  at: number;
+}
+
+export interface SuppressionTable {
+  address: string;
+  /** owner | link | bounce | complaint */
+  reason: string;
+  note: string;
+  created_at: number;
+}
+
+export interface BreakerTable {
+  /** form:<id> or instance */
+  scope: string;
+  /** closed | open | half_open */
+  state: string;
+  reason: string;
+  tripped_at: number | null;
+  retry_at: number | null;
+  updated_at: number;
+}
+
+export interface EventTable {
+  id: string;
+  /** abuse_link | alert | bounce | complaint | breaker */
+  kind: string;
+  form_id: string | null;
+  address: string | null;
+  at: number;
+  detail: string;
 }
 
 export interface OutboxTable {
@@ -56,4 +97,9 @@ export interface Database {
   submissions: SubmissionTable;
   outbox: OutboxTable;
   secrets: SecretTable;
+  relay_charges: RelayChargeTable;
+  suppressions: SuppressionTable;
+  breakers: BreakerTable;
+  link_uses: { id: string; used_at: number };
+  events: EventTable;
 }

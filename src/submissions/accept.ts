@@ -6,8 +6,15 @@ import type { Config, FormConfig } from '../config/schema.js';
 import type { Defenses } from '../defenses/setup.js';
 import type { Lang } from '../i18n/messages.js';
 import { SYSTEM_FIELDS, validateFields, type FieldError, type RawFields } from '../forms/validate.js';
+import { createHash } from 'node:crypto';
+import { overNotifyThreshold } from '../mail/digest.js';
 import { enqueue, outboxRow, type NewMail } from '../mail/outbox.js';
 import { planAutoreply, planNotifications } from '../mail/plan.js';
+import type { Monitor } from '../monitor/breaker.js';
+import { normalizeAddress } from '../relay/address.js';
+import { chargeCaps } from '../relay/budget.js';
+import { capKeys, resolveCapPolicy, type CapPolicy } from '../relay/caps.js';
+import { isSuppressed } from '../relay/suppression.js';
 import type { Action, RunResult, Submission, Verdict } from '../pipeline/index.js';
 import type { Db } from '../store/db.js';
 import type { Clock } from '../util/clock.js';
@@ -28,7 +35,7 @@ export interface IntakeInput {
 }
 
 export type IntakeResult =
-  | { kind: 'accepted'; id: string; action: Action; mails: number; verdict: Verdict }
+  | { kind: 'accepted'; id: string; action: Action; mails: number; verdict: Verdict; autoreply: string }
   | { kind: 'invalid'; errors: Record<string, FieldError>; badInput?: string }
   | { kind: 'refused'; reason: string; retryAfterSeconds?: number; verdict: Verdict };
 
@@ -39,6 +46,27 @@ export interface IntakeDeps {
   fromAddress: string;
   /** The bot defenses; without them every valid submission is accepted (tests of the mail path). */
   defenses?: Defenses;
+  /** The circuit breaker; while it is open for a form, its auto-replies are skipped. */
+  monitor?: Monitor;
+}
+
+/** The budgets one form's auto-replies draw from: its own caps over the defaults, and the instance budget. */
+export function capPolicyFor(config: Config, form: FormConfig): CapPolicy {
+  const policy = resolveCapPolicy(form.autoreply?.caps);
+  return { ...policy, global: { perHour: config.mail.autoreplyBudget.perHour, perDay: config.mail.autoreplyBudget.perDay } };
+}
+
+/** A hash of the visitor's free text, normalised, to spot bursts of the same message. */
+export function contentHash(form: FormConfig, values: Record<string, string>): string {
+  const text = form.fields
+    .filter((f) => f.type === 'textarea')
+    .map((f) => values[f.name] ?? '')
+    .join('\n')
+    .normalize('NFKC')
+    .toLowerCase()
+    .replace(/\s+/g, ' ')
+    .trim();
+  return text.length < 20 ? '' : createHash('sha256').update(text).digest('hex').slice(0, 32);
 }
 
 export async function acceptSubmission(deps: IntakeDeps, input: IntakeInput): Promise<IntakeResult> {
@@ -63,18 +91,38 @@ export async function acceptSubmission(deps: IntakeDeps, input: IntakeInput): Pr
   const id = newId('s', now);
   const planned = { id, form: input.form, values: checked.values, lang: input.lang, createdAt };
 
+  const delivered = verdict.action === 'accept' || verdict.action === 'accept_no_autoreply';
+  // Owner notifications: one mail each, or the digest when the form is flooded or the verdict is quarantine.
+  let notifyState = 'none';
   const mails: NewMail[] = [];
-  let autoreplyState = 'none';
-  if (verdict.action === 'accept' || verdict.action === 'accept_no_autoreply') mails.push(...planNotifications(deps.config, planned));
-  const autoreply = planAutoreply(deps.config, planned, now + (parseDuration(input.form.autoreply?.delay ?? '0s') ?? 0));
-  if (autoreply) {
-    if (verdict.action === 'accept') {
-      mails.push(autoreply);
-      autoreplyState = 'queued';
-    } else autoreplyState = `skipped:${verdict.action}`;
+  if (verdict.action === 'quarantine') notifyState = 'digest';
+  else if (delivered) {
+    if (await overNotifyThreshold(deps.db.kysely, deps.config, input.form.id, now)) notifyState = 'digest';
+    else {
+      mails.push(...planNotifications(deps.config, planned));
+      notifyState = 'queued';
+    }
   }
-  const rows = mails.map((m) => outboxRow(m, deps.fromAddress, now));
+  const notifyRows = mails.map((m) => outboxRow(m, deps.fromAddress, now));
+
+  // The auto-reply: only for an accepted submission, never while the breaker is open or to a
+  // suppressed address, and only within every cap (charged in the same transaction).
+  const delay = parseDuration(input.form.autoreply?.delay ?? '0s') ?? 0;
+  const autoreply = planAutoreply(deps.config, planned, now + delay, verdict.score <= 0);
+  const autoreplyTo = autoreply ? normalizeAddress(autoreply.to) : null;
+  let autoreplyState = autoreply ? 'pending' : 'none';
+  if (autoreply) {
+    if (verdict.action !== 'accept') autoreplyState = `skipped:${verdict.action}`;
+    else if (deps.monitor?.isOpen(input.form.id)) autoreplyState = 'skipped:breaker';
+    else if (await isSuppressed(deps.db.kysely, autoreply.to)) autoreplyState = 'skipped:suppressed';
+  }
+  const autoreplyRow = autoreply && autoreplyState === 'pending' ? outboxRow(autoreply, deps.fromAddress, now) : null;
+
   await deps.db.kysely.transaction().execute(async (trx) => {
+    if (autoreplyRow && autoreplyTo) {
+      const charged = await chargeCaps(trx, deps.db.dialect, capKeys(input.form.id, autoreplyTo, capPolicyFor(deps.config, input.form)), autoreplyRow.id, now);
+      autoreplyState = charged.ok ? 'queued' : `skipped:cap:${charged.scope}`;
+    }
     await trx
       .insertInto('submissions')
       .values({
@@ -89,12 +137,16 @@ export async function acceptSubmission(deps: IntakeDeps, input: IntakeInput): Pr
         score: verdict.score,
         verdict: JSON.stringify(verdict),
         autoreply: autoreplyState,
+        notify: notifyState,
+        content_hash: contentHash(input.form, checked.values),
+        autoreply_to: autoreplyTo,
       })
       .execute();
-    await enqueue(trx, rows);
+    await enqueue(trx, autoreplyState === 'queued' && autoreplyRow ? [...notifyRows, autoreplyRow] : notifyRows);
   });
+  const rows = autoreplyState === 'queued' ? notifyRows.length + 1 : notifyRows.length;
   if (deps.defenses && sub) await deps.defenses.pipeline.commit(sub, run, deps.defenses.context());
-  return { kind: 'accepted', id, action: verdict.action, mails: rows.length, verdict };
+  return { kind: 'accepted', id, action: verdict.action, mails: rows, verdict, autoreply: autoreplyState };
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);

@@ -1,0 +1,41 @@
+// Cap charges in the database, inside the transaction that enqueues the mail: a budget is spent only
+// when the mail is actually queued, and refunded if the mail is cancelled before it leaves. On
+// PostgreSQL each key is locked (advisory, in key order) for the transaction, so two processes never
+// spend the same budget twice; SQLite serialises writers by itself.
+import { sql, type Transaction } from 'kysely';
+import type { Database } from '../store/schema.js';
+import type { Dialect } from '../store/db.js';
+import type { CapKey, CapScope } from './caps.js';
+
+export type ChargeResult = { ok: true } | { ok: false; scope: CapScope; limit: number; windowSeconds: number };
+
+export async function chargeCaps(trx: Transaction<Database>, dialect: Dialect, keys: CapKey[], outboxId: string, now: number): Promise<ChargeResult> {
+  const sorted = [...keys].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  if (dialect === 'postgres') {
+    for (const k of sorted) await sql`select pg_advisory_xact_lock(hashtextextended(${k.key}, 0))`.execute(trx);
+  }
+  for (const k of keys) {
+    if (k.limit <= 0) return { ok: false, scope: k.scope, limit: k.limit, windowSeconds: k.windowSeconds };
+    const row = await trx
+      .selectFrom('relay_charges')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('key', '=', k.key)
+      .where('at', '>', now - k.windowSeconds * 1000)
+      .executeTakeFirstOrThrow();
+    if (Number(row.n) >= k.limit) return { ok: false, scope: k.scope, limit: k.limit, windowSeconds: k.windowSeconds };
+  }
+  await trx
+    .insertInto('relay_charges')
+    .values(keys.map((k) => ({ key: k.key, outbox_id: outboxId, at: now })))
+    .execute();
+  return { ok: true };
+}
+
+export async function refundCaps(db: { deleteFrom: Transaction<Database>['deleteFrom'] }, outboxId: string): Promise<void> {
+  await db.deleteFrom('relay_charges').where('outbox_id', '=', outboxId).execute();
+}
+
+/** Charges older than the longest window are never counted again. */
+export async function pruneCharges(db: { deleteFrom: Transaction<Database>['deleteFrom'] }, olderThan: number): Promise<void> {
+  await db.deleteFrom('relay_charges').where('at', '<', olderThan).execute();
+}
