@@ -225,7 +225,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.header('cache-control', 'no-store').send({ svg: c.svg, token: c.token, alt: c.alt[langOf(req, form)], expiresAt: c.expiresAt });
   });
   app.get('/static/vendor/altcha.js', async (_req, reply) => {
-    return reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=3600').send(createReadStream(altchaWidgetFile));
+    // Loaded as a module script by web/widget.js on the owners' own sites: module scripts need CORS.
+    return reply
+      .type('text/javascript; charset=utf-8')
+      .header('cache-control', 'public, max-age=3600')
+      .header('access-control-allow-origin', '*')
+      .send(createReadStream(altchaWidgetFile));
   });
 
   app.get('/healthz', async (_req, reply) => {

@@ -32,5 +32,7 @@ export function protocolHtml(defenses: Defenses, form: FormConfig, lang: Lang, n
 }
 
 export function protocolScripts(defenses: Defenses): string {
-  return defenses.altcha ? '<script type="module" src="/static/vendor/altcha.js"></script>' : '';
+  // The hosted page uses the same widget.js as the owners' own pages (it waits for the proof-of-work
+  // on submit and renews an expired token or challenge); the form works without both.
+  return `${defenses.altcha ? '<script type="module" src="/static/vendor/altcha.js"></script>\n' : ''}<script src="/static/widget.js" defer></script>`;
 }

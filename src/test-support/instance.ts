@@ -35,7 +35,7 @@ defenses:
 export function testConfigYaml(opts: { dbUrl: string; transport?: string; forms?: string; extra?: string; defenses?: string }): string {
   return `
 siteName: Example Shop
-server: { host: 127.0.0.1, port: 0, publicUrl: "http://127.0.0.1:8787", logLevel: silent }
+server: { host: 127.0.0.1, port: 0, publicUrl: "http://127.0.0.1:8787", logLevel: silent, trustProxy: [127.0.0.1] }
 database: { url: "${opts.dbUrl}" }
 mail:
   from: "Example Shop <info@example.jp>"
