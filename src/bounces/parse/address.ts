@@ -7,8 +7,12 @@ const ADDR_RE = new RegExp(ADDR);
 const ADDR_G = new RegExp(ADDR, 'g');
 
 /** Clean one address candidate: strip <>, quotes, trailing dots; lower-case. */
+const QUOTED_LOCAL = /"[^"\s<>@\\]{1,64}"@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}[A-Za-z0-9])?/;
+
 export function cleanAddress(a: string): string {
   let s = a.trim();
+  // A quoted local part ("neko..nyaan"@example.org) is kept with its quotes.
+  if (s.includes('"@')) { const q = QUOTED_LOCAL.exec(s); if (q) return q[0].toLowerCase(); }
   const m = ADDR_RE.exec(s);
   if (!m) return '';
   s = m[0].replace(/^[.'"]+|[.'"]+$/g, '');

@@ -1,7 +1,7 @@
 // Pure classification: one normalized record in, one reason out. The SMTP status class is
 // consulted first, then the diagnostic text is matched against the phrase table (reasons.ts)
 // in a fixed order. Mirrors the decision order Sisimai uses, re-expressed as data + a loop.
-import { matches } from './reasons.js';
+import { matches, matchSet, NO_MX, USERUNKNOWN_ANY_COMMAND } from './reasons.js';
 import { statusReason } from './status.js';
 import type { BounceReason, RawRecord } from './types.js';
 
@@ -20,10 +20,11 @@ const PROBES: Array<[BounceReason, Probe]> = [
   ['mesgtoobig', (c) => c.sr === 'mesgtoobig' || (c.sr !== 'exceedlimit' && c.rec.status !== '5.2.3' && matches('mesgtoobig', c.lower))],
   ['exceedlimit', (c) => c.sr === 'exceedlimit' || matches('exceedlimit', c.lower)],
   ['suspend', (c) => c.rec.replyCode === '525' || matches('suspend', c.lower)],
-  ['hasmoved', (c) => matches('hasmoved', c.lower)],
+  ['hasmoved', (c) => c.sr === 'hasmoved' || matches('hasmoved', c.lower)],
   ['norelaying', (c) => !['CONN', 'EHLO', 'HELO'].includes(c.rec.command) && matches('norelaying', c.lower)],
   ['authfailure', (c) => c.sr === 'authfailure' || matches('authfailure', c.lower)],
   ['userunknown', (c) => {
+    if (c.rec.reason === 'userunknown') return true;
     if (c.sr === 'suspend') return false;
     if (c.sr === 'userunknown') {
       for (const other of ['norelaying', 'blocked', 'mailboxfull', 'hasmoved', 'rejected', 'notaccept'] as const) {
@@ -31,9 +32,13 @@ const PROBES: Array<[BounceReason, Probe]> = [
       }
       return true;
     }
-    return (c.rec.command === 'RCPT' || c.rec.command === '') && matches('userunknown', c.lower);
+    if (matchSet(USERUNKNOWN_ANY_COMMAND, c.lower)) return true;
+    // Without a status code that says so, "user unknown" is a missing mailbox only when it
+    // answered RCPT TO; after DATA (or when the command is not known) it is a filter's answer.
+    return c.rec.command === 'RCPT' && matches('userunknown', c.lower);
   }],
   ['filtered', (c) => {
+    if (c.rec.reason === 'filtered') return true;
     if (c.sr === 'suspend') return false;
     if (c.sr === 'filtered') return matches('userunknown', c.lower) || matches('filtered', c.lower);
     if (BEFORE_DATA.has(c.rec.command)) return false;
@@ -52,6 +57,8 @@ const PROBES: Array<[BounceReason, Probe]> = [
     }
     return false;
   }],
+  // No MX / null MX: the domain exists but does not accept mail (checked before "host unknown").
+  ['notaccept', (c) => matchSet(NO_MX, c.lower)],
   ['hostunknown', (c) => {
     if (c.sr === 'hostunknown') return !matches('networkerror', c.lower);
     // A temporary failure is never "host unknown" (a DNS hiccup is a network error).

@@ -1,6 +1,13 @@
 // RFC 3464 message/delivery-status parsing into normalized records.
 import { cleanAddress } from './address.js';
-import type { RawRecord } from './types.js';
+import type { BounceReason, RawRecord } from './types.js';
+
+/** X-PowerMTA-BounceCategory values mapped to reasons. */
+const POWERMTA: Record<string, BounceReason> = {
+  'bad-domain': 'hostunknown', 'bad-mailbox': 'userunknown', 'inactive-mailbox': 'suspend', 'message-expired': 'expired',
+  'no-answer-from-host': 'networkerror', 'policy-related': 'policyviolation', 'quota-issues': 'mailboxfull',
+  'routing-errors': 'systemerror', 'spam-related': 'spamdetected',
+};
 
 export interface DsnReport {
   reportingMta: string;
@@ -76,14 +83,27 @@ export function parseDeliveryStatus(text: string): DsnReport {
         cur.diagnostic = v;
         break;
       }
-      case 'remote-mta': cur ??= emptyRecord(); cur.remoteMta = typed(value)[1]; break;
+      case 'x-powermta-bouncecategory': {
+        // PowerMTA's own classification of the failure.
+        cur ??= emptyRecord();
+        const r = POWERMTA[value.toLowerCase().trim()];
+        if (r) cur.reason = r;
+        break;
+      }
+      case 'remote-mta': cur ??= emptyRecord(); cur.remoteMta = typed(value)[1]; cur.remoteHost = cur.remoteMta; break;
       default: break;
     }
   }
   push();
   for (const r of report.records) {
+    if (report.reportingMta) r.localHost = report.reportingMta;
     if (r.recipient === '\u0000') r.recipient = ''; // Final-Recipient present but unusable
     if (!r.recipient && r.originalRecipient) r.recipient = r.originalRecipient;
+    // A Final-Recipient on an internal host ("@relay:user@server", no dot in the domain) is less
+    // useful than the Original-Recipient the sender used.
+    if (r.originalRecipient && r.recipient !== r.originalRecipient && !r.recipient.slice(r.recipient.indexOf('@') + 1).includes('.')) {
+      r.recipient = r.originalRecipient;
+    }
   }
   return report;
 }

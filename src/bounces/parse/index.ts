@@ -8,10 +8,11 @@ import { errorLines, parseTextLayout, type TextRecord } from './lhost/generic.js
 import { LAYOUTS } from './lhost/index.js';
 import { DEFAULT_LIMITS, walkMessage, type WalkResult } from './mime.js';
 import { parseOriginal } from './original.js';
-import { providerReason } from './rhost.js';
+import { matches } from './reasons.js';
+import { providerReason, remoteHostReason, remoteHosts } from './rhost.js';
 import { findReplyCode, findStatus, internalStatus, isValidStatus } from './status.js';
 import { findCommand, looksLikeBounce, splitOriginal } from './text.js';
-import type { BouncedRecipient, OriginalMessage, ParsedBounce, ParseOptions, RawRecord } from './types.js';
+import type { BounceReason, BouncedRecipient, OriginalMessage, ParsedBounce, ParseOptions, RawRecord } from './types.js';
 import { isAutoReply } from './vacation.js';
 
 export type { BounceReason, BouncedRecipient, ParsedBounce, ParseOptions, OriginalMessage, RawRecord } from './types.js';
@@ -104,6 +105,11 @@ function parseInner(raw: Buffer | string, opts: ParseOptions): ParsedBounce {
     records = fromDsn(walk, ctx);
     if (records.length) kind = 'dsn';
   }
+  if (!records.length && kind !== 'arf' && (getHeader(h, 'x-apple-unsubscribe') || /^\s*unsubscribe\s*$/i.test(subject)) && /sent this (?:e-?mail|message) to unsubscribe/i.test(errorPart)) {
+    // List-unsubscribe requests sent by a mail client (Apple Mail) are opt-out feedback.
+    kind = 'arf';
+    records = [{ ...blank(), recipient: bounce.from, reason: 'feedback', feedbackType: 'opt-out', diagnostic: firstParagraph(errorPart) }];
+  }
   if (!records.length && kind !== 'arf' && isAutoReply(h, subject)) {
     kind = 'vacation';
     const who = bounce.from || cleanAddress(getHeader(h, 'reply-to'));
@@ -135,7 +141,10 @@ function parseInner(raw: Buffer | string, opts: ParseOptions): ParsedBounce {
     why = rcpt ? 'bounce layout not recognised; recipient taken from the returned message' : 'bounce layout not recognised; no recipient found';
   }
 
-  const bounces = records.map((r) => finish(r, messageId));
+  // McAfee Email Gateway: its "user unknown" wordings mean a missing mailbox whatever the command.
+  if (getHeader(h, 'x-nai-header')) for (const r of records) if (!r.reason && matches('userunknown', r.diagnostic.toLowerCase())) r.reason = 'userunknown';
+  const hosts = remoteHosts(errorPart);
+  const bounces = records.map((r) => finish(r, messageId, hosts));
   if (bounces.some((b) => b.reason === 'undefined') && !why) why = 'no status code or known diagnostic phrase';
   const out: ParsedBounce = { kind, bounces, original, bounce };
   if (why && bounces.some((b) => b.reason === 'undefined' || !b.recipient)) out.why = why;
@@ -189,7 +198,7 @@ function fromText(ctx: BounceContext): RawRecord[] {
 }
 
 /** Fill status, reply code and command; classify; produce the public record. */
-function finish(r: RawRecord, originalMessageId: string): BouncedRecipient {
+function finish(r: RawRecord, originalMessageId: string, textHosts: string[]): BouncedRecipient {
   // Collapse whitespace and multi-line reply prefixes ("550-5.2.1 ...550-5.2.1 ...").
   let diagnostic = r.diagnostic.replace(/\s+/g, ' ').trim().replace(/(?<=\S) [245]\d\d-(?:[245]\.\d{1,3}\.\d{1,3} )?/g, ' ');
   if (diagnostic.length > MAX_DIAGNOSTIC) diagnostic = diagnostic.slice(0, MAX_DIAGNOSTIC);
@@ -201,7 +210,14 @@ function finish(r: RawRecord, originalMessageId: string): BouncedRecipient {
   else if (found && found !== rec.status && found[0] === rec.status[0] && !/^[45]\.0\.0$/.test(found)) rec.status = found;
   if (!rec.command) rec.command = findCommand(diagnostic);
   if (!rec.reason) rec.reason = providerReason(diagnostic);
-  const reason = classify(rec);
+  let reason: BounceReason | '' = '';
+  if (!rec.reason || rec.reason === 'userunknown' || rec.reason === 'hostunknown' || rec.reason === 'expired') {
+    // A recognised provider's own rules decide first (Sisimai's Rhost classes).
+    const first = (h: string | undefined) => (h ?? '').trim().toLowerCase().split(/[\s\[;]/)[0] ?? '';
+    const hosts = [first(rec.remoteHost), ...remoteHosts(diagnostic), ...textHosts, first(rec.localHost)];
+    reason = remoteHostReason(rec.recipient, hosts, { diagnostic, status: rec.status, replyCode: rec.replyCode, command: rec.command });
+  }
+  if (!reason) reason = classify(rec);
   let status = rec.status;
   if (reason === 'feedback' || reason === 'vacation') status = '';
   else if (!status) {

@@ -84,7 +84,7 @@ describe('parseBounce: non-standard layouts', () => {
   });
 
   it('decodes an ISO-2022-JP Japanese carrier bounce', () => {
-    const body = toIso2022jp('こちらは au のメールサーバです。\n\n以下の宛先へのメールはお届けできませんでした。\n\n<keitai-user@ezweb.ne.jp>: 550 User unknown\n');
+    const body = toIso2022jp('こちらは au のメールサーバです。\n\n以下の宛先へのメールはお届けできませんでした。\n\n<keitai-user@ezweb.ne.jp>: 550 5.1.1 User unknown\n');
     const subject = '=?ISO-2022-JP?B?' + toIso2022jp('配信エラー').toString('base64') + '?=';
     const raw = Buffer.concat([
       Buffer.from(`From: MAILER-DAEMON@ezweb.ne.jp\nTo: forms@sender.example\nSubject: ${subject}\nMIME-Version: 1.0\nContent-Type: text/plain; charset=ISO-2022-JP\nContent-Transfer-Encoding: 7bit\n\n`),
@@ -97,11 +97,26 @@ describe('parseBounce: non-standard layouts', () => {
 
   it('decodes Shift_JIS and EUC-JP text parts', () => {
     for (const cs of ['Shift_JIS', 'EUC-JP']) {
-      const body = iconv.encode('以下のアドレスに送信できませんでした。\n\n<user@docomo.ne.jp>: 550 Unknown user\n', cs);
+      const body = iconv.encode('以下のアドレスに送信できませんでした。\n\n<user@docomo.ne.jp>: 550 5.1.1 Unknown user\n', cs);
       const raw = Buffer.concat([Buffer.from(`From: postmaster@docomo.ne.jp\nSubject: Mail Delivery Failure\nContent-Type: text/plain; charset=${cs}\n\n`), body]);
       const r = parseBounce(raw);
       expect(r.bounces[0]).toMatchObject({ recipient: 'user@docomo.ne.jp', reason: 'userunknown' });
     }
+  });
+});
+
+describe('provider (remote host) rules', () => {
+  const bounce = (rcpt: string, diag: string) => parseBounce(
+    `From: MAILER-DAEMON@mx.sender.example\nTo: forms@sender.example\nSubject: Undelivered Mail Returned to Sender\n\n` +
+    `This is the mail system at host mx.sender.example.\n\n<${rcpt}>: ${diag}\n`,
+  ).bounces[0];
+  it('au (KDDI): "550 : User unknown" is filtered, "550 <a>: User unknown" is userunknown', () => {
+    expect(bounce('u@ezweb.ne.jp', 'host lsean.ezweb.ne.jp[192.0.2.1] said: 550 : User unknown')?.reason).toBe('filtered');
+    expect(bounce('u@ezweb.ne.jp', 'host lsean.ezweb.ne.jp[192.0.2.1] said: 550 <u@ezweb.ne.jp>: User unknown (in reply to end of DATA command)')?.reason).toBe('userunknown');
+  });
+  it('GoDaddy IB codes and Mimecast replies decide the reason', () => {
+    expect(bounce('a@b.example', 'host smtp.secureserver.net[192.0.2.2] said: 550 5.1.1 <a@b.example> has sent to too many recipients this hour. IB607')?.reason).toBe('speeding');
+    expect(bounce('a@b.example', 'host eu.mimecast.com[192.0.2.3] said: 554 Host network not allowed (in reply to RCPT TO command)')?.reason).toBe('policyviolation');
   });
 });
 
@@ -119,6 +134,14 @@ describe('classify()', () => {
     expect(rec({ status: '5.7.1', diagnostic: '554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org' })).toBe('blocked');
     expect(rec({ status: '5.0.0', diagnostic: '550 Relay access denied' })).toBe('norelaying');
     expect(rec({ action: 'delayed', status: '4.0.0', diagnostic: '' })).toBe('expired');
+  });
+  it('"user unknown" is userunknown at RCPT or with a 5.1.1 code, filtered otherwise', () => {
+    expect(rec({ command: 'RCPT', diagnostic: '550 User unknown' })).toBe('userunknown');
+    expect(rec({ status: '5.1.1', diagnostic: '550 5.1.1 User unknown' })).toBe('userunknown');
+    expect(rec({ diagnostic: '550 User unknown' })).toBe('filtered');
+    expect(rec({ command: 'DATA', diagnostic: '550 Unknown user' })).toBe('filtered');
+    expect(rec({ status: '5.2.1', diagnostic: '550 5.2.1 <a@b.example>... User Unknown' })).toBe('filtered');
+    expect(rec({ diagnostic: 'User some.name (a@b.example) not listed in Domino Directory' })).toBe('userunknown');
   });
   it('yields undefined without any information', () => {
     expect(rec({ diagnosticType: '' })).toBe('undefined');

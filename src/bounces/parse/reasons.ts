@@ -293,6 +293,7 @@ export const PHRASES: Partial<Record<BounceReason, PhraseSet>> = {
       'loops back to myself', 'mail system configuration error', 'queue file write error', 'recipient deferred because there is no mdb',
       'remote server is misconfigured', 'server configuration error', 'service currently unavailable', 'system config error',
       'temporary local problem', 'timeout waiting for input', 'transaction failed ', 'internal error', 'system error',
+      'unable to contact ldap server',
     ],
     seq: [['unable to connect ', 'daemon']],
   },
@@ -324,7 +325,7 @@ export const PHRASES: Partial<Record<BounceReason, PhraseSet>> = {
       'did not accept our requests to connect', 'host not reachable', 'was not delivered within',
       'remote host is not responding', 'message will be retried for', 'envelope expired', 'message expired',
     ],
-    seq: [['could not be delivered for', ' days']],
+    seq: [['could not be delivered for', ' days'], ['could not deliver for the last', ' seconds'], ['delivery failed ', ' attempts']],
   },
   securityerror: {
     any: [
@@ -350,11 +351,37 @@ export const PHRASES: Partial<Record<BounceReason, PhraseSet>> = {
   },
 };
 
+/**
+ * "User unknown" wordings that only particular MTAs emit and whose own bounce layouts mean a
+ * missing mailbox whatever SMTP command failed (Lotus Notes/Domino, Exchange 2003, Verizon,
+ * local delivery agents and IMail's "Unknown user: addr" label).
+ */
+export const USERUNKNOWN_ANY_COMMAND: PhraseSet = {
+  any: [
+    'not listed in domino directory', 'not listed in public name & address book', 'ディレクトリのリストにありません',
+    'ディレクトリには見つかりません', 'the recipient name is not recognized', 'no valid recipients for this mm',
+    'unknown user:', 'invalid final delivery userid', 'resolver.adr.recipientnotfound', 'resolver.adr.recipnotfound',
+    'remote server returned unknown recipient',
+  ],
+};
+
+/** The recipient domain has no usable MX (RFC 7505 null MX, or MX lookup answered nothing usable). */
+export const NO_MX: PhraseSet = {
+  any: [
+    "couldn't find a mail exchanger", 'null mx', "doesn't receive email according to", 'no mx found for domain',
+    'no mx record found for domain', 'does not accept mail (nullmx)',
+  ],
+};
+
 /** Does the lower-cased text match the phrase set of the reason? */
 export function matches(reason: BounceReason, lower: string): boolean {
-  if (!lower) return false;
   const p = PHRASES[reason];
-  if (!p) return false;
+  return p ? matchSet(p, lower) : false;
+}
+
+/** Does the lower-cased text match a phrase set? */
+export function matchSet(p: PhraseSet, lower: string): boolean {
+  if (!lower) return false;
   if (p.not) for (const n of p.not) if (lower.includes(n)) return false;
   for (const a of p.any) if (lower.includes(a)) return true;
   if (p.seq) {

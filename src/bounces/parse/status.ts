@@ -90,11 +90,14 @@ export function findReplyCode(text: string): string {
   const t = text.replace(IPV4_RE, '#');
   REPLY_RE.lastIndex = 0;
   let m: RegExpExecArray | null;
+  let positive = '';
   while ((m = REPLY_RE.exec(t)) !== null) {
     const c = m[1] ?? '';
     // Skip numbers that are obviously something else (e.g. years, sizes) by requiring a sane code.
     const n = Number(c);
-    if ((n >= 200 && n <= 259) || (n >= 400 && n <= 459) || (n >= 500 && n <= 559)) return c;
+    if ((n >= 400 && n <= 459) || (n >= 500 && n <= 559)) return c;
+    // A transcript quotes the 2xx replies that preceded the failure: only a fallback.
+    if (n >= 200 && n <= 259 && !positive) positive = c;
   }
-  return '';
+  return positive;
 }

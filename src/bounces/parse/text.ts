@@ -48,7 +48,7 @@ function looksLikeHeaders(lines: string[], from: number): boolean {
 
 const COMMANDS: Array<[RegExp, string]> = [
   [/\b(?:in reply to|after|while sending|response to|>>>)\s*(?:the\s+)?(?:rcpt\s*to|rcpt)\b/i, 'RCPT'],
-  [/most progress was rcpt to response/i, 'RCPT'],
+  [/most progress was rcpt to response|does not like recipient|\bSMTP:RCPT\b|\[RCPT_TO\]/i, 'RCPT'],
   [/\b(?:in reply to|after|while sending|response to|>>>)\s*(?:the\s+)?mail\s*from\b/i, 'MAIL'],
   [/\b(?:in reply to|after|>>>)\s*(?:end of (?:data|message)|data\b|the data|\.)/i, 'DATA'],
   [/\b(?:in reply to|after|>>>)\s*(?:ehlo|helo)\b/i, 'HELO'],
@@ -56,7 +56,6 @@ const COMMANDS: Array<[RegExp, string]> = [
   [/but sender was rejected/i, 'MAIL'],
   [/but my name was rejected/i, 'HELO'],
   [/\bsender address rejected\b/i, 'MAIL'],
-  [/\brecipient address rejected\b/i, 'RCPT'],
 ];
 
 /** The SMTP command that the error answered, from phrases like "in reply to RCPT TO command". */

@@ -61,4 +61,8 @@ export interface RawRecord {
   feedbackType: string;
   /** true when the layout says the failure is temporary */
   temporary?: boolean;
+  /** the remote MTA that rejected the message (DSN Remote-MTA or a host named in the text), if known */
+  remoteHost?: string;
+  /** the MTA that wrote the report (DSN Reporting-MTA), if known */
+  localHost?: string;
 }

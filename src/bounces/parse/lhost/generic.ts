@@ -24,8 +24,9 @@ const RECIPIENT_LINES: RegExp[] = [
   new RegExp(String.raw`^[^<>@]{0,80}\b(?:deliver(?:ing|y)?|sen[dt]|sending|forward(?:ed|ing)?)\b[^<>@]{0,40}\bto:?\s*<(${A})>[^<>@]{0,60}$`, 'i'), // ... delivering your mail to <a@b>.
 ];
 
-const TRANSCRIPT_CMD = /^\s*>>>\s*(RCPT\s*TO|MAIL\s*FROM|DATA|EHLO|HELO|QUIT|RSET|\.)\s*:?\s*(.*)$/i;
-const TRANSCRIPT_REPLY = /^\s*<<<\s*(.*)$/;
+// Sendmail-style ">>> RCPT To:<a>" / "<<< 550 ..." and Postfix-style " In:  RCPT TO:<a>" / " Out: 550 ...".
+const TRANSCRIPT_CMD = /^\s*(?:>>>|In:)\s*(RCPT\s*TO|MAIL(?:\s*FROM)?|DATA|EHLO|HELO|QUIT|RSET|XFORWARD|\.)(?![A-Za-z])\s*:?\s*(.*)$/i;
+const TRANSCRIPT_REPLY = /^\s*(?:<<<|Out:)\s*(.*)$/;
 
 export interface GenericOptions { exclude: Set<string> }
 
@@ -37,6 +38,7 @@ export function parseTextLayout(errorPart: string, opts: GenericOptions): TextRe
   let introOnly = false;
   let lastCmd = '';
   let lastCmdAddr = '';
+  let inCommand = false;
   let paragraph: string[] = []; // lines since the last blank line (error text may precede the address)
   let previous: string[] = []; // the paragraphs before it (bounded)
   const lines = errorPart.split('\n');
@@ -48,7 +50,11 @@ export function parseTextLayout(errorPart: string, opts: GenericOptions): TextRe
     if (line.length > 1000) continue;
 
     const t = TRANSCRIPT_CMD.exec(line);
+    // Continuation lines of a folded transcript command ("In:  MAIL" / "     FROM:<a>").
+    if (!t && inCommand && /^\s/.test(raw) && !TRANSCRIPT_REPLY.test(line)) continue;
+    inCommand = false;
     if (t) {
+      inCommand = true;
       lastCmd = (t[1] ?? '').toUpperCase().replace(/\s.*$/, '').replace(/^\.$/, 'DATA');
       lastCmdAddr = lastCmd === 'RCPT' ? cleanAddress(t[2] ?? '') : '';
       if (lastCmdAddr && !byAddr.has(lastCmdAddr) && !opts.exclude.has(lastCmdAddr)) {
@@ -76,7 +82,8 @@ export function parseTextLayout(errorPart: string, opts: GenericOptions): TextRe
         if (!existing) { cur.before = (paragraph.length ? paragraph : previous).slice(-6); records.push(cur); byAddr.set(addr, cur); }
         // Error text after the address, or else before it ("Mailbox full: a@b").
         const addrAt = line.toLowerCase().indexOf(addr);
-        const pre = addrAt > 0 ? line.slice(0, addrAt).replace(/[\s<>"':]+$/, '').trim() : '';
+        // A label before the address keeps its colon ("Unknown user: a@b").
+        const pre = addrAt > 0 ? line.slice(0, addrAt).replace(/[\s<>"']+$/, '').replace(/^(.*?)(:?)[\s<>"':]*$/, '$1$2').trim() : '';
         const after = (matched[2] ?? '').trim();
         const rest = after || (/[A-Za-z]{3}/.test(pre) && !/^(?:to|rcpt|recipient|address)\b/i.test(pre) ? pre : '');
         if (rest) cur.lines.push(rest);
