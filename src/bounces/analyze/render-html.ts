@@ -1,0 +1,177 @@
+// One self-contained HTML page: inline CSS, inline SVG drawn here, no script, no external request.
+// Both languages are on the page; a CSS-only toggle (radio buttons) shows one of them.
+import { ORIGIN_KINDS } from '../origin/index.js';
+import { ORIGIN_LABEL, reasonLabel, UI, type Lang, type Text } from './labels.js';
+import type { DayRow, Report } from './report.js';
+
+export function esc(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/** Both languages, one shown by the toggle. */
+function bi(t: Text): string {
+  return `<span class="en" lang="en">${esc(t.en)}</span><span class="ja" lang="ja">${esc(t.ja)}</span>`;
+}
+
+const REASON_COLORS = ['#d1495b', '#edae49', '#00798c', '#30638e', '#66a182', '#8e6c8a', '#e07a5f', '#3d405b'];
+const OTHER_COLOR = '#9aa0a6';
+const ORIGIN_COLORS: Record<string, string> = { ours: '#30638e', spoofing: '#edae49', account: '#d1495b', unrelated: '#66a182', unknown: '#9aa0a6' };
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+interface Series { key: string; label: Text; color: string; value(d: DayRow): number }
+
+function niceMax(n: number): number {
+  if (n <= 5) return Math.max(1, n);
+  const p = 10 ** Math.floor(Math.log10(n));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= n) return m * p;
+  return 10 * p;
+}
+
+/** A stacked bar chart of days. Every bar segment is a <rect class="bar"> with a <title>. */
+export function stackedDays(days: DayRow[], series: Series[], id: string): string {
+  const W = 820;
+  const H = 260;
+  const left = 44;
+  const bottom = 34;
+  const top = 10;
+  const plotW = W - left - 10;
+  const plotH = H - top - bottom;
+  const totals = days.map((d) => series.reduce((s, x) => s + x.value(d), 0));
+  const max = niceMax(Math.max(0, ...totals));
+  const n = Math.max(1, days.length);
+  const step = plotW / n;
+  const bw = Math.max(1, Math.min(40, step * 0.75));
+  const y = (v: number) => top + plotH - (v / max) * plotH;
+  const out: string[] = [];
+  out.push(`<svg id="${id}" class="chart" viewBox="0 0 ${W} ${H}" width="100%" role="img" xmlns="http://www.w3.org/2000/svg">`);
+  for (const f of [0, 0.5, 1]) {
+    const v = Math.round(max * f);
+    out.push(`<line x1="${left}" x2="${W - 10}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" class="grid"/><text x="${left - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end" class="tick">${v}</text>`);
+  }
+  const labelEvery = Math.ceil(n / 12);
+  days.forEach((d, i) => {
+    const x = left + i * step + (step - bw) / 2;
+    let acc = 0;
+    for (const s of series) {
+      const v = s.value(d);
+      if (v <= 0) continue;
+      const y0 = y(acc + v);
+      const h = y(acc) - y0;
+      out.push(`<rect class="bar" data-series="${esc(s.key)}" x="${x.toFixed(1)}" y="${y0.toFixed(1)}" width="${bw.toFixed(1)}" height="${Math.max(0.5, h).toFixed(1)}" fill="${s.color}"><title>${esc(d.date)} ${esc(s.label.en)} / ${esc(s.label.ja)}: ${v}</title></rect>`);
+      acc += v;
+    }
+    if (i % labelEvery === 0 || i === n - 1) {
+      out.push(`<text x="${(x + bw / 2).toFixed(1)}" y="${H - bottom + 16}" text-anchor="middle" class="tick">${esc(d.date.slice(5))}</text>`);
+    }
+  });
+  out.push(`<line x1="${left}" x2="${W - 10}" y1="${y(0)}" y2="${y(0)}" class="axis"/>`);
+  out.push('</svg>');
+  const legend = series.map((s) => `<span class="key"><i style="background:${s.color}"></i>${bi(s.label)}</span>`).join('');
+  return `${out.join('')}<div class="legend">${legend}</div>`;
+}
+
+/** Horizontal bars with labels (top recipient domains). */
+export function hbars(rows: Array<{ label: string; count: number; share: number }>, id: string, color = '#30638e'): string {
+  const W = 820;
+  const rowH = 24;
+  const labelW = 240;
+  const H = Math.max(1, rows.length) * rowH + 8;
+  const max = Math.max(1, ...rows.map((r) => r.count));
+  const plotW = W - labelW - 120;
+  const out = [`<svg id="${id}" class="chart" viewBox="0 0 ${W} ${H}" width="100%" role="img" xmlns="http://www.w3.org/2000/svg">`];
+  rows.forEach((r, i) => {
+    const yy = 4 + i * rowH;
+    const w = Math.max(1, (r.count / max) * plotW);
+    const label = r.label.length > 34 ? r.label.slice(0, 33) + '…' : r.label;
+    out.push(`<text x="${labelW - 8}" y="${yy + 16}" text-anchor="end" class="lbl">${esc(label)}</text>`);
+    out.push(`<rect class="bar" x="${labelW}" y="${yy + 3}" width="${w.toFixed(1)}" height="${rowH - 8}" fill="${color}"><title>${esc(r.label)}: ${r.count} (${pct(r.share)})</title></rect>`);
+    out.push(`<text x="${(labelW + w + 6).toFixed(1)}" y="${yy + 16}" class="tick">${r.count} · ${pct(r.share)}</text>`);
+  });
+  out.push('</svg>');
+  return out.join('');
+}
+
+function tableHtml(head: string[], rows: string[][], numeric: number[] = []): string {
+  const th = head.map((h, i) => `<th${numeric.includes(i) ? ' class="num"' : ''}>${h}</th>`).join('');
+  const body = rows.length
+    ? rows.map((r) => `<tr>${r.map((c, i) => `<td${numeric.includes(i) ? ' class="num"' : ''}>${c}</td>`).join('')}</tr>`).join('')
+    : `<tr><td colspan="${head.length}">${bi(UI.none)}</td></tr>`;
+  return `<table><thead><tr>${th}</tr></thead><tbody>${body}</tbody></table>`;
+}
+
+const CSS = `
+:root{color-scheme:light;--fg:#1f2328;--muted:#59636e;--line:#d0d7de;--bg:#fff;--card:#f6f8fa}
+*{box-sizing:border-box}body{margin:0;font:15px/1.6 system-ui,-apple-system,"Segoe UI","Hiragino Sans","Noto Sans CJK JP","Noto Sans JP",Meiryo,sans-serif;color:var(--fg);background:var(--bg)}
+main{max-width:900px;margin:0 auto;padding:16px 20px 48px}
+h1{font-size:1.6em;margin:.2em 0}h2{font-size:1.2em;margin:1.6em 0 .5em;border-bottom:1px solid var(--line);padding-bottom:.2em}
+.meta{color:var(--muted)}
+.toggle{position:sticky;top:0;background:var(--bg);padding:8px 20px;border-bottom:1px solid var(--line);text-align:right;z-index:1}
+body>input[name=lang]{position:absolute;opacity:0;pointer-events:none}.toggle label{display:inline-block;padding:2px 12px;border:1px solid var(--line);border-radius:14px;cursor:pointer;margin-left:4px}
+#lang-en:checked~.toggle label[for=lang-en],#lang-ja:checked~.toggle label[for=lang-ja]{background:var(--fg);color:var(--bg)}
+#lang-en:checked~main .ja,#lang-en:checked~.toggle .ja{display:none}#lang-ja:checked~main .en,#lang-ja:checked~.toggle .en{display:none}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:10px}
+.card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:8px 12px}.card b{display:block;font-size:1.6em}
+.finding{border-left:6px solid #9aa0a6;background:var(--card);padding:8px 14px;margin:10px 0;border-radius:4px}
+.finding.critical{border-color:#d1495b}.finding.warning{border-color:#edae49}.finding.info{border-color:#30638e}
+.finding h3{margin:.1em 0;font-size:1.05em}.sev{font-size:.8em;font-weight:bold;text-transform:uppercase;margin-right:.5em}
+.critical .sev{color:#b02a3a}.warning .sev{color:#8a5a00}.info .sev{color:#30638e}
+.chart{display:block;max-width:100%;height:auto}.grid{stroke:#e5e8eb}.axis{stroke:#8c959f}.tick{font-size:11px;fill:#59636e}.lbl{font-size:13px;fill:#1f2328}
+.legend{margin:4px 0 8px 44px}.key{display:inline-block;margin-right:14px;font-size:.9em}.key i{display:inline-block;width:12px;height:12px;border-radius:2px;margin-right:5px;vertical-align:-1px}
+table{border-collapse:collapse;width:100%;margin:6px 0;font-size:.93em}th,td{border-bottom:1px solid var(--line);padding:3px 8px;text-align:left}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+code{font-size:.9em}footer{margin-top:2em;color:var(--muted);font-size:.85em}
+@media print{.toggle{display:none}}
+`;
+
+export function renderHtml(r: Report, lang: Lang = 'ja'): string {
+  const t = r.totals;
+  const topReasons = r.byReason.slice(0, REASON_COLORS.length - 1).map((x) => x.reason);
+  const reasonSeries: Series[] = topReasons.map((reason, i) => ({
+    key: reason, color: REASON_COLORS[i]!, label: { en: reasonLabel(reason, 'en'), ja: reasonLabel(reason, 'ja') }, value: (d) => d.byReason[reason] ?? 0,
+  }));
+  if (r.byReason.length > topReasons.length) {
+    reasonSeries.push({ key: 'other', color: OTHER_COLOR, label: UI.other, value: (d) => d.bounces - topReasons.reduce((s, x) => s + (d.byReason[x] ?? 0), 0) });
+  }
+  const originSeries: Series[] = ORIGIN_KINDS.filter((k) => r.byOrigin[k] > 0).map((k) => ({ key: k, color: ORIGIN_COLORS[k]!, label: ORIGIN_LABEL[k], value: (d) => d.byOrigin[k] }));
+  const card = (label: Text, value: number) => `<div class="card">${bi(label)}<b>${value}</b></div>`;
+  const findings = r.findings.map((f) => `<section class="finding ${f.severity}"><h3><span class="sev">${bi({ en: UI.severity.en[f.severity], ja: UI.severity.ja[f.severity] })}</span>${bi(f.title)}</h3><p>${bi(f.detail)}</p><p><strong>${bi(UI.whatToDo)}:</strong> ${bi(f.action)}</p></section>`).join('');
+  const period = `${esc(r.firstDate ?? '-')} – ${esc(r.lastDate ?? '-')}`;
+  const html = `<!DOCTYPE html>
+<html lang="${lang}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width,initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<meta name="referrer" content="no-referrer">
+<title>Formwarden — Bounce report / バウンスレポート ${period}</title>
+<style>${CSS}</style>
+</head>
+<body>
+<input type="radio" name="lang" id="lang-ja"${lang === 'ja' ? ' checked' : ''}><input type="radio" name="lang" id="lang-en"${lang === 'en' ? ' checked' : ''}>
+<div class="toggle"><label for="lang-ja" lang="ja">日本語</label><label for="lang-en" lang="en">English</label></div>
+<main>
+<h1>${bi(UI.title)}</h1>
+<p class="meta">${bi(UI.period)}: ${period} · ${bi(UI.owner)}: ${esc(r.ownerDomains.join(', ') || '-')}</p>
+<div class="cards">${card(UI.bounces, t.bounces)}${card(UI.hard, t.hard)}${card(UI.soft, t.soft)}${card(UI.complaints, t.complaints)}${card(UI.vacations, t.vacations)}${card(UI.autoReplies, t.autoRepliesToStrangers)}${card(UI.messages, t.messages)}</div>
+<h2>${bi(UI.findings)}</h2>
+${findings}
+<h2>${bi(UI.perDayReason)}</h2>
+${stackedDays(r.days, reasonSeries, 'chart-reason')}
+<h2>${bi(UI.perDayOrigin)}</h2>
+${stackedDays(r.days, originSeries, 'chart-origin')}
+<h2>${bi(UI.domains)}</h2>
+${hbars(r.recipientDomains.map((d) => ({ label: d.domain, count: d.count, share: d.share })), 'chart-domains')}
+<h2>${bi(UI.tlds)}</h2>
+${tableHtml([bi(UI.domain), bi(UI.count), bi(UI.share)], r.recipientTlds.map((x) => [esc(x.tld), String(x.count), pct(x.share)]), [1, 2])}
+<h2>${bi(UI.byReason)}</h2>
+${tableHtml([bi(UI.reason), '', bi(UI.count), bi(UI.share)], r.byReason.map((x) => [bi({ en: reasonLabel(x.reason, 'en'), ja: reasonLabel(x.reason, 'ja') }), `<code>${esc(x.reason)}</code>`, String(x.count), pct(x.share)]), [2, 3])}
+<h2>${bi(UI.byOrigin)}</h2>
+${tableHtml([bi(UI.origin), bi(UI.count)], ORIGIN_KINDS.map((k) => [bi(ORIGIN_LABEL[k]), String(r.byOrigin[k])]), [1])}
+<h2>${bi(UI.ips)}</h2>
+${tableHtml([bi(UI.ip), bi(UI.count), bi(UI.origin)], r.sendingIps.map((x) => [`<code>${esc(x.ip)}</code>`, String(x.count), Object.entries(x.origins).map(([k, n]) => `${bi(ORIGIN_LABEL[k as keyof typeof ORIGIN_LABEL])} ${n}`).join(', ')]), [1])}
+<footer>${bi(UI.generated)}: ${esc(r.generatedAt)} · ${bi(UI.messages)}: ${t.messages} · ${bi(UI.notBounces)}: ${t.notBounces} · ${bi(UI.unparseable)}: ${t.unparseable}${t.undated ? ` · ${bi(UI.undated)}: ${t.undated}` : ''}</footer>
+</main>
+</body>
+</html>
+`;
+  return html;
+}
