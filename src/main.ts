@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { LoadedConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { Redis } from 'ioredis';
+import { listRules, toEntries } from './defenses/ip-lists/rules-store.js';
 import { buildDefenses, type Defenses } from './defenses/setup.js';
 import { buildApp } from './http/app.js';
 import { registerUnsubscribe } from './http/unsubscribe.js';
@@ -102,6 +103,7 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
     await pruneCharges(db.kysely, clock.now().getTime() - 8 * 86_400_000);
   };
   let housekeepingTimer: NodeJS.Timeout | null = null;
+  let rulesTimer: NodeJS.Timeout | null = null;
 
   // One Redis connection for every shared counter (rate limits, replay, bans, duplicates), when configured.
   const redis = config.redis
@@ -120,6 +122,17 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
     await db.close();
     throw new StartupError(`defenses: ${(e as Error).message}`);
   }
+
+  // Block/allow entries from the CLI live in the database; reload them when they change.
+  let rulesSignature = '';
+  const reloadIpRules = async () => {
+    const rules = await listRules(db.kysely);
+    const signature = JSON.stringify(rules);
+    if (signature === rulesSignature) return;
+    rulesSignature = signature;
+    defenses.reloadIpLists(toEntries(rules));
+  };
+  await reloadIpRules();
 
   const intake: IntakeDeps = { config, db, clock, fromAddress: from.address, defenses, monitor };
   const app = await buildApp({
@@ -142,6 +155,10 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
       housekeeping().catch((e) => app.log.error({ err: String(e) }, 'housekeeping failed'));
     }, config.monitor.intervalSeconds * 1000);
     housekeepingTimer.unref();
+    rulesTimer = setInterval(() => {
+      reloadIpRules().catch((e) => app.log.error({ err: String(e) }, 'reloading block list failed'));
+    }, 2000);
+    rulesTimer.unref();
   }
 
   return {
@@ -160,6 +177,7 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
     },
     async close() {
       if (housekeepingTimer) clearInterval(housekeepingTimer);
+      if (rulesTimer) clearInterval(rulesTimer);
       await app.close();
       await worker.stop();
       transport.close();

@@ -1,6 +1,6 @@
 // The `formwarden` command as separate processes: configuration errors, `submit` against a server
 // that delivers to a real SMTP server, the data commands, and a SIGKILL while mail is queued.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { submitLikeAPerson } from '../src/client/protocol.js';
@@ -152,5 +152,85 @@ describe.skipIf(dbUnavailable())('formwarden serve + submit against a real SMTP 
       sink.mode = 'accept';
       await server.kill();
     }
+  });
+});
+
+describe.skipIf(dbUnavailable())('owner commands: block, suppress, status, breaker, analyze', () => {
+  let db: TestDatabase;
+  let config: string;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    config = path.join(db.dir, 'formwarden.yaml');
+    writeFileSync(config, testConfigYaml({ dbUrl: db.url }));
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  it('block add applies to a running server within 5 seconds; block remove lifts it', async () => {
+    const server = await startServer(['--config', config]);
+    try {
+      const post = () => fetch(`${server.url}/api/forms/contact/submissions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': '203.0.113.50' }, body: '{}' });
+      expect((await post()).status).toBe(400);
+      const add = runCli(['--config', config, 'block', 'add', '203.0.113.0/24', '--note', 'test flood', '--expires', '7d']);
+      expect(add.status).toBe(0);
+      expect(add.stdout).toContain('blocked 203.0.113.0/24');
+      const refused = await waitFor(async () => {
+        const r = await post();
+        return r.status === 403 ? r : null;
+      }, 'the block to apply', 5000);
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('E_IP_BLOCKED');
+      const list = JSON.parse(runCli(['--config', config, 'block', 'list', '--json']).stdout) as { cidr: string; note: string; expiresAt: number }[];
+      expect(list).toMatchObject([{ cidr: '203.0.113.0/24', note: 'test flood' }]);
+      expect(list[0]!.expiresAt).toBeGreaterThan(Date.now() + 6 * 86_400_000);
+      expect(runCli(['--config', config, 'block', 'add', 'not-an-ip']).status).toBe(2);
+      expect(runCli(['--config', config, 'block', 'remove', '203.0.113.0/24']).status).toBe(0);
+      await waitFor(async () => (await post()).status === 400, 'the block to be lifted', 5000);
+    } finally {
+      await server.kill();
+    }
+  });
+
+  it('suppress add, list and remove; status and breaker reset', async () => {
+    expect(runCli(['--config', config, 'suppress', 'add', 'Someone@Example.org', '--note', 'asked by phone']).status).toBe(0);
+    const listed = JSON.parse(runCli(['--config', config, 'suppress', 'list', '--json']).stdout) as { address: string; reason: string }[];
+    expect(listed).toMatchObject([{ address: 'someone@example.org', reason: 'owner' }]);
+    expect(runCli(['--config', config, 'suppress', 'add', 'a@b.jp, c@d.jp']).status).toBe(2);
+    expect(runCli(['--config', config, 'suppress', 'remove', 'someone@example.org']).status).toBe(0);
+    expect(runCli(['--config', config, 'suppress', 'remove', 'someone@example.org']).status).toBe(1);
+
+    const status = runCli(['--config', config, 'status']);
+    expect(status.stdout).toContain('Circuit breakers:\n  all closed');
+    expect(runCli(['--config', config, 'breaker', 'reset', 'contact']).status).toBe(1);
+  });
+
+  it('serve refuses a form whose auto-reply could carry visitor text with no cap (exit 2)', async () => {
+    const bad = path.join(db.dir, 'uncapped.yaml');
+    writeFileSync(
+      bad,
+      testConfigYaml({ dbUrl: db.url }).replace(
+        'autoreply: { enabled: true, to: email, delay: 0s, subject: "Thank you from {{site_name}}", body: "Receipt {{receipt_id}}" }',
+        'autoreply: { enabled: true, to: email, echo: sanitized, caps: null, subject: "Thank you", body: "You wrote: {{message}}" }',
+      ),
+    );
+    const r = runCli(['--config', bad, 'serve']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('forms[contact].autoreply.caps turns every cap off while the auto-reply carries visitor text');
+    const check = runCli(['--config', config, 'check-config']);
+    expect(check.stdout).toContain('Mail sent to addresses typed into a form:');
+    expect(check.stdout).toContain('forms[contact].autoreply -> visitor field email');
+    expect(check.stdout).toContain('cap 1/address/24h');
+  });
+
+  it('analyze reads an mbox and writes the HTML report', async () => {
+    const { sampleMbox } = await import('../src/bounces/analyze/sample-mbox.js');
+    const mbox = path.join(db.dir, 'bounces.mbox');
+    writeFileSync(mbox, sampleMbox());
+    const html = path.join(db.dir, 'report.html');
+    const r = runCli(['--config', config, 'analyze', mbox, '--json', '--html', html]);
+    expect(r.status).toBe(0);
+    const report = JSON.parse(r.stdout) as { totals: { bounces: number } };
+    expect(report.totals.bounces).toBeGreaterThan(0);
+    expect(readFileSync(html, 'utf8')).toContain('<svg');
   });
 });

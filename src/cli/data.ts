@@ -5,7 +5,7 @@ import { openAndMigrate, type Db } from '../store/db.js';
 import { listSubmissions } from '../submissions/list.js';
 import { table } from './table.js';
 
-async function withDb<T>(configPath: string | undefined, fn: (db: Db) => Promise<T>): Promise<T> {
+export async function withDb<T>(configPath: string | undefined, fn: (db: Db) => Promise<T>): Promise<T> {
   const loaded = loadConfig(configPath);
   const db = await openAndMigrate(loaded.config.database.url, loaded.baseDir);
   try {
@@ -15,7 +15,7 @@ async function withDb<T>(configPath: string | undefined, fn: (db: Db) => Promise
   }
 }
 
-const iso = (ms: number | null) => (ms === null ? '' : new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z'));
+export const iso = (ms: number | null) => (ms === null ? '' : new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z'));
 
 export async function submissionsList(configPath: string | undefined, opts: { form?: string; limit: string; json?: boolean }): Promise<number> {
   const rows = await withDb(configPath, (db) => listSubmissions(db.kysely, { form: opts.form, limit: Number(opts.limit) || 50 }));

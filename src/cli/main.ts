@@ -100,4 +100,79 @@ program
     run(async () => (await import('../bounces/cli-parse.js')).runBouncesParse(paths, { json: !!opts.json }, process.stdout)),
   );
 
+const block = program.command('block').description('the block and allow lists (IPs and CIDRs, v4 and v6)');
+block
+  .command('add')
+  .description('block an address or network (a running server applies it within 5 seconds)')
+  .argument('<cidr>')
+  .option('--allow', 'add to the allow list instead')
+  .option('--expires <when>', 'a duration (7d, 12h) or a date')
+  .option('--note <text>', 'why')
+  .action((cidr: string, opts, cmd: Command) => run(async () => (await import('./admin.js')).blockAdd(configPath(cmd), cidr, opts)));
+block
+  .command('remove')
+  .argument('<cidr>')
+  .description('remove an entry')
+  .action((cidr: string, _opts, cmd: Command) => run(async () => (await import('./admin.js')).blockRemove(configPath(cmd), cidr)));
+block
+  .command('list')
+  .description('list the entries added here (the configuration has its own)')
+  .option('--json', 'JSON output')
+  .action((opts, cmd: Command) => run(async () => (await import('./admin.js')).blockList(configPath(cmd), opts)));
+
+const suppressCmd = program.command('suppress').description('addresses that never get an auto-reply');
+suppressCmd
+  .command('add')
+  .argument('<address>')
+  .option('--note <text>', 'why')
+  .description('suppress an address')
+  .action((address: string, opts, cmd: Command) => run(async () => (await import('./admin.js')).suppressAdd(configPath(cmd), address, opts)));
+suppressCmd
+  .command('remove')
+  .argument('<address>')
+  .description('lift a suppression')
+  .action((address: string, _opts, cmd: Command) => run(async () => (await import('./admin.js')).suppressRemove(configPath(cmd), address)));
+suppressCmd
+  .command('list')
+  .option('--json', 'JSON output')
+  .description('list suppressed addresses')
+  .action((opts, cmd: Command) => run(async () => (await import('./admin.js')).suppressList(configPath(cmd), opts)));
+
+program
+  .command('status')
+  .description('circuit breakers, outbox, suppressions and recent alerts')
+  .option('--json', 'JSON output')
+  .action((opts, cmd: Command) => run(async () => (await import('./admin.js')).status(configPath(cmd), opts)));
+
+program
+  .command('breaker')
+  .description('the circuit breaker')
+  .command('reset')
+  .argument('<form>', 'a form id, or "instance"')
+  .description('close a form\'s breaker now')
+  .action((form: string, _opts, cmd: Command) => run(async () => (await import('./admin.js')).breakerReset(configPath(cmd), form)));
+
+program
+  .command('analyze')
+  .description('the weekly bounce report: mbox, Maildir, .eml files or an imap:// URL')
+  .argument('<paths...>')
+  .option('--json', 'JSON output')
+  .option('--html <file>', 'also write a self-contained HTML report with charts')
+  .option('--lang <lang>', 'ja or en')
+  .option('--owner-domain <domain>', 'a domain you send from (repeatable; default: the domain of mail.from)', collect, [])
+  .option('--progress', 'progress on stderr')
+  .action((paths: string[], opts: { json?: boolean; html?: string; lang?: string; ownerDomain: string[]; progress?: boolean }, cmd: Command) =>
+    run(async () => {
+      let ownerDomains = opts.ownerDomain;
+      if (ownerDomains.length === 0) {
+        const { loadConfig } = await import('../config/load.js');
+        const { parseFrom } = await import('../mail/message.js');
+        const from = parseFrom(loadConfig(configPath(cmd)).config.mail.from);
+        ownerDomains = from ? [from.address.split('@')[1]!] : [];
+      }
+      const { runAnalyze } = await import('../bounces/analyze/index.js');
+      return runAnalyze(paths, { json: opts.json, html: opts.html, lang: opts.lang === 'en' ? 'en' : opts.lang === 'ja' ? 'ja' : undefined, ownerDomains, progress: opts.progress }, process.stdout, process.stderr);
+    }),
+  );
+
 await program.parseAsync(process.argv);

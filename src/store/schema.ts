@@ -102,4 +102,14 @@ export interface Database {
   breakers: BreakerTable;
   link_uses: { id: string; used_at: number };
   events: EventTable;
+  ip_rules: IpRuleTable;
+}
+
+export interface IpRuleTable {
+  cidr: string;
+  /** block | allow */
+  list: string;
+  expires_at: number | null;
+  note: string;
+  created_at: number;
 }
