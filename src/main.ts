@@ -7,7 +7,7 @@ import { listRules, toEntries } from './defenses/ip-lists/rules-store.js';
 import { buildDefenses, type Defenses } from './defenses/setup.js';
 import { buildApp } from './http/app.js';
 import { registerUnsubscribe } from './http/unsubscribe.js';
-import { sendDigests } from './mail/digest.js';
+import { NotifyRate, sendDigests } from './mail/digest.js';
 import { sendAlert } from './monitor/alerts.js';
 import { Monitor } from './monitor/breaker.js';
 import { pruneCharges } from './relay/budget.js';
@@ -134,7 +134,8 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
   };
   await reloadIpRules();
 
-  const intake: IntakeDeps = { config, db, clock, fromAddress: from.address, defenses, monitor };
+  const notifyRate = new NotifyRate(config.mail.digest.threshold);
+  const intake: IntakeDeps = { config, db, clock, fromAddress: from.address, defenses, monitor, notifyRate };
   const app = await buildApp({
     config,
     intake,

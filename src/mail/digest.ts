@@ -11,17 +11,22 @@ import { enqueue, outboxRow } from './outbox.js';
 
 const LISTED = 50;
 
-/** True when the form has had `threshold` individual notifications in the last hour. */
-export async function overNotifyThreshold(db: Kysely<Database>, config: Config, formId: string, now: number): Promise<boolean> {
-  const row = await db
-    .selectFrom('outbox')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('kind', '=', 'notify')
-    .where('form_id', '=', formId)
-    .where('created_at', '>', now - 3_600_000)
-    .executeTakeFirstOrThrow();
-  const owners = Math.max(1, config.forms.find((f) => f.id === formId)?.notify.to.length ?? 1);
-  return Number(row.n) / owners >= config.mail.digest.threshold;
+/**
+ * Individual notifications per form in the last hour, counted in memory by each process (so the
+ * hot path reads nothing): with several processes the threshold applies to each of them.
+ */
+export class NotifyRate {
+  private readonly sent = new Map<string, number[]>();
+  constructor(private readonly threshold: number) {}
+
+  /** True when the form is over the threshold; otherwise counts one notification now. */
+  overOrCount(formId: string, now: number): boolean {
+    const times = (this.sent.get(formId) ?? []).filter((t) => t > now - 3_600_000);
+    this.sent.set(formId, times);
+    if (times.length >= this.threshold) return true;
+    times.push(now);
+    return false;
+  }
 }
 
 export async function sendDigests(db: Kysely<Database>, config: Config, clock: Clock, fromAddress: string): Promise<number> {

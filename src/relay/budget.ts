@@ -14,15 +14,16 @@ export async function chargeCaps(trx: Transaction<Database>, dialect: Dialect, k
   if (dialect === 'postgres') {
     for (const k of sorted) await sql`select pg_advisory_xact_lock(hashtextextended(${k.key}, 0))`.execute(trx);
   }
+  // One query counts every key within its own window.
+  const rows = await trx
+    .selectFrom('relay_charges')
+    .select(['key', (eb) => eb.fn.countAll<number>().as('n')])
+    .where((eb) => eb.or(keys.map((k) => eb.and([eb('key', '=', k.key), eb('at', '>', now - k.windowSeconds * 1000)]))))
+    .groupBy('key')
+    .execute();
+  const used = new Map(rows.map((r) => [r.key, Number(r.n)]));
   for (const k of keys) {
-    if (k.limit <= 0) return { ok: false, scope: k.scope, limit: k.limit, windowSeconds: k.windowSeconds };
-    const row = await trx
-      .selectFrom('relay_charges')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('key', '=', k.key)
-      .where('at', '>', now - k.windowSeconds * 1000)
-      .executeTakeFirstOrThrow();
-    if (Number(row.n) >= k.limit) return { ok: false, scope: k.scope, limit: k.limit, windowSeconds: k.windowSeconds };
+    if ((used.get(k.key) ?? 0) >= k.limit) return { ok: false, scope: k.scope, limit: k.limit, windowSeconds: k.windowSeconds };
   }
   await trx
     .insertInto('relay_charges')

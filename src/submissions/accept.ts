@@ -7,7 +7,7 @@ import type { Defenses } from '../defenses/setup.js';
 import type { Lang } from '../i18n/messages.js';
 import { SYSTEM_FIELDS, validateFields, type FieldError, type RawFields } from '../forms/validate.js';
 import { createHash } from 'node:crypto';
-import { overNotifyThreshold } from '../mail/digest.js';
+import { NotifyRate } from '../mail/digest.js';
 import { enqueue, outboxRow, type NewMail } from '../mail/outbox.js';
 import { planAutoreply, planNotifications } from '../mail/plan.js';
 import type { Monitor } from '../monitor/breaker.js';
@@ -48,6 +48,8 @@ export interface IntakeDeps {
   defenses?: Defenses;
   /** The circuit breaker; while it is open for a form, its auto-replies are skipped. */
   monitor?: Monitor;
+  /** Notifications per form and hour; above the threshold they go into the digest. */
+  notifyRate?: NotifyRate;
 }
 
 /** The budgets one form's auto-replies draw from: its own caps over the defaults, and the instance budget. */
@@ -97,7 +99,7 @@ export async function acceptSubmission(deps: IntakeDeps, input: IntakeInput): Pr
   const mails: NewMail[] = [];
   if (verdict.action === 'quarantine') notifyState = 'digest';
   else if (delivered) {
-    if (await overNotifyThreshold(deps.db.kysely, deps.config, input.form.id, now)) notifyState = 'digest';
+    if (deps.notifyRate?.overOrCount(input.form.id, now)) notifyState = 'digest';
     else {
       mails.push(...planNotifications(deps.config, planned));
       notifyState = 'queued';
