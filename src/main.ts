@@ -110,6 +110,18 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
     ? new Redis(config.redis.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, lazyConnect: false })
     : null;
   redis?.on('error', () => {});
+  // Give Redis a moment to connect so the first requests find it; if it stays down, every check that
+  // needs it follows its own error policy (fail-closed for auto-replies, open for the inquiry).
+  if (redis && redis.status !== 'ready') {
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(done, 3000);
+      redis.once('ready', done);
+    });
+  }
   let defenses: Defenses;
   try {
     defenses = buildDefenses(config, secrets.tokenKey, {

@@ -175,4 +175,13 @@ program
     }),
   );
 
+program
+  .command('selftest')
+  .description('audit your configuration: a simulated day of stranger-list attack, no mail leaves the machine')
+  .option('--posts <n>', 'attack posts per form', '2000')
+  .option('--json', 'JSON output')
+  .action((opts: { posts: string; json?: boolean }, cmd: Command) =>
+    run(async () => (await import('../selftest/index.js')).runSelftest(configPath(cmd), { json: opts.json, posts: Number(opts.posts) || 2000 })),
+  );
+
 await program.parseAsync(process.argv);

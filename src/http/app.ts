@@ -74,7 +74,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const hit = defenses.ipLists.matcher.check(req.clientIp, now);
     if (hit?.list === 'block') return refuse(req, reply, 403, 'E_IP_BLOCKED');
     if (hit?.list !== 'allow' && defenses.ipLists.bans) {
-      const ban = await defenses.ipLists.bans.status(req.clientIp, now);
+      // The ban store may be Redis: when it cannot answer, the check fails open, as the ip-lists
+      // defense declares; the rest of the pipeline still runs.
+      const ban = await defenses.ipLists.bans.status(req.clientIp, now).catch((e: unknown) => {
+        req.log.warn({ err: String(e) }, 'ban store unavailable; ban check skipped');
+        return null;
+      });
       if (ban) return refuse(req, reply, 403, 'E_IP_BANNED', ban.retryAfterSeconds);
     }
   });

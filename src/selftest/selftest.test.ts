@@ -1,0 +1,59 @@
+// `formwarden selftest`: passes on the demo configuration, fails with a clear explanation on the
+// vulnerable template of part 1 with echo: sanitized and no caps (which serve would refuse).
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { configTemplate } from '../config/demo.js';
+import { parseConfigText } from '../config/load.js';
+import { runCli } from '../test-support/process.js';
+import { formatVerdicts, selftest } from './index.js';
+
+const VULNERABLE = `
+mail: { from: "Example Shop <info@example.jp>" }
+forms:
+  - id: contact
+    title: { ja: お問い合わせ, en: Contact us }
+    fields:
+      - { name: name, type: text, required: true, maxLength: 80, label: { ja: お名前, en: Name } }
+      - { name: email, type: email, required: true, label: { ja: メールアドレス, en: Email } }
+      - { name: message, type: textarea, required: true, maxLength: 5000, label: { ja: お問い合わせ内容, en: Message } }
+    notify: { to: [owner@example.jp], subject: "[Contact] {{name}}", body: "{{name}} <{{email}}>\\n\\n{{message}}" }
+    autoreply: { enabled: true, to: email, echo: sanitized, caps: null, subject: "Thank you, {{name}}", body: "Dear {{name}},\\n\\n{{message}}" }
+`;
+
+describe('selftest', () => {
+  it('the demo configuration passes: strangers get at most the stated budget and none of the visitor text', async () => {
+    const [v] = await selftest(parseConfigText(configTemplate(), 'demo'), { posts: 600 });
+    expect(v).toMatchObject({ form: 'contact', pass: true, visitorTextReachedStrangers: false, statedBudget: { perHour: 20, perDay: 100 } });
+    expect(v!.strangerMails).toBeGreaterThan(0);
+    expect(v!.strangerMails).toBeLessThanOrEqual(100);
+    expect(v!.maxPerHour).toBeLessThanOrEqual(20);
+    // 600 posts a day stay under the digest threshold (30 an hour): one notification each, plus alerts.
+    expect(v!.ownerMails).toBeGreaterThanOrEqual(600);
+    expect(v!.ownerMails).toBeLessThanOrEqual(610);
+  });
+
+  it('the vulnerable template with echo: sanitized and no caps fails and says which settings to change', async () => {
+    const [v] = await selftest(parseConfigText(VULNERABLE, 'vulnerable', {}, { lint: false }), { posts: 300 });
+    expect(v).toMatchObject({ pass: false, visitorTextReachedStrangers: true, statedBudget: { perHour: null, perDay: null }, strangerMails: 300 });
+    const text = formatVerdicts([v!]);
+    expect(text).toContain('form contact: FAIL');
+    expect(text).toContain('visitor text reached a stranger:       YES');
+    expect(text).toContain('-> Visitor text reached strangers: set autoreply.echo: none (the default)');
+    expect(text).toContain('-> The auto-reply has no form-level cap: remove autoreply.caps: null');
+    expect(text).toContain('error: forms[contact].autoreply.caps turns every cap off while the auto-reply carries visitor text');
+  });
+
+  it('the command exits 0 on the demo and 1 on the vulnerable file', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'fw-selftest-cli-'));
+    const demo = runCli(['selftest', '--posts', '200'], { cwd: dir, env: { FORMWARDEN_CONFIG: '' } });
+    expect(demo.stdout).toContain('form contact: PASS');
+    expect(demo.status).toBe(0);
+    const file = path.join(dir, 'vulnerable.yaml');
+    writeFileSync(file, VULNERABLE);
+    const bad = runCli(['--config', file, 'selftest', '--posts', '200']);
+    expect(bad.stdout).toContain('form contact: FAIL');
+    expect(bad.status).toBe(1);
+  });
+});
