@@ -610,11 +610,8 @@ describe.skipIf(dbUnavailable())('bot defenses (acceptance)', () => {
   });
 
   describe('Redis unavailable', () => {
-    // PRODUCT BUG (see the report): the block-list hook in src/http/app.ts awaits
-    // defenses.ipLists.bans.status() unguarded; with Redis down (or not yet connected right after
-    // start-up: ioredis has enableOfflineQueue: false) it throws and every POST is a 500, although the
-    // ip-lists defense is declared fail-open. Expected: the ban lookup fails open and the pipeline's
-    // onError policies apply (form-token and altcha are fail-closed: delivered, no auto-reply).
+    // With Redis down the ban lookup before the body fails open, and the pipeline's onError policies
+    // apply (form-token and altcha are fail-closed: the inquiry is delivered, the auto-reply is not).
     it('a complete submission is still delivered (no auto-reply), not answered 500', async () => {
       const t = await startTestInstance({
         defenses: defensesYaml(),
