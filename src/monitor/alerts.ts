@@ -28,7 +28,8 @@ export function alertText(config: Config, trip: TripInfo): { subject: string; bo
   const whereJa = trip.formId ? `フォーム「${trip.formId}」` : '全フォーム';
   const networks = new Map<string, number>();
   for (const [ip, n] of s.topIps) networks.set(networkKey(ip), (networks.get(networkKey(ip)) ?? 0) + n);
-  const list = (rows: [string, number][]) => (rows.length ? rows.map(([k, n]) => `  ${defang(k)}: ${n}`).join('\n') : '  -');
+  // Addresses are shown as they are; domains are defanged so no mail client makes them links.
+  const list = (rows: [string, number][], show: (k: string) => string = (k) => k) => (rows.length ? rows.map(([k, n]) => `  ${show(k)}: ${n}`).join('\n') : '  -');
   const samples = s.samples.map((x, i) => `  #${i + 1} from ${x.ip}: ${defang(Object.entries(x.fields).map(([k, v]) => `${k}=${v}`).join(' | '), 300)}`).join('\n');
   const subject = `[${config.siteName}] Formwarden alert: auto-replies stopped for ${where} / 自動返信を停止しました`;
   const body = `Formwarden stopped the auto-replies of ${where} because: ${trip.reason}.
@@ -50,7 +51,7 @@ ${list(s.topIps)}
 Top source networks / 送信元ネットワーク上位:
 ${list([...networks.entries()].sort((a, b) => b[1] - a[1]))}
 Top recipient domains / 宛先ドメイン上位:
-${list(s.topDomains)}
+${list(s.topDomains, (d) => defang(d))}
 Samples (links defanged) / サンプル（リンクは無効化済み）:
 ${samples || '  -'}
 `;
