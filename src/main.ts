@@ -127,6 +127,7 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
     defenses = buildDefenses(config, secrets.tokenKey, {
       clock,
       redis: redis ?? undefined,
+      db: db.kysely,
       raised: (formId) => (monitor.isOpen(formId) ? config.defenses.altcha.raisedFactor : 1),
     });
   } catch (e) {
@@ -138,6 +139,7 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
   // Block/allow entries from the CLI live in the database; reload them when they change.
   let rulesSignature = '';
   const reloadIpRules = async () => {
+    await defenses.bans?.refresh();
     const rules = await listRules(db.kysely);
     const signature = JSON.stringify(rules);
     if (signature === rulesSignature) return;

@@ -3,9 +3,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { submitLikeAPerson } from '../src/client/protocol.js';
+import { postSubmission, prepareForm, submitLikeAPerson } from '../src/client/protocol.js';
 import { createTestDatabase, dbUnavailable, type TestDatabase } from '../src/test-support/db.js';
-import { testConfigYaml } from '../src/test-support/instance.js';
+import { TEST_DEFENSES, testConfigYaml } from '../src/test-support/instance.js';
 import { runCli, runCliAsync, startServer } from '../src/test-support/process.js';
 import { SmtpSink } from '../src/test-support/smtp-sink.js';
 import { waitFor } from '../src/test-support/wait.js';
@@ -186,6 +186,32 @@ describe.skipIf(dbUnavailable())('owner commands: block, suppress, status, break
       expect(runCli(['--config', config, 'block', 'add', 'not-an-ip']).status).toBe(2);
       expect(runCli(['--config', config, 'block', 'remove', '203.0.113.0/24']).status).toBe(0);
       await waitFor(async () => (await post()).status === 400, 'the block to be lifted', 5000);
+    } finally {
+      await server.kill();
+    }
+  });
+
+  it('a temporary ban after repeated rejects is listed by `block bans` and lifted by `block unban`', async () => {
+    const banned = path.join(db.dir, 'bans.yaml');
+    writeFileSync(banned, testConfigYaml({ dbUrl: db.url, defenses: `${TEST_DEFENSES}  ipLists: { ban: { maxFailures: 2, banSeconds: 600 } }\n` }));
+    const server = await startServer(['--config', banned]);
+    try {
+      // A bot that fills the honeypot is rejected; the second reject bans its address.
+      const bot = async () => {
+        const prepared = await prepareForm(server.url, 'contact', { headers: { 'x-forwarded-for': '198.51.100.66' } });
+        return postSubmission(server.url, 'contact', { name: 'b', email: 'b@example.net', message: 'm', ...prepared.fields, website: 'http://spam.example' }, { headers: { 'x-forwarded-for': '198.51.100.66' } });
+      };
+      expect((await bot()).status).toBe(201);
+      expect((await bot()).status).toBe(201);
+      const refused = await bot();
+      expect(refused.status).toBe(403);
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('E_IP_BANNED');
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+      const bans = JSON.parse(runCli(['--config', banned, 'block', 'bans', '--json']).stdout) as { key: string; level: number }[];
+      expect(bans).toMatchObject([{ key: '198.51.100.66', level: 0 }]);
+      expect(runCli(['--config', banned, 'block', 'unban', '198.51.100.66']).status).toBe(0);
+      await waitFor(async () => (await bot()).status === 201, 'the ban to be lifted', 5000);
+      expect(runCli(['--config', banned, 'block', 'unban', '198.51.100.66']).status).toBe(1);
     } finally {
       await server.kill();
     }

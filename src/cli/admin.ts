@@ -1,6 +1,8 @@
 // Owner commands that change protection state: the block list, the suppression list, the breaker.
 // They work on the database directly, so they work whether or not the server runs.
 import { addRule, canonicalCidr, listRules, removeRule } from '../defenses/ip-lists/rules-store.js';
+import { liftBan, listBans } from '../defenses/ip-lists/db-ban-store.js';
+import { parseAddress } from '../defenses/client-address/index.js';
 import { listSuppressions, suppress, unsuppress } from '../relay/suppression.js';
 import { parseEmail } from '../forms/email.js';
 import { parseDuration } from '../util/duration.js';
@@ -113,5 +115,24 @@ export async function breakerReset(configPath: string | undefined, form: string)
     return 1;
   }
   process.stdout.write(`breaker ${scope} closed; a running server picks it up within its monitor interval\n`);
+  return 0;
+}
+
+/** Temporary bans the server set after repeated rejected submissions. */
+export async function bansList(configPath: string | undefined, opts: { json?: boolean }): Promise<number> {
+  const rows = await withDb(configPath, (db) => listBans(db.kysely, Date.now()));
+  if (opts.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+  else process.stdout.write(table(['address or network', 'banned until', 'level'], rows.map((r) => [r.key, iso(r.until_at), String(r.level)])));
+  return 0;
+}
+
+export async function bansLift(configPath: string | undefined, key: string): Promise<number> {
+  const canonical = key.includes('/') ? key : (parseAddress(key)?.toString() ?? key);
+  const ok = await withDb(configPath, (db) => liftBan(db.kysely, canonical));
+  if (!ok) {
+    process.stderr.write(`formwarden: ${key} is not banned\n`);
+    return 1;
+  }
+  process.stdout.write(`ban on ${canonical} lifted; a running server applies it within 5 seconds\n`);
   return 0;
 }

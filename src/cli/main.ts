@@ -120,6 +120,17 @@ block
   .option('--json', 'JSON output')
   .action((opts, cmd: Command) => run(async () => (await import('./admin.js')).blockList(configPath(cmd), opts)));
 
+block
+  .command('bans')
+  .description('temporary bans set after repeated rejected submissions')
+  .option('--json', 'JSON output')
+  .action((opts, cmd: Command) => run(async () => (await import('./admin.js')).bansList(configPath(cmd), opts)));
+block
+  .command('unban')
+  .argument('<address>', 'the banned address (or network, as listed)')
+  .description('lift a temporary ban')
+  .action((address: string, _opts, cmd: Command) => run(async () => (await import('./admin.js')).bansLift(configPath(cmd), address)));
+
 const suppressCmd = program.command('suppress').description('addresses that never get an auto-reply');
 suppressCmd
   .command('add')

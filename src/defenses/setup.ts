@@ -24,7 +24,10 @@ import { createContentDefense, MemoryDuplicateStore, RedisDuplicateStore } from 
 import { createFormTokenDefense, type FormTokenDefense } from './form-token/index.js';
 import { createGeoDefense } from './geo/index.js';
 import { createHoneypotDefense } from './honeypot/index.js';
-import { createIpListsDefense, MemoryBanStore, RedisBanStore, type IpListsDefense } from './ip-lists/index.js';
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/schema.js';
+import { DbBanStore } from './ip-lists/db-ban-store.js';
+import { createIpListsDefense, MemoryBanStore, RedisBanStore, type BanStore, type IpListsDefense } from './ip-lists/index.js';
 import { createRateLimitDefense } from './rate-limit/index.js';
 import { createThirdPartyCaptchaDefense } from './third-party-captcha/index.js';
 
@@ -35,6 +38,8 @@ export interface Defenses {
   altcha: AltchaDefense | null;
   captchaImage: ReturnType<typeof createCaptchaImageDefense> | null;
   honeypotFields: string[];
+  /** Bans kept in the database (when it was given): refresh() picks up bans set or lifted elsewhere. */
+  bans: DbBanStore | null;
   trustProxy: CidrMatcher;
   /** Reasons that turn a request away before anything is stored (cheap rejection). */
   refuseReasons: ReadonlySet<string>;
@@ -50,6 +55,8 @@ export interface DefenseDeps {
   raised?: (formId: string) => number;
   warn?: (msg: string, data?: Record<string, unknown>) => void;
   fetch?: typeof fetch;
+  /** Where bans are kept so that every process and the CLI see them. */
+  db?: Kysely<Database>;
 }
 
 /** A key for one purpose, derived from the configured (or generated) token key. */
@@ -63,7 +70,9 @@ export function buildDefenses(config: Config, tokenKey: string, deps: DefenseDep
   const now = () => deps.clock.now();
   const replay: ReplayStore = deps.redis ? new RedisReplayStore(deps.redis, `${prefix}replay:`) : new MemoryReplayStore({ now: () => deps.clock.now().getTime() });
 
-  const banStore = deps.redis ? new RedisBanStore(deps.redis, `${prefix}ban:`) : new MemoryBanStore();
+  const failureStore: BanStore = deps.redis ? new RedisBanStore(deps.redis, `${prefix}ban:`) : new MemoryBanStore(() => deps.clock.now().getTime());
+  const dbBans = deps.db ? new DbBanStore(deps.db, failureStore, () => deps.clock.now().getTime()) : null;
+  const banStore: BanStore = dbBans ?? failureStore;
   let ipLists = createIpListsDefense(
     { allow: d.ipLists.allow, block: d.ipLists.block, ...(d.ipLists.ban === false ? {} : { ban: d.ipLists.ban }) },
     { banStore },
@@ -132,6 +141,7 @@ export function buildDefenses(config: Config, tokenKey: string, deps: DefenseDep
     altcha,
     captchaImage,
     honeypotFields: d.honeypot.fields,
+    bans: dbBans,
     trustProxy: compileCidrs(config.server.trustProxy, 'server.trustProxy'),
     refuseReasons: new Set(['E_IP_BLOCKED', 'E_IP_BANNED', 'E_RATE_LIMIT', 'E_TOKEN_MISSING', 'E_TOKEN_INVALID', 'E_TOKEN_WRONG_FORM']),
     context: () => ({

@@ -9,6 +9,7 @@ import pg from 'pg';
 import * as m001 from './migrations/001_initial.js';
 import * as m002 from './migrations/002_relay.js';
 import * as m003 from './migrations/003_ip_rules.js';
+import * as m004 from './migrations/004_bans.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -19,7 +20,7 @@ export interface Db {
   close(): Promise<void>;
 }
 
-const migrations: Record<string, Migration> = { '001_initial': m001, '002_relay': m002, '003_ip_rules': m003 };
+const migrations: Record<string, Migration> = { '001_initial': m001, '002_relay': m002, '003_ip_rules': m003, '004_bans': m004 };
 
 // int8 columns hold millisecond timestamps: read them as numbers, not strings.
 const pgTypes = {

@@ -103,6 +103,7 @@ export interface Database {
   link_uses: { id: string; used_at: number };
   events: EventTable;
   ip_rules: IpRuleTable;
+  bans: { key: string; until_at: number; level: number; expires_at: number };
 }
 
 export interface IpRuleTable {
