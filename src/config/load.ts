@@ -58,7 +58,12 @@ export function parseConfigText(text: string, source: string, env: NodeJS.Proces
       doc.errors.map((e) => `YAML syntax: ${e.message.split('\n')[0]}. Fix: check indentation and quoting near that line`),
     );
   }
-  const raw = (doc.toJS() ?? {}) as Record<string, unknown>;
+  let raw: Record<string, unknown>;
+  try {
+    raw = (doc.toJS({ maxAliasCount: 100 }) ?? {}) as Record<string, unknown>;
+  } catch (e) {
+    throw new ConfigError(source, [`YAML: ${(e as Error).message}. Fix: define each &anchor before its *alias, and do not nest aliases`]);
+  }
   if (typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError(source, ['the file must be a YAML mapping (key: value). Fix: start from `npx formwarden init`']);
   }

@@ -14,6 +14,9 @@ export function parseEmail(input: string): string | null {
   const local = input.slice(0, at);
   const domainIn = input.slice(at + 1);
   if (local.length > 64 || !LOCAL.test(local)) return null;
+  // An RFC 2047 encoded-word ("=?utf-8?q?...?=") is legal atext but decoded by some mail software
+  // into another address: refuse it (the "splitting the email atom" class of confusion).
+  if (local.includes('=?')) return null;
   if (!domainIn || /[\s,;<>()[\]\\"\u0000-\u001f\u007f]/.test(domainIn)) return null;
   const domain = domainToASCII(domainIn.normalize('NFKC').toLowerCase());
   if (!domain || domain.length > 253) return null;

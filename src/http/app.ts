@@ -48,6 +48,29 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
   });
 
+  // The error handler comes first, so that every route (including those the plugins add) uses it.
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, req, reply) => {
+    let status = error.statusCode ?? 500;
+    if (error instanceof BadInputError) status = 400;
+    // A multipart body that is not multipart (no boundary, cut short) surfaces as a plain parser error.
+    if (status >= 500 && !error.statusCode && /^multipart\//i.test(String(req.headers['content-type'] ?? ''))) {
+      status = 400;
+      error = new BadInputError('the multipart body is malformed');
+    }
+    if (error.code === 'FST_FILES_LIMIT') {
+      status = 400;
+      error = new BadInputError('file uploads are not accepted');
+    }
+    if (status >= 500) {
+      req.log.error({ err: error }, 'unhandled error');
+      status = 500;
+    }
+    const code = errorCode(status, error);
+    const lang = langOf(req);
+    const message = status === 413 ? t(lang, 'too_large') : status === 415 ? t(lang, 'unsupported_type') : status === 400 ? `${t(lang, 'bad_request')} (${error.message})` : t(lang, 'bad_request');
+    if (isHtmlRoute(req)) return reply.code(status).type('text/html; charset=utf-8').send(renderMessagePage(lang, String(status), message));
+    return reply.code(status).send({ error: { code, message } });
+  });
   await app.register(helmet, {
     contentSecurityPolicy: { directives: { 'form-action': ["'self'"], 'script-src': ["'self'"], 'worker-src': ["'self'", 'blob:'] } },
     crossOriginResourcePolicy: { policy: 'cross-origin' },
@@ -92,23 +115,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return pickLang(q ?? b, req.headers['accept-language'], form?.language ?? 'ja');
   };
 
-  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, req, reply) => {
-    let status = error.statusCode ?? 500;
-    if (error instanceof BadInputError) status = 400;
-    if (error.code === 'FST_FILES_LIMIT') {
-      status = 400;
-      error = new BadInputError('file uploads are not accepted');
-    }
-    if (status >= 500) {
-      req.log.error({ err: error }, 'unhandled error');
-      status = 500;
-    }
-    const code = errorCode(status, error);
-    const lang = langOf(req);
-    const message = status === 413 ? t(lang, 'too_large') : status === 415 ? t(lang, 'unsupported_type') : status === 400 ? `${t(lang, 'bad_request')} (${error.message})` : t(lang, 'bad_request');
-    if (isHtmlRoute(req)) return reply.code(status).type('text/html; charset=utf-8').send(renderMessagePage(lang, String(status), message));
-    return reply.code(status).send({ error: { code, message } });
-  });
   app.setNotFoundHandler((req, reply) => {
     const lang = langOf(req);
     if (isHtmlRoute(req)) return reply.code(404).type('text/html; charset=utf-8').send(renderMessagePage(lang, '404', t(lang, 'not_found')));
