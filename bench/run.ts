@@ -1,7 +1,7 @@
 // `npm run bench`: runs every benchmark and (re)writes docs/benchmarks.md.
 //   npm run bench                      3 s warm-up, then 3 rounds of 5 s per server, 50 connections, medians
 //   npm run bench -- --quick           1 round of 2 s, servers via tsx (a smoke check; prints, writes the doc only with --write)
-//   npm run bench -- --only intake     run some modules (comma-separated ids: baseline, intake, bounces)
+//   npm run bench -- --only intake     run some modules (comma-separated ids: baseline, intake, rejection, pipeline, bounces)
 //   options: --rounds N --duration S --warmup S --connections N --out FILE --write --no-write
 //            --tsx (run the servers from TypeScript with tsx; their RSS then includes the loader)
 //            --compiled (compile them with tsc first: the default, except with --quick)
@@ -12,13 +12,15 @@ import path from 'node:path';
 import { baseline } from './baseline.js';
 import { bounceReport, BOUNCES_SCRIPT } from './bounce-report.js';
 import { intake } from './intake.js';
+import { pipelineBench } from './pipeline.js';
+import { rejection } from './rejection.js';
 import { cpuModel } from './lib/proc.js';
 import { buildServers } from './lib/build.js';
 import { projectRoot, setRuntime } from './lib/server.js';
 import type { BenchContext, BenchModule, BenchResult, BenchSettings, Row } from './lib/types.js';
 
 /** In run order: the baseline first, since later modules compare against it. */
-const MODULES: BenchModule[] = [baseline, intake, bounceReport];
+const MODULES: BenchModule[] = [baseline, intake, rejection, pipelineBench, bounceReport];
 
 const PEERS = [
   'Stock WordPress + Contact Form 7: 9 to 17 accepted submissions per second (9.2/s on one connection, 16.8/s on four).',
