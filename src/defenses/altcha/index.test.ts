@@ -48,10 +48,15 @@ describe('altcha', () => {
     expect(await d.verify(payload, 'contact', replay)).toEqual({ ok: true });
   });
 
-  it('reports expired challenges', async () => {
-    const past = createAltchaDefense({ ...cheap, expiresSeconds: 60 }, { clock: () => new Date(Date.now() - 3600_000) });
-    const payload = await solve(await past.createChallenge('contact'));
-    expect(await past.verify(payload, 'contact', new MemoryReplayStore())).toEqual({ ok: false, reason: 'E_ALTCHA_EXPIRED' });
+  it('reports expired challenges, judged by the injected clock', async () => {
+    let now = Date.now() - 3600_000;
+    const d = createAltchaDefense({ ...cheap, expiresSeconds: 60 }, { clock: () => new Date(now) });
+    const payload = await solve(await d.createChallenge('contact'));
+    now += 59_000;
+    expect(await d.verify(payload, 'contact', new MemoryReplayStore())).toEqual({ ok: true });
+    const again = await solve(await d.createChallenge('contact'));
+    now += 61_000;
+    expect(await d.verify(again, 'contact', new MemoryReplayStore())).toEqual({ ok: false, reason: 'E_ALTCHA_EXPIRED' });
   });
 
   it('the raised hook multiplies the counter range the solver must cover', async () => {

@@ -2,10 +2,10 @@
 // is one HMAC). Difficulty = counter range (minNumber..maxNumber) x cost; `raised(formId)` multiplies the
 // counter range (the circuit breaker raises it under attack). Single use via the ReplayStore. A missing
 // solution (no JavaScript) is a scored symbol, not a hard reject.
-import { createChallenge, randomInt, verifySolution, type Challenge, type DeriveKeyFunction, type Solution } from 'altcha-lib';
+import { createChallenge, randomInt, type Challenge, type DeriveKeyFunction, type Solution } from 'altcha-lib';
 import { deriveKey as shaDeriveKey } from 'altcha-lib/algorithms/sha';
 import { deriveKey as pbkdf2DeriveKey } from 'altcha-lib/algorithms/pbkdf2';
-import { createHmac } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Defense, ReplayStore } from '../../pipeline/types.js';
 
 export type AltchaAlgorithm = 'SHA-256' | 'SHA-384' | 'SHA-512' | 'PBKDF2/SHA-256' | 'PBKDF2/SHA-384' | 'PBKDF2/SHA-512';
@@ -57,6 +57,25 @@ export type AltchaDefense = Defense & {
   difficulty(formId: string): { algorithm: AltchaAlgorithm; cost: number; minNumber: number; maxNumber: number };
 };
 
+/** Canonical JSON as altcha-lib signs it: keys sorted at every level, undefined dropped. */
+function sortKeys(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .flatMap((k) => {
+        const v = (value as Record<string, unknown>)[k];
+        return v === undefined ? [] : [[k, sortKeys(v)]];
+      }),
+  );
+}
+
+function sameText(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
 function parsePayload(payload: string): { challenge: Challenge; solution: Solution } | null {
   for (const text of [payload, (() => { try { return Buffer.from(payload, 'base64').toString('utf8'); } catch { return ''; } })()]) {
     try {
@@ -88,6 +107,23 @@ export function createAltchaDefense(config: AltchaConfig, deps: AltchaDeps = {})
   const hmacKeySignatureSecret = createHmac('sha256', config.hmacSecret).update('altcha-key-signature').digest('hex');
   const clock = deps.clock ?? (() => new Date());
 
+  /**
+   * altcha-lib's verifySolution (v2, key-signature path), done with node:crypto's synchronous HMAC
+   * instead of WebCrypto (about 10x faster here), and with expiry judged by our clock.
+   */
+  function verifySigned(challenge: Challenge, solution: Solution, nowMs: number): 'ok' | 'expired' | 'signature' | 'solution' {
+    const p = challenge.parameters;
+    if (p.expiresAt && p.expiresAt < nowMs / 1000) return 'expired';
+    if (typeof challenge.signature !== 'string' || !p.keySignature) return 'signature';
+    const expected = createHmac('sha256', hmacSignatureSecret).update(JSON.stringify(sortKeys(p))).digest('hex');
+    if (!sameText(challenge.signature, expected)) return 'signature';
+    const key = (solution as { derivedKey?: unknown }).derivedKey;
+    const counter = (solution as { counter?: unknown }).counter;
+    if (typeof key !== 'string' || !/^(?:[0-9a-f]{2})+$/.test(key) || !Number.isInteger(counter) || (counter as number) < 0 || (counter as number) > 0xffffffff) return 'solution';
+    const keySig = createHmac('sha256', hmacKeySignatureSecret).update(Buffer.from(key, 'hex')).digest('hex');
+    return sameText(String(p.keySignature), keySig) ? 'ok' : 'solution';
+  }
+
   const difficulty = (formId: string) => {
     const raw = deps.raised?.(formId) ?? 1;
     const f = Number.isFinite(raw) && raw >= 1 ? raw : 1;
@@ -100,14 +136,9 @@ export function createAltchaDefense(config: AltchaConfig, deps: AltchaDeps = {})
     const parsed = parsePayload(payload);
     if (!parsed) return { ok: false, reason: 'E_ALTCHA_INVALID', detail: 'malformed' };
     if (parsed.challenge.parameters.algorithm !== algorithm) return { ok: false, reason: 'E_ALTCHA_INVALID', detail: 'algorithm' };
-    let r;
-    try {
-      r = await verifySolution({ challenge: parsed.challenge, solution: parsed.solution, deriveKey, hmacSignatureSecret, hmacKeySignatureSecret });
-    } catch (err) {
-      return { ok: false, reason: 'E_ALTCHA_INVALID', detail: (err as Error).message.slice(0, 100) };
-    }
-    if (r.expired) return { ok: false, reason: 'E_ALTCHA_EXPIRED' };
-    if (!r.verified) return { ok: false, reason: 'E_ALTCHA_INVALID', detail: r.invalidSignature ? 'signature' : 'solution' };
+    const r = verifySigned(parsed.challenge, parsed.solution, clock().getTime());
+    if (r === 'expired') return { ok: false, reason: 'E_ALTCHA_EXPIRED' };
+    if (r !== 'ok') return { ok: false, reason: 'E_ALTCHA_INVALID', detail: r };
     const p = parsed.challenge.parameters;
     if (p.data?.formId !== formId) return { ok: false, reason: 'E_ALTCHA_INVALID', detail: 'another form' };
     const ttl = Math.max(60, (p.expiresAt ?? 0) - Math.floor(clock().getTime() / 1000) + 60);
