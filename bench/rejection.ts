@@ -58,9 +58,9 @@ export const rejection: BenchModule = {
     try {
       const hello = await startServer('hello', 'hello.ts');
       servers.push(hello);
-      const blocked = await startServer('formwarden-blocked', 'formwarden-defenses.ts', { env: { BENCH_DEFENSES: BLOCKED_DEFENSES } });
+      const blocked = await startServer('formwarden-blocked', 'formwarden.ts', { env: { BENCH_DEFENSES: BLOCKED_DEFENSES } });
       servers.push(blocked);
-      const noToken = await startServer('formwarden-no-token', 'formwarden-defenses.ts', { env: { BENCH_DEFENSES: NO_TOKEN_DEFENSES } });
+      const noToken = await startServer('formwarden-no-token', 'formwarden.ts', { env: { BENCH_DEFENSES: NO_TOKEN_DEFENSES } });
       servers.push(noToken);
 
       const results = await interleavedRounds(

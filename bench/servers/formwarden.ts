@@ -1,6 +1,6 @@
 // The server under test: a real Formwarden instance (createInstance) on a fresh SQLite file in the
 // temp folder, the capture transport, the outbox worker running, logger off, a free loopback port.
-// The temp folder is removed on shutdown.
+// The temp folder is removed on shutdown. BENCH_DEFENSES chooses other defenses (see below).
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -52,10 +52,15 @@ mail:
 ${defenses}
 ${FORMS}`;
 
-/** The bench configuration; without the defenses section if this version of the schema has none. */
+/**
+ * The bench configuration. BENCH_DEFENSES (YAML indented under `defenses:`; empty = every default)
+ * replaces part 1's defenses, for the rejection benches (bench/rejection.ts).
+ */
 function loadBenchConfig(dbUrl: string) {
+  const custom = process.env.BENCH_DEFENSES;
+  const defenses = custom === undefined ? PART1_DEFENSES : custom.trim() ? `defenses:\n${custom.replace(/^/gm, '  ')}` : '';
   try {
-    return parseConfigText(benchConfig(dbUrl, PART1_DEFENSES), 'bench');
+    return parseConfigText(benchConfig(dbUrl, defenses), 'bench');
   } catch (e) {
     if (e instanceof ConfigError && e.problems.some((p) => p.includes('"defenses"'))) return parseConfigText(benchConfig(dbUrl, ''), 'bench');
     throw e;
@@ -88,7 +93,13 @@ await runServer(async () => {
         const states = Object.fromEntries(Object.entries(depth).map(([state, n]) => [`outbox.${state}`, n]));
         const actions = Object.fromEntries(byAction.map((r) => [`action.${r.action}`, Number(r.n)]));
         const submissions = byAction.reduce((a, r) => a + Number(r.n), 0);
-        return { ...states, ...actions, pending: depth.pending ?? 0, submissions };
+        // Which path answered: the submissions counter by outcome (blocked, no_token, accept, ...).
+        const outcomes: Record<string, number> = {};
+        for (const v of (await instance.metrics.submissions.get()).values) {
+          const key = `outcome.${String(v.labels.outcome ?? '?')}`;
+          outcomes[key] = (outcomes[key] ?? 0) + v.value;
+        }
+        return { ...states, ...actions, ...outcomes, pending: depth.pending ?? 0, submissions };
       },
     };
   } catch (e) {
