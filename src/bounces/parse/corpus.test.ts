@@ -13,7 +13,7 @@ const PLACEHOLDER = 'undisclosed-recipient-in-headers@libsisimai.org.invalid';
 interface Exp { recipient: string; reason: string; hardbounce: number; message_index: number }
 
 describe('Sisimai corpus (../shared/corpora/bounces)', () => {
-  it.skipIf(!exists)('meets the accuracy floor (skipped: ../shared/corpora/bounces not found)', () => {
+  it.skipIf(!exists)('meets the accuracy floor (skipped when ../shared/corpora/bounces is absent)', () => {
     const lines = readFileSync(path.join(corpus, 'public.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { file: string; expected: Exp[] });
     let n = 0, rcpt = 0, reason = 0, hard = 0;
     for (const l of lines) {
