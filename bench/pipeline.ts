@@ -6,6 +6,7 @@
 //   2. ALTCHA verification time per call (`altcha.verify()`, the defense at its default difficulty), with
 //      fresh payloads and the in-memory replay store, and a check that the time does not depend on the
 //      difficulty the payload was made with (deterministic mode: verifying is two HMACs, no key derivation).
+import { CONTACT_FORMS_YAML, MESSAGES, NAMES } from './lib/forms.js';
 import { randomBytes } from 'node:crypto';
 import { parseConfigText } from '../src/config/load.js';
 import { solveAltcha } from '../src/client/protocol.js';
@@ -38,27 +39,12 @@ mail:
   transport: capture
 defenses:
 ${GENEROUS_RATE_LIMITS}
-forms:
-  - id: contact
-    title: { ja: お問い合わせ, en: Contact us }
-    fields:
-      - { name: name, type: text, required: true, maxLength: 80, label: { ja: お名前, en: Name } }
-      - { name: email, type: email, required: true, label: { ja: メールアドレス, en: Email } }
-      - { name: message, type: textarea, required: true, maxLength: 5000, label: { ja: お問い合わせ内容, en: Message } }
-    notify: { to: [owner@example.jp], subject: "[Contact] {{name}}", body: "{{name}} <{{email}}>\\n\\n{{message}}" }
-    autoreply: { enabled: true, to: email, subject: "Thank you from {{site_name}}", body: "Receipt {{receipt_id}}" }
+${CONTACT_FORMS_YAML.trim()}
 `;
 
 const FORM_ID = 'contact';
 // Addresses in Japanese ISP ranges (the bundled country database says JP), so geo scores nothing.
 const ADDRESSES = ['126.0.0.1', '126.12.34.56', '133.11.0.1', '153.156.0.9', '180.0.0.1', '219.100.37.1', '60.32.0.1', '114.160.0.5'];
-const NAMES = ['山田 太郎', 'Suzuki Hanako', '佐藤 花子', 'John Smith', '田中 一郎', 'Maria Garcia', '高橋 美咲', 'Lee Min-jun'];
-const MESSAGES = [
-  '資料を送っていただけますか。よろしくお願いいたします。',
-  'Hello, I would like to know your opening hours on weekends. Thank you.',
-  '先日購入した商品について質問があります。\r\n返品は可能でしょうか。',
-  'Could you send me a quote for 20 units, delivered to Osaka? Best regards.',
-];
 const UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36';
 
 /** Percentile (nearest rank) of sorted values. */

@@ -7,21 +7,10 @@ import path from 'node:path';
 import { ConfigError, parseConfigText } from '../../src/config/load.js';
 import { outboxDepth } from '../../src/mail/outbox.js';
 import { createInstance } from '../../src/main.js';
+import { CONTACT_FORMS_YAML } from '../lib/forms.js';
 import { runServer } from './child.js';
 
-// The same contact form as the test suite's BASE_FORM (src/test-support/instance.ts), written out
-// here because that module pulls in vitest.
-const FORMS = `
-forms:
-  - id: contact
-    title: { ja: お問い合わせ, en: Contact us }
-    fields:
-      - { name: name, type: text, required: true, maxLength: 80, label: { ja: お名前, en: Name } }
-      - { name: email, type: email, required: true, label: { ja: メールアドレス, en: Email } }
-      - { name: message, type: textarea, required: true, maxLength: 5000, label: { ja: お問い合わせ内容, en: Message } }
-    notify: { to: [owner@example.jp], subject: "[Contact] {{name}}", body: "{{name}} <{{email}}>\\n\\n{{message}}" }
-    autoreply: { enabled: true, to: email, subject: "Thank you from {{site_name}}", body: "Receipt {{receipt_id}}" }
-`;
+const FORMS = CONTACT_FORMS_YAML;
 
 // Part 1's figure is the intake path itself (validation, SQLite write, outbox rows in one
 // transaction). The bot defenses a load generator cannot satisfy are switched off: single-use form
