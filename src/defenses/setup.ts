@@ -143,7 +143,9 @@ export function buildDefenses(config: Config, tokenKey: string, deps: DefenseDep
     honeypotFields: d.honeypot.fields,
     bans: dbBans,
     trustProxy: compileCidrs(config.server.trustProxy, 'server.trustProxy'),
-    refuseReasons: new Set(['E_IP_BLOCKED', 'E_IP_BANNED', 'E_RATE_LIMIT', 'E_TOKEN_MISSING', 'E_TOKEN_INVALID', 'E_TOKEN_WRONG_FORM']),
+    // The pipeline's final answers that are refused without storing anything (a forged or foreign
+    // token is scored instead, and stored with its verdict).
+    refuseReasons: new Set(['E_IP_BLOCKED', 'E_IP_BANNED', 'E_RATE_LIMIT', 'E_TOKEN_MISSING']),
     context: () => ({
       clock: now,
       replay,

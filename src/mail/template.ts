@@ -3,10 +3,6 @@
 // The same grammar as the relay lint (src/relay/placeholders.ts), so nothing renders that the lint did not see.
 const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}/g;
 
-export function placeholders(template: string): string[] {
-  return [...template.matchAll(PLACEHOLDER)].map((m) => m[1]!);
-}
-
 export function render(template: string, values: Readonly<Record<string, string | undefined>>): string {
   return template.replace(PLACEHOLDER, (_, name: string) => values[name] ?? '');
 }
