@@ -7,6 +7,8 @@ import { listRules, toEntries } from './defenses/ip-lists/rules-store.js';
 import { buildDefenses, type Defenses } from './defenses/setup.js';
 import { buildApp } from './http/app.js';
 import { registerUnsubscribe } from './http/unsubscribe.js';
+import { DbCursorStore, ingestBounce } from './bounces/ingest.js';
+import { ImapBounceSource, parseImapUrl, redactImapUrl } from './bounces/imap/index.js';
 import { NotifyRate, sendDigests } from './mail/digest.js';
 import { sendAlert } from './monitor/alerts.js';
 import { Monitor } from './monitor/breaker.js';
@@ -41,6 +43,8 @@ export interface Instance {
   metrics: Metrics;
   /** One pass of the background jobs: breaker evaluation (and alerts), digests, pruning. */
   housekeeping(): Promise<void>;
+  /** Reads new bounces from the configured mailbox once (bounces.imap); returns how many were read. */
+  pollBounces(): Promise<number>;
   defenses: Defenses;
   redis: Redis | null;
   secrets: { tokenKey: string; linkKey: string };
@@ -102,6 +106,14 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
     if ((await sendDigests(db.kysely, config, clock, from.address)) > 0) worker.kick();
     await pruneCharges(db.kysely, clock.now().getTime() - 8 * 86_400_000);
   };
+  const imap = config.bounces.imap;
+  const bounceSource = imap
+    ? new ImapBounceSource({ ...parseImapUrl(imap.url), store: new DbCursorStore(db.kysely, `imap:${redactImapUrl(imap.url)}`), attempts: 2 })
+    : null;
+  const onBounce = async (m: { raw: Buffer }) => {
+    await ingestBounce(db.kysely, clock, m.raw, config.bounces.softLimit);
+  };
+  const pollBounces = async () => (bounceSource ? (await bounceSource.pollOnce(onBounce)).count : 0);
   let housekeepingTimer: NodeJS.Timeout | null = null;
   let rulesTimer: NodeJS.Timeout | null = null;
 
@@ -174,6 +186,9 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
       reloadIpRules().catch((e) => app.log.error({ err: String(e) }, 'reloading block list failed'));
     }, 2000);
     rulesTimer.unref();
+    if (bounceSource && imap) {
+      bounceSource.start(mustDuration(imap.every), onBounce, (e) => app.log.warn({ err: String(e), mailbox: redactImapUrl(imap.url) }, 'reading bounces failed; retrying'));
+    }
   }
 
   return {
@@ -183,6 +198,7 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
     worker,
     monitor,
     housekeeping,
+    pollBounces,
     metrics,
     defenses,
     redis,
@@ -193,6 +209,7 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
     async close() {
       if (housekeepingTimer) clearInterval(housekeepingTimer);
       if (rulesTimer) clearInterval(rulesTimer);
+      await bounceSource?.stop();
       await app.close();
       await worker.stop();
       transport.close();

@@ -189,6 +189,19 @@ export const configSchema = z
         minInterval: duration('30m'),
       })
       .prefault({}),
+    /** Bounces read from a mailbox feed the suppression list and the circuit breaker. */
+    bounces: z
+      .strictObject({
+        imap: z
+          .strictObject({
+            url: z.string().regex(/^imaps?:\/\//, { message: 'use imaps://user:password@imap.example.jp/INBOX' }),
+            every: duration('1m'),
+          })
+          .optional(),
+        /** Soft bounces to one address before it is suppressed. */
+        softLimit: z.number().int().positive().default(3),
+      })
+      .prefault({}),
     forms: z.array(formSchema).min(1, { message: 'configure at least one form' }),
   })
   .superRefine((cfg, ctx) => {

@@ -10,6 +10,7 @@ import * as m001 from './migrations/001_initial.js';
 import * as m002 from './migrations/002_relay.js';
 import * as m003 from './migrations/003_ip_rules.js';
 import * as m004 from './migrations/004_bans.js';
+import * as m005 from './migrations/005_kv.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -20,7 +21,7 @@ export interface Db {
   close(): Promise<void>;
 }
 
-const migrations: Record<string, Migration> = { '001_initial': m001, '002_relay': m002, '003_ip_rules': m003, '004_bans': m004 };
+const migrations: Record<string, Migration> = { '001_initial': m001, '002_relay': m002, '003_ip_rules': m003, '004_bans': m004, '005_kv': m005 };
 
 // int8 columns hold millisecond timestamps: read them as numbers, not strings.
 const pgTypes = {

@@ -104,6 +104,7 @@ export interface Database {
   events: EventTable;
   ip_rules: IpRuleTable;
   bans: { key: string; until_at: number; level: number; expires_at: number };
+  kv: { key: string; value: string; updated_at: number };
 }
 
 export interface IpRuleTable {
