@@ -6,7 +6,7 @@
 import type { Kysely } from 'kysely';
 import type { Config } from '../config/schema.js';
 import { addressDomain } from '../relay/address.js';
-import { refundCaps } from '../relay/budget.js';
+import { recordCancelledAutoreply } from '../relay/budget.js';
 import type { Database } from '../store/schema.js';
 import type { Clock } from '../util/clock.js';
 import { newId } from '../util/id.js';
@@ -178,8 +178,7 @@ export class Monitor {
       await db.transaction().execute(async (trx) => {
         const u = await trx.updateTable('outbox').set({ state: 'cancelled', last_error: reason }).where('id', '=', r.id).where('state', '=', 'pending').executeTakeFirst();
         if (Number(u.numUpdatedRows) === 0) return;
-        await refundCaps(trx, r.id);
-        if (r.submission_id) await trx.updateTable('submissions').set({ autoreply: `cancelled:${reason}` }).where('id', '=', r.submission_id).execute();
+        await recordCancelledAutoreply(trx, r, reason);
       });
     }
     return rows.length;

@@ -36,6 +36,12 @@ export async function refundCaps(db: { deleteFrom: Transaction<Database>['delete
   await db.deleteFrom('relay_charges').where('outbox_id', '=', outboxId).execute();
 }
 
+/** A cancelled auto-reply gives its caps back, and its submission records why. */
+export async function recordCancelledAutoreply(trx: Transaction<Database>, mail: { id: string; submission_id: string | null }, reason: string): Promise<void> {
+  await refundCaps(trx, mail.id);
+  if (mail.submission_id) await trx.updateTable('submissions').set({ autoreply: `cancelled:${reason}` }).where('id', '=', mail.submission_id).execute();
+}
+
 /** Charges older than the longest window are never counted again. */
 export async function pruneCharges(db: { deleteFrom: Transaction<Database>['deleteFrom'] }, olderThan: number): Promise<void> {
   await db.deleteFrom('relay_charges').where('at', '<', olderThan).execute();

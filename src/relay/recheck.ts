@@ -4,7 +4,7 @@ import type { Kysely } from 'kysely';
 import type { Monitor } from '../monitor/breaker.js';
 import type { Database, OutboxTable } from '../store/schema.js';
 import type { Clock } from '../util/clock.js';
-import { refundCaps } from './budget.js';
+import { recordCancelledAutoreply } from './budget.js';
 import { isSuppressed } from './suppression.js';
 import { signLink } from './links.js';
 
@@ -37,10 +37,7 @@ export function autoreplyPrecheck(db: Kysely<Database>, monitor: Monitor | undef
 
 export function onAutoreplyCancelled(db: Kysely<Database>) {
   return async (row: OutboxTable, reason: string): Promise<void> => {
-    await db.transaction().execute(async (trx) => {
-      await refundCaps(trx, row.id);
-      if (row.submission_id) await trx.updateTable('submissions').set({ autoreply: `cancelled:${reason}` }).where('id', '=', row.submission_id).execute();
-    });
+    await db.transaction().execute((trx) => recordCancelledAutoreply(trx, row, reason));
   };
 }
 
