@@ -3,55 +3,15 @@
 // cursor means nothing is read twice, and a burst of bounces trips the breaker and alerts the owner.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dbUnavailable } from '../test-support/db.js';
-import { BASE_FORM, startTestInstance, type TestInstance } from '../test-support/instance.js';
+import { postfixDsn } from '../test-support/dsn.js';
+import { BASE_FORM, OPEN_DEFENSES, startTestInstance, type TestInstance } from '../test-support/instance.js';
 import { ManualClock } from '../util/clock.js';
 import { dovecotMissing, startDovecot, type DovecotServer } from './imap/dovecot-test-server.js';
 import { createImapClient } from './imap/index.js';
 
-const DEFENSES = `
-defenses:
-  formToken: { minFillSeconds: 0, maxAgeMinutes: 100000 }
-  altcha: { enabled: false }
-  rateLimit: { enabled: false }
-  content: { enabled: false }
-  geo: { enabled: false }
-`;
 
-/** A Postfix-style DSN for one mail of ours, as the receiving MTA sends it back. */
-function dsn(rcpt: string, messageId: string): string {
-  return [
-    'From: MAILER-DAEMON@mx.receiver.example (Mail Delivery System)',
-    'To: info@example.jp',
-    'Subject: Undelivered Mail Returned to Sender',
-    'Date: Mon, 10 Mar 2025 10:00:00 +0900',
-    `Message-ID: <dsn-${rcpt}@mx.receiver.example>`,
-    'MIME-Version: 1.0',
-    'Content-Type: multipart/report; report-type=delivery-status; boundary="b"',
-    '',
-    '--b',
-    'Content-Type: text/plain',
-    '',
-    `<${rcpt}>: host mx.receiver.example[192.0.2.25] said: 550 5.1.1 User unknown (in reply to RCPT TO command)`,
-    '--b',
-    'Content-Type: message/delivery-status',
-    '',
-    'Reporting-MTA: dns; mx.receiver.example',
-    '',
-    `Final-Recipient: rfc822; ${rcpt}`,
-    'Action: failed',
-    'Status: 5.1.1',
-    `Diagnostic-Code: smtp; 550 5.1.1 <${rcpt}>: User unknown`,
-    '--b',
-    'Content-Type: text/rfc822-headers',
-    '',
-    'From: Example Shop <info@example.jp>',
-    `To: ${rcpt}`,
-    `Message-ID: ${messageId}`,
-    'Subject: Thank you from Example Shop',
-    '--b--',
-    '',
-  ].join('\r\n');
-}
+/** A DSN for one mail of ours, returning its headers. */
+const dsn = (rcpt: string, messageId: string, n = 1) => postfixDsn(n, rcpt, { messageId });
 
 describe.skipIf(dbUnavailable() || dovecotMissing())('bounces from the owner\'s mailbox', () => {
   let imap: DovecotServer;
@@ -75,7 +35,7 @@ describe.skipIf(dbUnavailable() || dovecotMissing())('bounces from the owner\'s 
 
   /** Each test reads its own folder of the mailbox. */
   async function start(clock: ManualClock, mailbox: string, extra = ''): Promise<TestInstance> {
-    return startTestInstance({ clock, startWorker: false, defenses: DEFENSES, forms: BASE_FORM, extra: `bounces: { imap: { url: "${imap.url(mailbox)}" } }\n${extra}` });
+    return startTestInstance({ clock, startWorker: false, defenses: OPEN_DEFENSES, forms: BASE_FORM, extra: `bounces: { imap: { url: "${imap.url(mailbox)}" } }\n${extra}` });
   }
 
   async function post(t: TestInstance, clock: ManualClock, email: string) {
@@ -129,7 +89,7 @@ describe.skipIf(dbUnavailable() || dovecotMissing())('bounces from the owner\'s 
         const id = await post(t, clock, `gone${i}@bounce${i}.example`);
         await t.instance.worker.drain();
         const reply = await k.selectFrom('outbox').select('message_id').where('submission_id', '=', id).where('kind', '=', 'autoreply').executeTakeFirstOrThrow();
-        raws.push(dsn(`gone${i}@bounce${i}.example`, reply.message_id));
+        raws.push(dsn(`gone${i}@bounce${i}.example`, reply.message_id, i + 1));
       }
       await deliver('Bounces2', ...raws);
       expect(await t.instance.pollBounces()).toBe(4);

@@ -3,7 +3,7 @@
 // the last check before a delayed auto-reply leaves, and caps shared by two server processes.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, dbUnavailable, type TestDatabase } from '../test-support/db.js';
-import { startTestInstance, type TestInstance } from '../test-support/instance.js';
+import { OPEN_DEFENSES, startTestInstance, type TestInstance } from '../test-support/instance.js';
 import { SmtpSink } from '../test-support/smtp-sink.js';
 import { ManualClock } from '../util/clock.js';
 
@@ -17,17 +17,6 @@ const FORMS = `
       - { name: message, type: textarea, required: true, maxLength: 5000, label: { ja: お問い合わせ内容, en: Message } }
     notify: { to: [${OWNER}], subject: "[Contact] {{name}}", body: "{{name}} <{{email}}>\\n\\n{{message}}" }
     autoreply: { enabled: true, to: email, subject: "Thank you from {{site_name}}", body: "Receipt {{receipt_id}}. We will reply soon." }
-`;
-// Every bot check passes (token, honeypot); content rules and rate limits are off, so only the relay
-// protections stand between the bot and the victims: the worst case.
-const OPEN_DEFENSES = `
-defenses:
-  formToken: { minFillSeconds: 0, maxAgeMinutes: 100000 }
-  altcha: { enabled: false }
-  rateLimit: { enabled: false }
-  content: { enabled: false }
-  geo: { enabled: false }
-  ipLists: { ban: false }
 `;
 
 const SPAM = 'https://spam-pharma.example.ru/buy?id=';

@@ -32,6 +32,20 @@ defenses:
   rateLimit: { enabled: false }
 `;
 
+/**
+ * Every bot check passes (token, honeypot); proof-of-work, content rules, geo, rate limits and bans
+ * are off, so only the relay protections stand between a bot and its victims: the worst case.
+ */
+export const OPEN_DEFENSES = `
+defenses:
+  formToken: { minFillSeconds: 0, maxAgeMinutes: 100000 }
+  altcha: { enabled: false }
+  rateLimit: { enabled: false }
+  content: { enabled: false }
+  geo: { enabled: false }
+  ipLists: { ban: false }
+`;
+
 export function testConfigYaml(opts: { dbUrl: string; transport?: string; forms?: string; extra?: string; defenses?: string }): string {
   return `
 siteName: Example Shop

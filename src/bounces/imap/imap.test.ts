@@ -2,38 +2,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postfixDsn } from '../../test-support/dsn.js';
 import { waitFor } from '../../test-support/wait.js';
 import { parseBounce } from '../parse/index.js';
 import { dovecotMissing, startDovecot, type DovecotServer } from './dovecot-test-server.js';
 import { createImapClient, HandlerError, ImapBounceSource, JsonFileCursorStore, MemoryCursorStore, parseImapUrl, readImapUrl, redactImapUrl, type ImapMessage } from './index.js';
 
-function dsn(n: number, rcpt = `user${n}@receiver.example`): string {
-  return [
-    'From: MAILER-DAEMON@mx.receiver.example (Mail Delivery System)',
-    'To: info@sakura-dental.example',
-    `Subject: Undelivered Mail Returned to Sender #${n}`,
-    `Date: Mon, ${10 + (n % 5)} Mar 2025 10:00:0${n % 10} +0900`,
-    `Message-ID: <dsn-${n}@mx.receiver.example>`,
-    'MIME-Version: 1.0',
-    'Content-Type: multipart/report; report-type=delivery-status; boundary="b"',
-    '',
-    '--b',
-    'Content-Type: text/plain',
-    '',
-    `<${rcpt}>: host mx.receiver.example[192.0.2.25] said: 550 5.1.1 User unknown (in reply to RCPT TO command)`,
-    '--b',
-    'Content-Type: message/delivery-status',
-    '',
-    'Reporting-MTA: dns; mx.receiver.example',
-    '',
-    `Final-Recipient: rfc822; ${rcpt}`,
-    'Action: failed',
-    'Status: 5.1.1',
-    `Diagnostic-Code: smtp; 550 5.1.1 <${rcpt}>: User unknown`,
-    '--b--',
-    '',
-  ].join('\r\n');
-}
+const dsn = (n: number, rcpt?: string) => postfixDsn(n, rcpt);
 
 describe.skipIf(dovecotMissing())('ImapBounceSource against a real Dovecot', () => {
   let server: DovecotServer;
