@@ -1,11 +1,12 @@
 // `formwarden serve`: the server and the outbox worker, until SIGINT/SIGTERM.
-import { loadConfig } from '../config/load.js';
+import { lintConfig, loadConfig } from '../config/load.js';
 import { createInstance } from '../main.js';
 import { relayReport } from './check-config.js';
 
 export async function serve(configPath: string | undefined): Promise<number> {
   const loaded = loadConfig(configPath);
   process.stderr.write(`${relayReport(loaded.config)}\n`);
+  for (const w of lintConfig(loaded.config).filter((i) => i.severity === 'warning')) process.stderr.write(`formwarden: warning: ${w.message}\n`);
   const level = loaded.config.server.logLevel;
   const instance = await createInstance(loaded, { logger: { level } });
   const url = await instance.listen();

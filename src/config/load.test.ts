@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfigText } from './load.js';
+import { ConfigError, lintConfig, parseConfigText } from './load.js';
 import { configTemplate } from './demo.js';
 
 // The configuration from issue part 1, verbatim.
@@ -91,6 +91,18 @@ describe('configuration', () => {
     expect(problems(MINIMAL.replace('port: 8787', 'port: "eighty"'))).toEqual(['server.port: expected number, got string "eighty". Fix: write a number here']);
     expect(problems('server: { port: 1 }\n')).toEqual(['forms: required (array) but missing. Fix: add forms']);
     expect(problems(MINIMAL.replace('transport: "smtp://127.0.0.1:2525"', 'transport: "smtp"'))[0]).toMatch(/^mail.transport: use "capture" or smtp:\/\/host:port/);
+  });
+  it('refuses owner and alert addresses that are not plain addresses', () => {
+    expect(problems(SAFE.replace('notify: { to: [owner@example.jp]', 'notify: { to: ["Owner <owner@example.jp>"]'))[0]).toMatch(/^forms\[contact\]\.notify\.to\[0\]: not a plain email address/);
+    expect(problems(`${SAFE}alerts: { to: [ops.example.jp] }\n`)[0]).toMatch(/^alerts\.to\[0\]: not a plain email address/);
+    expect(parseConfigText(`${SAFE}alerts: { to: [ops@example.jp] }\n`, 'x').alerts.to).toEqual(['ops@example.jp']);
+  });
+  it('warns when auto-replies are on and server.publicUrl is unset (unsubscribe links would point to the bind address)', () => {
+    const noUrl = SAFE.replace(', publicUrl: "http://127.0.0.1:8787"', '');
+    expect(noUrl).not.toBe(SAFE);
+    const warnings = (text: string) => lintConfig(parseConfigText(text, 'x')).filter((i) => i.severity === 'warning').map((i) => i.code);
+    expect(warnings(noUrl)).toContain('W_PUBLIC_URL_UNSET');
+    expect(warnings(SAFE)).not.toContain('W_PUBLIC_URL_UNSET');
   });
   it('reports YAML syntax errors and duplicate ids', () => {
     expect(problems('server: [\n')[0]).toMatch(/^YAML syntax: .*Fix: check indentation/);

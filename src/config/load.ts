@@ -77,7 +77,16 @@ export function parseConfigText(text: string, source: string, env: NodeJS.Proces
 
 /** The relay lint of every form: visitor text in auto-replies, visitor-chosen recipients, caps. */
 export function lintConfig(config: Config): LintIssue[] {
-  return config.forms.flatMap((form) => lintForm(form));
+  const issues = config.forms.flatMap((form) => lintForm(form));
+  if (!config.server.publicUrl && config.forms.some((f) => f.autoreply?.enabled)) {
+    issues.push({
+      severity: 'warning',
+      path: 'server.publicUrl',
+      code: 'W_PUBLIC_URL_UNSET',
+      message: `server.publicUrl is not set: the unsubscribe link in every auto-reply points to http://${config.server.host}:${config.server.port}, which recipients cannot reach. Fix: set server.publicUrl to the address visitors use, e.g. https://forms.example.jp`,
+    });
+  }
+  return issues;
 }
 
 /** Secrets, the database URL, the mail transport and the port may come from the environment, which wins over the file. */

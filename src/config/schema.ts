@@ -86,7 +86,8 @@ export const formSchema = z
     language: z.enum(['ja', 'en']).optional(),
     fields: z.array(fieldSchema).min(1, { message: 'a form needs at least one field' }),
     notify: z.strictObject({
-      to: z.array(z.string()).min(1, { message: 'list at least one owner address' }),
+      // A {{placeholder}} passes here so that the relay lint can explain why it is refused.
+      to: z.array(z.union([address, z.string().regex(/\{\{/)], { message: 'not a plain email address (owner@example.jp)' })).min(1, { message: 'list at least one owner address' }),
       subject: z.string().default('[{{form_title}}] {{receipt_id}}'),
       body: z.string().optional(),
     }),
@@ -181,7 +182,7 @@ export const configSchema = z
     alerts: z
       .strictObject({
         /** Extra addresses for alerts; the forms' notify.to always get them. */
-        to: z.array(z.string()).default([]),
+        to: z.array(address).default([]),
         webhook: z
           .strictObject({ url: z.string().url(), format: z.enum(['json', 'slack', 'chatwork']).default('json'), token: z.string().optional() })
           .optional(),
