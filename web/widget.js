@@ -1,5 +1,6 @@
 // Formwarden widget: one <script> makes an existing <form data-formwarden> post to Formwarden with the
-// form protocol (signed token, honeypot, ALTCHA proof-of-work). Progressive enhancement: without this
+// form protocol (signed token, honeypot, ALTCHA proof-of-work, and the reCAPTCHA v3 / Turnstile /
+// hCaptcha widget when the server has one configured). Progressive enhancement: without this
 // script (or if the challenge cannot be fetched) the form posts as a plain form. On the hosted page
 // (form[data-fw-form]) the protocol is already in the HTML; only the submit-time checks apply.
 // No framework, no build step; the only global is window.Formwarden = { version }.
@@ -10,6 +11,13 @@
 
   const STALE_MS = 50 * 60 * 1000; // tokens live 60 minutes
   const ALTCHA_WAIT_MS = 20000;
+  const CAPTCHA_WAIT_MS = 60000; // a person may have to solve an hCaptcha / Turnstile challenge
+  // Third-party CAPTCHA: the field the server reads, and the provider's global.
+  const CAPTCHA = Object.assign(Object.create(null), {
+    recaptcha: { field: 'g-recaptcha-response', api: 'grecaptcha', cls: '' },
+    turnstile: { field: 'cf-turnstile-response', api: 'turnstile', cls: 'cf-turnstile' },
+    hcaptcha: { field: 'h-captcha-response', api: 'hcaptcha', cls: 'h-captcha' },
+  });
   const script = document.currentScript;
   const scriptBase = script && script.src ? new URL('..', script.src).href.replace(/\/+$/, '') : location.origin;
   const lang = /^ja\b/i.test(document.documentElement.lang || navigator.language || '') ? 'ja' : 'en';
@@ -68,6 +76,104 @@
     input.value = value;
   }
 
+  function loadScript(src) {
+    if (loaded.has(src)) return;
+    loaded.add(src);
+    const s = el('script', { src, async: '' });
+    s.onerror = () => log(`could not load ${src}: the forms post without the CAPTCHA response (no auto-reply)`);
+    document.head.append(s);
+  }
+
+  // Before the submit button (or its only-child wrapper), else at the end of the form.
+  function placeBeforeSubmit(form, node) {
+    let at = submitButton(form);
+    while (at && at.parentElement !== form && at.parentElement.children.length === 1) at = at.parentElement;
+    if (at) at.before(node);
+    else form.append(node);
+  }
+
+  // The owner's form gets the same container as the hosted page; the provider's script renders into it.
+  // A widget the owner embedded themselves is left alone.
+  function addCaptcha(form, c) {
+    if (!CAPTCHA[c.provider] || form.querySelector('[data-fw-captcha],.cf-turnstile,.h-captcha,.g-recaptcha')) return;
+    const box = el('div', { class: `fw-3p ${CAPTCHA[c.provider].cls}`.trim(), 'data-fw-captcha': c.provider, 'data-sitekey': c.sitekey });
+    if (c.action) box.setAttribute('data-action', c.action);
+    if (c.provider === 'turnstile') box.setAttribute('data-language', lang);
+    placeBeforeSubmit(form, box);
+    loadScript(c.scriptUrl);
+  }
+
+  function captchaOf(form) {
+    const box = form.querySelector('[data-fw-captcha]');
+    const c = box && CAPTCHA[box.getAttribute('data-fw-captcha')];
+    if (!c) return null;
+    return { ...c, provider: box.getAttribute('data-fw-captcha'), sitekey: box.getAttribute('data-sitekey'), action: box.getAttribute('data-action') || 'submit' };
+  }
+
+  // Whether the submit must wait for the provider: reCAPTCHA v3 makes a fresh token on every submit;
+  // Turnstile and hCaptcha until their response is there. Not when the provider's script is missing.
+  function captchaPending(form, cap) {
+    if (!cap || !window[cap.api]) return false;
+    if (cap.provider === 'recaptcha') return true;
+    const input = field(form, cap.field);
+    return !(input && input.value);
+  }
+
+  // Resolves once the response is in the form (or failed, or took too long: the server then only
+  // withholds the auto-reply).
+  function captchaDone(form, cap) {
+    const api = window[cap.api];
+    return new Promise((resolve) => {
+      let over = false;
+      const done = () => {
+        over = true;
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(done, CAPTCHA_WAIT_MS);
+      try {
+        if (cap.provider === 'recaptcha') {
+          api.ready(() =>
+            Promise.resolve(api.execute(cap.sitekey, { action: cap.action })).then(
+              (token) => {
+                setHidden(form, cap.field, token);
+                done();
+              },
+              (e) => {
+                log(e);
+                done();
+              },
+            ),
+          );
+          return;
+        }
+        if (cap.provider === 'hcaptcha' && typeof api.execute === 'function') api.execute();
+      } catch (e) {
+        log(e);
+        return done();
+      }
+      const poll = () => {
+        if (over) return;
+        const input = field(form, cap.field);
+        if (input && input.value) done();
+        else setTimeout(poll, 100);
+      };
+      poll();
+    });
+  }
+
+  // Responses are single use: a fetch-mode form needs a new one for its next send.
+  function resetCaptcha(form) {
+    const cap = captchaOf(form);
+    const api = cap && window[cap.api];
+    if (!api || cap.provider === 'recaptcha' || typeof api.reset !== 'function') return;
+    try {
+      api.reset();
+    } catch (e) {
+      log(e);
+    }
+  }
+
   function loadAltcha(base) {
     const src = `${base}/static/vendor/altcha.js`;
     if (loaded.has(src) || customElements.get('altcha-widget')) return;
@@ -99,11 +205,9 @@
     if (ch.altchaUrl && !form.querySelector('altcha-widget')) {
       loadAltcha(st.base);
       const w = el('altcha-widget', { challenge: st.base + ch.altchaUrl, auto: 'onload', hidefooter: '', hidelogo: '', language: lang, 'data-fw-added': '' });
-      let at = submitButton(form);
-      while (at && at.parentElement !== form && at.parentElement.children.length === 1) at = at.parentElement;
-      if (at) at.before(w);
-      else form.append(w);
+      placeBeforeSubmit(form, w);
     }
+    if (ch.captcha) addCaptcha(form, ch.captcha);
     if (ch.captchaImage) log('this form requires an image CAPTCHA, which the widget does not add; use the hosted page');
   }
 
@@ -233,7 +337,8 @@
       if (err && err.fields) markErrors(form, st, err.fields);
       box.textContent = (err && err.message) || M.fail;
     }
-    // Token and proof-of-work are single use: get fresh ones for the next send.
+    // Token, proof-of-work and CAPTCHA response are single use: get fresh ones for the next send.
+    resetCaptcha(form);
     await refresh(form, st).catch(log);
   }
 
@@ -244,7 +349,9 @@
     const w = form.querySelector('altcha-widget');
     const live = !!w && typeof w.getState === 'function'; // the ALTCHA module has loaded
     const pending = live && w.getState() !== 'verified';
-    if (!fetchMode && !stale && !pending) return; // a plain post, as the browser does it
+    const cap = captchaOf(form);
+    const capPending = captchaPending(form, cap);
+    if (!fetchMode && !stale && !pending && !capPending) return; // a plain post, as the browser does it
     ev.preventDefault();
     if (st.busy) return;
     st.busy = true;
@@ -253,6 +360,7 @@
       try {
         if (stale) await refresh(form, st).catch(log);
         if (live) await altchaDone(w);
+        if (captchaPending(form, cap)) await captchaDone(form, cap);
         if (fetchMode) return await send(form, st);
         st.pass = true;
         try {

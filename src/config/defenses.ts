@@ -95,7 +95,10 @@ export const defensesSchema = z
       .strictObject({
         provider: z.enum(['recaptcha', 'turnstile', 'hcaptcha']),
         secret: z.string().min(1),
+        /** Public site key: with it the hosted page and widget.js show the widget. */
         sitekey: z.string().optional(),
+        /** The provider's script (default: its official URL); its origin is allowed by the page's CSP. */
+        scriptUrl: z.string().url().optional(),
         verifyUrl: z.string().url().optional(),
         timeoutMs: z.number().int().positive().optional(),
         minScore: z.number().min(0).max(1).optional(),

@@ -16,7 +16,7 @@ import type { Metrics } from '../monitor/metrics.js';
 import { acceptSubmission, type IntakeDeps, type IntakeResult } from '../submissions/accept.js';
 import { BadInputError, registerBodyParsers } from './body.js';
 import { renderFormPage, renderMessagePage, renderThanksPage } from './form-page.js';
-import { protocolHtml, protocolScripts } from './protocol.js';
+import { captchaForClient, protocolHtml, protocolScripts, withCaptchaSources } from './protocol.js';
 
 export interface AppDeps {
   config: Config;
@@ -72,7 +72,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.code(status).send({ error: { code, message } });
   });
   await app.register(helmet, {
-    contentSecurityPolicy: { directives: { 'form-action': ["'self'"], 'script-src': ["'self'"], 'worker-src': ["'self'", 'blob:'] } },
+    contentSecurityPolicy: { directives: withCaptchaSources(deps.intake.defenses, { 'form-action': ["'self'"], 'script-src': ["'self'"], 'worker-src': ["'self'", 'blob:'] }) },
     crossOriginResourcePolicy: { policy: 'cross-origin' },
   });
   await app.register(cors, {
@@ -222,6 +222,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       altcha: defenses.altcha ? await defenses.altcha.createChallenge(form.id) : null,
       altchaUrl: defenses.altcha ? `/api/forms/${form.id}/challenge/altcha` : null,
       captchaImage: !!defenses.captchaImage,
+      captcha: captchaForClient(defenses),
     };
   });
   app.get<{ Params: { formId: string } }>('/api/forms/:formId/challenge/altcha', async (req, reply) => {

@@ -4,6 +4,9 @@ import type { FieldError } from '../forms/validate.js';
 import { fieldErrorText, t, type Lang } from '../i18n/messages.js';
 import { esc, page } from './html.js';
 
+/** In protocolHtml, what follows this marker goes just before the submit button (a CAPTCHA widget). */
+export const BEFORE_SUBMIT = '<!--fw:before-submit-->';
+
 export interface FormPageOptions {
   form: FormConfig;
   lang: Lang;
@@ -31,6 +34,7 @@ export function renderFormPage(o: FormPageOptions): string {
           .join('')}</ul>
 </div>`
       : '';
+  const [protocol = '', beforeSubmit = ''] = (o.protocolHtml ?? '').split(BEFORE_SUBMIT);
   const fields = form.fields.map((f) => renderField(f, lang, o.values?.[f.name], errors[f.name])).join('\n');
   const body = `<p class="fw-lang"><a href="?lang=${other}" lang="${other}" hreflang="${other}">${esc(t(lang, 'language'))}</a></p>
 <h1>${esc(form.title[lang])}</h1>
@@ -38,9 +42,9 @@ ${form.description ? `<p class="fw-desc">${esc(form.description[lang])}</p>` : '
 ${summary}
 <form method="post" action="/f/${esc(form.id)}" class="fw-form" data-fw-form="${esc(form.id)}" novalidate>
 <input type="hidden" name="lang" value="${lang}">
-${o.protocolHtml ?? ''}
+${protocol}
 ${fields}
-<p class="fw-actions"><button type="submit">${esc(t(lang, 'submit'))}</button></p>
+${beforeSubmit}<p class="fw-actions"><button type="submit">${esc(t(lang, 'submit'))}</button></p>
 </form>`;
   return page({ lang, title: form.title[lang], body, head: o.head });
 }

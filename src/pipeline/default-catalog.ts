@@ -52,6 +52,7 @@ export const DEFAULT_CATALOG: SymbolCatalog = {
   CAPTCHA_IMAGE_REPLAYED: s(8, 'The image check token was already used.', '画像認証のトークンはすでに使用されています。'),
 
   // third-party-captcha
+  CAPTCHA_3P_PASSED: s(0, 'The reCAPTCHA / Turnstile / hCaptcha response was verified (detail: provider and reCAPTCHA score).', 'reCAPTCHA / Turnstile / hCaptcha の応答を確認しました（詳細: 提供元と reCAPTCHA のスコア）。'),
   CAPTCHA_3P_MISSING: s(4, 'No reCAPTCHA / Turnstile / hCaptcha response was posted.', 'reCAPTCHA / Turnstile / hCaptcha の応答が送信されていません。'),
   CAPTCHA_3P_FAILED: s(8, 'The captcha provider rejected the response.', 'キャプチャ提供元が応答を不合格としました。'),
   CAPTCHA_3P_LOW_SCORE: s(6, 'reCAPTCHA v3 scored the visitor below the threshold.', 'reCAPTCHA v3 のスコアがしきい値を下回りました。'),

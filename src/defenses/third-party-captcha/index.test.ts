@@ -59,7 +59,7 @@ const recaptcha = () =>
 
 describe('third-party captcha against a fake verifier', () => {
   it('passes a good token and sends secret, response and remoteip', async () => {
-    expect(await recaptcha().check(sub('good'), ctx)).toEqual({ kind: 'pass' });
+    expect(await recaptcha().check(sub('good'), ctx)).toEqual({ kind: 'pass', findings: [{ symbol: 'CAPTCHA_3P_PASSED', detail: 'recaptcha 0.9' }] });
     const last = seen.at(-1)!;
     expect(Object.fromEntries(last)).toEqual({ secret: 'sekret', response: 'good', remoteip: '198.51.100.5' });
   });
@@ -69,7 +69,16 @@ describe('third-party captcha against a fake verifier', () => {
     expect(await d.check(sub('wrong-action'), ctx)).toEqual({ kind: 'flag', findings: [{ symbol: 'CAPTCHA_3P_WRONG_ACTION', detail: 'login' }] });
     expect(await d.check(sub('wrong-host'), ctx)).toEqual({ kind: 'flag', findings: [{ symbol: 'CAPTCHA_3P_WRONG_HOSTNAME', detail: 'evil.example' }] });
     expect(await d.check(sub('expired'), ctx)).toEqual({ kind: 'flag', findings: [{ symbol: 'CAPTCHA_3P_FAILED', detail: 'timeout-or-duplicate' }] });
-    expect(await d.check(sub(), ctx)).toEqual({ kind: 'flag', findings: [{ symbol: 'CAPTCHA_3P_MISSING' }] });
+    expect(await d.check(sub(), ctx)).toEqual({ kind: 'flag', findings: [{ symbol: 'CAPTCHA_3P_MISSING', minAction: 'accept_no_autoreply' }] });
+  });
+  it('a missing response never costs the inquiry: scored once with ALTCHA_MISSING (no JavaScript), never an auto-reply', async () => {
+    const noJs = { ...ctx, prior: [{ symbol: 'ALTCHA_MISSING', score: 4 }] };
+    expect(await recaptcha().check(sub(), noJs)).toEqual({
+      kind: 'flag',
+      findings: [{ symbol: 'CAPTCHA_3P_MISSING', minAction: 'accept_no_autoreply', weight: 0, detail: 'no JavaScript' }],
+    });
+    const p = createPipeline({ defenses: [recaptcha()], catalog: { ...DEFAULT_CATALOG, CAPTCHA_3P_MISSING: { score: 0, description: { en: 'x', ja: 'x' } } } });
+    expect((await p.run(sub(), ctx)).verdict.action).toBe('accept_no_autoreply');
   });
   it('verifier down, erroring, hanging or our bad secret => UNAVAILABLE forcing at least accept_no_autoreply', async () => {
     const down = createThirdPartyCaptchaDefense({ provider: 'turnstile', secret: 'sekret', verifyUrl: 'http://127.0.0.1:1/siteverify', timeoutMs: 300 });
@@ -87,10 +96,10 @@ describe('third-party captcha against a fake verifier', () => {
   });
   it('Turnstile and hCaptcha need no score; Turnstile checks the action', async () => {
     const t = createThirdPartyCaptchaDefense({ provider: 'turnstile', secret: 'sekret', verifyUrl: `${base}/v`, action: 'contact' });
-    expect(await t.check(sub('low'), ctx)).toEqual({ kind: 'pass' });
+    expect(await t.check(sub('low'), ctx)).toEqual({ kind: 'pass', findings: [{ symbol: 'CAPTCHA_3P_PASSED', detail: 'turnstile' }] });
     expect(await t.check(sub('wrong-action'), ctx)).toMatchObject({ findings: [{ symbol: 'CAPTCHA_3P_WRONG_ACTION' }] });
     const h = createThirdPartyCaptchaDefense({ provider: 'hcaptcha', secret: 'sekret', verifyUrl: `${base}/v`, sitekey: 'site-1', hostnames: ['example.jp'] });
-    expect(await h.check(sub('wrong-action'), ctx)).toEqual({ kind: 'pass' });
+    expect(await h.check(sub('wrong-action'), ctx)).toEqual({ kind: 'pass', findings: [{ symbol: 'CAPTCHA_3P_PASSED', detail: 'hcaptcha' }] });
     expect(seen.at(-1)?.get('sitekey')).toBe('site-1');
     expect(await h.check(sub('wrong-host'), ctx)).toMatchObject({ findings: [{ symbol: 'CAPTCHA_3P_WRONG_HOSTNAME' }] });
   });
@@ -99,5 +108,28 @@ describe('third-party captcha against a fake verifier', () => {
     expect(() => createThirdPartyCaptchaDefense({ provider: 'recaptcha', secret: '' })).toThrow(/secret/);
     expect(() => createThirdPartyCaptchaDefense({ provider: 'recaptcha', secret: 'x', verifyUrl: 'ftp://x' })).toThrow(/verifyUrl/);
     expect(() => createThirdPartyCaptchaDefense({ provider: 'recaptcha', secret: 'x', minScore: 2 })).toThrow(/minScore/);
+    expect(() => createThirdPartyCaptchaDefense({ provider: 'turnstile', secret: 'x', scriptUrl: 'javascript:alert(1)' })).toThrow(/scriptUrl/);
+    expect(() => createThirdPartyCaptchaDefense({ provider: 'turnstile', secret: 'x', sitekey: '"><script>' })).toThrow(/sitekey/);
+  });
+});
+
+describe('the widget the page shows', () => {
+  it('needs a site key, never carries the secret, and loads the provider\'s own script by default', () => {
+    expect(createThirdPartyCaptchaDefense({ provider: 'turnstile', secret: 'sekret' }).widget).toBeNull();
+    const r = createThirdPartyCaptchaDefense({ provider: 'recaptcha', secret: 'sekret', sitekey: '6LcKey', action: 'contact' }).widget;
+    expect(r).toEqual({
+      provider: 'recaptcha',
+      sitekey: '6LcKey',
+      scriptUrl: 'https://www.google.com/recaptcha/api.js?render=6LcKey',
+      action: 'contact',
+      csp: expect.objectContaining({ script: ['https://www.google.com/recaptcha/', 'https://www.gstatic.com/recaptcha/'] }),
+    });
+    expect(JSON.stringify(r)).not.toContain('sekret');
+    expect(createThirdPartyCaptchaDefense({ provider: 'recaptcha', secret: 's', sitekey: 'k' }).widget?.action).toBe('submit');
+    expect(createThirdPartyCaptchaDefense({ provider: 'hcaptcha', secret: 's', sitekey: 'k' }).widget).toMatchObject({ scriptUrl: 'https://js.hcaptcha.com/1/api.js', csp: { connect: ['https://hcaptcha.com', 'https://*.hcaptcha.com'] } });
+  });
+  it('a configured script URL is the only source allowed', () => {
+    const w = createThirdPartyCaptchaDefense({ provider: 'turnstile', secret: 's', sitekey: 'k', scriptUrl: 'http://127.0.0.1:9/ts/api.js?x=1' }).widget;
+    expect(w).toMatchObject({ scriptUrl: 'http://127.0.0.1:9/ts/api.js?x=1', csp: { script: ['http://127.0.0.1:9'], frame: ['http://127.0.0.1:9'], connect: ['http://127.0.0.1:9'] } });
   });
 });
