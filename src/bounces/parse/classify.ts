@@ -10,6 +10,14 @@ const RETRY = new Set<string>(['', 'undefined', 'onhold', 'systemerror', 'securi
 /** Commands sent before DATA: content-based reasons cannot apply to them. */
 const BEFORE_DATA = new Set(['CONN', 'EHLO', 'HELO', 'MAIL', 'RCPT', 'STARTTLS', 'AUTH']);
 
+const NAME_DOES_NOT_EXIST = /\b5[05]\d (?:host |domain )?((?:[a-z0-9-]+\.)+[a-z]{2,24})\.? does not exist/;
+
+/** "553 mx.example.org does not exist" names a host; a dotted local part ("john.smith") does not count. */
+function hostDoesNotExist(c: Ctx): boolean {
+  const name = NAME_DOES_NOT_EXIST.exec(c.lower)?.[1];
+  return !!name && name !== c.rec.recipient.toLowerCase().split('@')[0];
+}
+
 interface Ctx { rec: RawRecord; lower: string; sr: BounceReason | '' }
 
 type Probe = (c: Ctx) => boolean;
@@ -23,6 +31,7 @@ const PROBES: Array<[BounceReason, Probe]> = [
   ['hasmoved', (c) => c.sr === 'hasmoved' || matches('hasmoved', c.lower)],
   ['norelaying', (c) => !['CONN', 'EHLO', 'HELO'].includes(c.rec.command) && matches('norelaying', c.lower)],
   ['authfailure', (c) => c.sr === 'authfailure' || matches('authfailure', c.lower)],
+  ['hostunknown', hostDoesNotExist],
   ['userunknown', (c) => {
     if (c.rec.reason === 'userunknown') return true;
     if (c.sr === 'suspend') return false;

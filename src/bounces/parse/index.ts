@@ -6,11 +6,12 @@ import { parseDeliveryStatus } from './dsn.js';
 import { decodeHeaderValue, getHeader } from './headers.js';
 import { errorLines, parseTextLayout, type TextRecord } from './lhost/generic.js';
 import { LAYOUTS } from './lhost/index.js';
+import { applyMtaRules } from './lhost/rules.js';
 import { DEFAULT_LIMITS, walkMessage, type WalkResult } from './mime.js';
 import { parseOriginal } from './original.js';
 import { matches } from './reasons.js';
 import { providerReason, remoteHostReason, remoteHosts } from './rhost.js';
-import { findReplyCode, findStatus, internalStatus, isValidStatus } from './status.js';
+import { findReplyCode, findStatus, internalStatus, isValidStatus, unwrapQuotedReply } from './status.js';
 import { findCommand, looksLikeBounce, splitOriginal } from './text.js';
 import type { BounceReason, BouncedRecipient, OriginalMessage, ParsedBounce, ParseOptions, RawRecord } from './types.js';
 import { isAutoReply } from './vacation.js';
@@ -23,6 +24,10 @@ export const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
 const MAX_DIAGNOSTIC = 1000;
 const MAX_TEXT = 512 * 1024;
 const TEMPORARY = /temporar|retry timeout exceeded|will be retried|try again later|delay reason|deferred/i;
+const DELAY_CAUSES = new Set<BounceReason>(['networkerror', 'systemerror', 'onhold', 'undefined']);
+const TEXT_ACTION = /\baction:\s*(failed|delayed)\b/i;
+const NOTICE_TITLE = /^\*\* [^*\n]{3,60} \*\*[ \t]*\n\s*\n?((?:[^\n]+\n?){1,6})/m;
+const SMTP_ERROR = /\b[45]\d\d[ -]|\b[45]\.\d{1,3}\.\d{1,3}\b/;
 const HAS_CODE = /\b[245]\d\d\b|\b[245]\.\d{1,3}\.\d{1,3}\b/;
 
 /** Everything a layout recognizer may look at. */
@@ -63,12 +68,22 @@ function isGarbage(s: string): boolean {
   return ctrl > head.length * 0.05 || !/^[\x20-\x7e]/.test(firstLine);
 }
 
-function parseInner(raw: Buffer | string, opts: ParseOptions): ParsedBounce {
+const FORWARDED_REPORT = /^\s*content-type:\s*multipart\/report;[\s\S]{0,200}?report-type="?delivery-status/im;
+
+function parseInner(raw: Buffer | string, opts: ParseOptions, depth = 0): ParsedBounce {
   let s = toBinary(raw, opts.maxBytes ?? DEFAULT_MAX_BYTES);
   if (s.startsWith('From ')) s = s.slice(s.indexOf('\n') + 1 || s.length);
   if (isGarbage(s)) return emptyResult('no RFC 5322 header block (binary or empty input)');
 
   const walk = walkMessage(s, { ...DEFAULT_LIMITS, maxPartBytes: opts.maxPartBytes ?? DEFAULT_LIMITS.maxPartBytes });
+  // A delivery report forwarded as an attachment (relayed to a notification address): read the report itself.
+  if (depth === 0 && walk.original && !walk.deliveryStatus.length && !walk.feedbackReport.length) {
+    const headEnd = walk.original.indexOf('\n\n');
+    if (FORWARDED_REPORT.test(walk.original.slice(0, headEnd === -1 ? 8192 : Math.min(headEnd, 8192)))) {
+      const inner = parseInner(walk.original, opts, 1);
+      if (inner.bounces.length && inner.kind === 'dsn') return inner;
+    }
+  }
   const h = walk.headers;
   const fromHeader = decodeHeaderValue(getHeader(h, 'from'));
   const subject = decodeHeaderValue(getHeader(h, 'subject')).slice(0, 1000);
@@ -129,7 +144,14 @@ function parseInner(raw: Buffer | string, opts: ParseOptions): ParsedBounce {
   if (!records.length) {
     // Exim, Gmail and others name the failed recipients in a header.
     const failed = allAddresses(getHeader(h, 'x-failed-recipients'));
-    records = failed.map((recipient) => ({ ...blank(), recipient, diagnostic: errorLines(errorPart) }));
+    // Gmail's "** Message not delivered **" notices explain the failure in the paragraph below the title.
+    const explained = NOTICE_TITLE.exec(errorPart)?.[1]?.replace(/\s+/g, ' ') ?? '';
+    const diagnostic = [explained, errorLines(errorPart)].filter(Boolean).join(' ');
+    records = failed.map((recipient) => ({ ...blank(), recipient, diagnostic }));
+  }
+  if (!records.length && looksLikeBounce(fromHeader, subject, errorPart)) {
+    // A message sent to oneself bounces to the failed address: accept it when an SMTP error follows it.
+    records = parseTextLayout(errorPart, { exclude: new Set() }).filter((r) => r.lines.length && SMTP_ERROR.test(r.diagnostic));
   }
   if (!records.length) {
     if (!looksLikeBounce(fromHeader, subject, errorPart)) {
@@ -141,6 +163,7 @@ function parseInner(raw: Buffer | string, opts: ParseOptions): ParsedBounce {
     why = rcpt ? 'bounce layout not recognised; recipient taken from the returned message' : 'bounce layout not recognised; no recipient found';
   }
 
+  applyMtaRules(ctx, records);
   // McAfee Email Gateway: its "user unknown" wordings mean a missing mailbox whatever the command.
   if (getHeader(h, 'x-nai-header')) for (const r of records) if (!r.reason && matches('userunknown', r.diagnostic.toLowerCase())) r.reason = 'userunknown';
   const hosts = remoteHosts(errorPart);
@@ -193,6 +216,8 @@ function fromText(ctx: BounceContext): RawRecord[] {
     // The SMTP reply often sits in a later paragraph (Gmail: "The error that the other server returned was:").
     if (!r.diagnostic) r.diagnostic = shared;
     else if (!HAS_CODE.test(r.diagnostic) && HAS_CODE.test(shared)) r.diagnostic += ' ' + shared;
+    // DSN fields pasted into the text ("Action: delayed") still say whether the failure is final.
+    if (!r.action) r.action = TEXT_ACTION.exec(r.diagnostic)?.[1]?.toLowerCase() ?? '';
   }
   return recs;
 }
@@ -202,26 +227,30 @@ function finish(r: RawRecord, originalMessageId: string, textHosts: string[]): B
   // Collapse whitespace and multi-line reply prefixes ("550-5.2.1 ...550-5.2.1 ...").
   let diagnostic = r.diagnostic.replace(/\s+/g, ' ').trim().replace(/(?<=\S) [245]\d\d-(?:[245]\.\d{1,3}\.\d{1,3} )?/g, ' ');
   if (diagnostic.length > MAX_DIAGNOSTIC) diagnostic = diagnostic.slice(0, MAX_DIAGNOSTIC);
-  const rec: RawRecord = { ...r, diagnostic };
-  if (!rec.replyCode) rec.replyCode = findReplyCode(diagnostic);
-  const found = findStatus(diagnostic, rec.replyCode ? rec.replyCode[0] : undefined);
+  // Classification reads the quoted remote reply when a generic label wraps it; the output keeps both.
+  const quoted = unwrapQuotedReply(diagnostic);
+  const rec: RawRecord = quoted ? { ...r, diagnostic: quoted, status: '' } : { ...r, diagnostic };
+  if (!rec.replyCode) rec.replyCode = findReplyCode(rec.diagnostic);
+  const found = findStatus(rec.diagnostic, rec.replyCode ? rec.replyCode[0] : undefined);
   // The code quoted by the remote server is more specific than the reporting MTA's Status field.
   if (!rec.status || !isValidStatus(rec.status)) rec.status = found;
   else if (found && found !== rec.status && found[0] === rec.status[0] && !/^[45]\.0\.0$/.test(found)) rec.status = found;
-  if (!rec.command) rec.command = findCommand(diagnostic);
-  if (!rec.reason) rec.reason = providerReason(diagnostic);
+  if (!rec.command) rec.command = findCommand(rec.diagnostic);
+  if (!rec.reason) rec.reason = providerReason(rec.diagnostic);
   let reason: BounceReason | '' = '';
   if (!rec.reason || rec.reason === 'userunknown' || rec.reason === 'hostunknown' || rec.reason === 'expired') {
     // A recognised provider's own rules decide first (Sisimai's Rhost classes).
     const first = (h: string | undefined) => (h ?? '').trim().toLowerCase().split(/[\s\[;]/)[0] ?? '';
-    const hosts = [first(rec.remoteHost), ...remoteHosts(diagnostic), ...textHosts, first(rec.localHost)];
-    reason = remoteHostReason(rec.recipient, hosts, { diagnostic, status: rec.status, replyCode: rec.replyCode, command: rec.command });
+    const hosts = [first(rec.remoteHost), ...remoteHosts(rec.diagnostic), ...textHosts, first(rec.localHost)];
+    reason = remoteHostReason(rec.recipient, hosts, { diagnostic: rec.diagnostic, status: rec.status, replyCode: rec.replyCode, command: rec.command });
   }
   if (!reason) reason = classify(rec);
+  // A delayed delivery whose cause is only guessed from the text (no specific status code) is expiring.
+  if (rec.action === 'delayed' && DELAY_CAUSES.has(reason) && (!rec.status || /^[45]\.0\.0$/.test(rec.status))) reason = 'expired';
   let status = rec.status;
   if (reason === 'feedback' || reason === 'vacation') status = '';
   else if (!status) {
-    const temporary = rec.temporary ?? (rec.replyCode.startsWith('4') || status.startsWith('4') || rec.action === 'delayed' || TEMPORARY.test(diagnostic));
+    const temporary = rec.temporary ?? (rec.replyCode.startsWith('4') || status.startsWith('4') || rec.action === 'delayed' || TEMPORARY.test(rec.diagnostic));
     status = internalStatus(reason, temporary) || status;
   }
   return {

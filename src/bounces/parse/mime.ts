@@ -89,11 +89,27 @@ export function walkMessage(s: string, limits: MimeLimits = DEFAULT_LIMITS): Wal
   };
   const ct = parseContentType(getHeader(headers, 'content-type') || 'text/plain');
   res.contentType = ct.type;
-  walkEntity(headers, s.slice(bStart), 0, res, limits);
+  const body = s.slice(bStart);
+  // MIME headers lost on the way (some Sendmail reports): the body is still delimited by a boundary.
+  const sniffed = getHeader(headers, 'content-type') ? '' : sniffBoundary(body);
+  if (sniffed) res.notes.push('multipart boundary found without Content-Type');
+  walkEntity(headers, body, 0, res, limits, sniffed);
   return res;
 }
 
-function walkEntity(headers: HeaderList, body: string, depth: number, res: WalkResult, limits: MimeLimits): void {
+const BOUNDARY_LINE = /^--([A-Za-z0-9'()+_,.\/:=?-]{8,70})[ \t]*$/m;
+
+/**
+ * A boundary delimiting a body that has no Content-Type: "--b" among the first lines (only a
+ * short preamble before it, so a quoted original's own boundaries further down do not count)
+ * and a closing "--b--".
+ */
+function sniffBoundary(body: string): string {
+  const b = BOUNDARY_LINE.exec(body.slice(0, 300))?.[1];
+  return b && !b.endsWith('--') && body.includes(`\n--${b}--`) ? b : '';
+}
+
+function walkEntity(headers: HeaderList, body: string, depth: number, res: WalkResult, limits: MimeLimits, sniffed = ''): void {
   if (res.partTypes.length >= limits.maxParts) { res.notes.push('too many parts'); return; }
   const ctRaw = getHeader(headers, 'content-type');
   const ct = parseContentType(ctRaw || 'text/plain');
@@ -102,9 +118,9 @@ function walkEntity(headers: HeaderList, body: string, depth: number, res: WalkR
   const charset = ct.params['charset'];
   res.partTypes.push(type);
 
-  if (type.startsWith('multipart/')) {
+  if (type.startsWith('multipart/') || sniffed) {
     if (depth >= limits.maxDepth) { res.notes.push('multipart nesting too deep'); return; }
-    const boundary = ct.params['boundary'];
+    const boundary = sniffed || ct.params['boundary'];
     const parts = boundary ? splitMultipart(body, boundary, limits.maxParts) : null;
     if (!parts) {
       // Missing or wrong boundary: treat the body as plain text.

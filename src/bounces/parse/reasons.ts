@@ -62,10 +62,11 @@ export const PHRASES: Partial<Record<BounceReason, PhraseSet>> = {
       'spf (sender policy framework) domain authentication fail', 'spf check: fail',
       "the 5322.from address doesn't meet the authentication requirements defined for the sender", 'dkim signature',
       'spf validation', 'dmarc validation', 'failed dmarc', 'dmarc verification failed', 'spf fail', 'dkim failure',
-      'unauthenticated email from', 'is not allowed to send mail from', 'spf record', 'dmarc check failed',
+      'unauthenticated email from', 'is not allowed to send mail from', 'dmarc check failed',
       'does not have authentication information',
     ],
-    seq: [[' is not allowed to send mail.', '_401'], ['is not allowed to send from <', " per it's spf record"]],
+    // "SPF record check failed", but not advice such as "set up SPF records for your domain".
+    seq: [['spf record', ' fail'], ['spf record', 'does not designate'], [' is not allowed to send mail.', '_401'], ['is not allowed to send from <', " per it's spf record"]],
   },
   userunknown: {
     any: [
@@ -180,7 +181,7 @@ export const PHRASES: Partial<Record<BounceReason, PhraseSet>> = {
       'recipient address rejected: unknown domain name', 'recipient domain must exist', 'the account or domain may not exist',
       'unknown host', 'unroutable address', 'unrouteable address', 'domain not found', 'domain name not found', 'unknown domain',
     ],
-    seq: [['553 ', ' does not exist']],
+    seq: [['553 ', ' does not exist'], ['dns lookup failure: host ', ' not found']],
   },
   spamdetected: {
     any: [

@@ -101,3 +101,13 @@ export function findReplyCode(text: string): string {
   }
   return positive;
 }
+
+const WRAPPED_REPLY = /^\s*[45]\.[01]\.0 - [^'"]{0,80}['"]([245]\.\d{1,3}\.\d{1,3}\b[^'"]*)['"]/;
+
+/**
+ * The remote reply quoted inside a generic label ("5.1.0 - Unknown address error '5.7.1 ...
+ * Access denied'", Amazon SES): its code and wording say more than the label. '' if none.
+ */
+export function unwrapQuotedReply(diagnostic: string): string {
+  return WRAPPED_REPLY.exec(diagnostic)?.[1]?.trim() ?? '';
+}

@@ -36,14 +36,19 @@ export function splitOriginal(text: string): [string, string] {
   return [text, ''];
 }
 
+/** Headers only a real message carries: a To/Date/Subject summary (IMail, Outlook notices) lacks them. */
+const MESSAGE_HEADER = /^(?:return-path|received|message-id|from|mime-version|content-type|delivered-to|dkim-signature):/i;
+
 function looksLikeHeaders(lines: string[], from: number): boolean {
   let n = 0;
+  let real = false;
   for (let j = from; j < Math.min(lines.length, from + 12); j++) {
-    const l = lines[j] ?? '';
+    const l = (lines[j] ?? '').replace(/^\|\s*/, '');
     if (l.trim() === '') break;
-    if (HEADER_LINE.test(l.replace(/^\|\s*/, ''))) n++;
+    if (HEADER_LINE.test(l)) n++;
+    if (!real && MESSAGE_HEADER.test(l)) real = true;
   }
-  return n >= 3;
+  return n >= 3 && real;
 }
 
 const COMMANDS: Array<[RegExp, string]> = [

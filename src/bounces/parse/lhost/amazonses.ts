@@ -15,7 +15,7 @@ interface SesMessage {
 const MAX_JSON = 256 * 1024;
 
 function extractJson(text: string): SesMessage | null {
-  const start = text.indexOf('{"');
+  const start = text.search(/\{\s*"/); // compact or pretty-printed (SNS envelope)
   const end = text.lastIndexOf('}');
   if (start === -1 || end <= start || end - start > MAX_JSON) return null;
   try {
@@ -33,7 +33,8 @@ const base = (recipient: string): RawRecord => ({
 
 export const amazonSesLayout: Layout = {
   name: 'amazonses-json',
-  match: (ctx) => ctx.errorPart.includes('"notificationType"') || ctx.errorPart.includes('"eventType"'),
+  // The field names appear escaped (\"notificationType\") when an SNS envelope wraps the notification.
+  match: (ctx) => /\\?"(?:notificationType|eventType)\\?"/.test(ctx.errorPart),
   parse: (ctx) => {
     const o = extractJson(ctx.errorPart);
     if (!o) return [];

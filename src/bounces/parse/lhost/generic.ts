@@ -7,6 +7,8 @@ import type { RawRecord } from '../types.js';
 export interface TextRecord extends RawRecord { lines: string[]; before: string[] }
 
 const A = ADDR;
+// "There was an error delivering your mail to <a@b>.": names the recipient explicitly, even postmaster@.
+const DELIVERY_TO_LINE = new RegExp(String.raw`^[^<>@]{0,80}\b(?:deliver(?:ing|y)?|sen[dt]|sending|forward(?:ed|ing)?)\b[^<>@]{0,40}\bto:?\s*<(${A})>[^<>@]{0,60}$`, 'i');
 /** Line shapes that introduce a recipient; group 1 = address, group 2 = rest (optional). */
 const RECIPIENT_LINES: RegExp[] = [
   new RegExp(String.raw`^\s*<(${A})>\s*:?\s*(.*)$`),                                   // <a@b>: text   (Postfix, qmail)
@@ -21,7 +23,7 @@ const RECIPIENT_LINES: RegExp[] = [
   new RegExp(String.raw`^\s*[45]\d\d(?:[ -][245]\.\d{1,3}\.\d{1,3})?\s+<(${A})>\.\.\.\s*(.*)$`), // 550 <a@b>... text (Sendmail)
   new RegExp(String.raw`^<?(${A})>?\s+(\S.*)$`),                                        // a@b text
   new RegExp(String.raw`^[^:<>@]{3,80}:\s*<?(${A})>?\s*$`),                               // Delivery failed ...: a@b
-  new RegExp(String.raw`^[^<>@]{0,80}\b(?:deliver(?:ing|y)?|sen[dt]|sending|forward(?:ed|ing)?)\b[^<>@]{0,40}\bto:?\s*<(${A})>[^<>@]{0,60}$`, 'i'), // ... delivering your mail to <a@b>.
+  DELIVERY_TO_LINE,
 ];
 
 // Sendmail-style ">>> RCPT To:<a>" / "<<< 550 ..." and Postfix-style " In:  RCPT TO:<a>" / " Out: 550 ...".
@@ -73,10 +75,11 @@ export function parseTextLayout(errorPart: string, opts: GenericOptions): TextRe
     }
 
     let matched: RegExpExecArray | null = null;
-    for (const re of RECIPIENT_LINES) { matched = re.exec(line); if (matched) break; }
+    let explicit = false;
+    for (const re of RECIPIENT_LINES) { matched = re.exec(line); if (matched) { explicit = re === DELIVERY_TO_LINE; break; } }
     if (matched) {
       const addr = cleanAddress(matched[1] ?? '');
-      if (addr && !opts.exclude.has(addr) && !isSystemAddress(addr)) {
+      if (addr && !opts.exclude.has(addr) && (explicit || !isSystemAddress(addr))) {
         const existing = byAddr.get(addr);
         cur = existing ?? newRecord(addr);
         if (!existing) { cur.before = (paragraph.length ? paragraph : previous).slice(-6); records.push(cur); byAddr.set(addr, cur); }
@@ -129,7 +132,7 @@ export function errorLines(errorPart: string): string {
   for (const l of errorPart.split('\n').slice(0, 400)) {
     const t = l.trim();
     if (!t || t.length > 600) continue;
-    if (/\b[245]\d\d[ -]|\b[245]\.\d{1,3}\.\d{1,3}\b|said:|error|reason:|refused|rejected|unknown|not exist|full|quota|denied|timed? ?out|expired|unable|failed|blocked|spam/i.test(t)) out.push(t);
+    if (/\b[245]\d\d[ -]|\b[245]\.\d{1,3}\.\d{1,3}\b|said:|error|reason:|^pipe to \||refused|rejected|unknown|not exist|full|quota|denied|timed? ?out|expired|unable|failed|blocked|spam/i.test(t)) out.push(t);
     if (out.length >= 20) break;
   }
   return out.join(' ');

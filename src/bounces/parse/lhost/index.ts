@@ -3,7 +3,9 @@ import type { BounceContext } from '../index.js';
 import type { RawRecord } from '../types.js';
 import { amazonSesLayout } from './amazonses.js';
 import { complaintLayout } from './complaint.js';
+import { fmlLayout } from './fml.js';
 import { googleGroupsLayout } from './googlegroups.js';
+import { mailMarshalLayout } from './mailmarshal.js';
 
 export interface Layout {
   name: string;
@@ -13,4 +15,4 @@ export interface Layout {
   parse(ctx: BounceContext): RawRecord[];
 }
 
-export const LAYOUTS: Layout[] = [amazonSesLayout, complaintLayout, googleGroupsLayout];
+export const LAYOUTS: Layout[] = [amazonSesLayout, complaintLayout, googleGroupsLayout, fmlLayout, mailMarshalLayout];
