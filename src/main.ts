@@ -1,4 +1,5 @@
 // Composition root: config -> database -> secrets -> intake -> HTTP + outbox worker.
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { LoadedConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
@@ -9,6 +10,8 @@ import { buildApp } from './http/app.js';
 import { registerUnsubscribe } from './http/unsubscribe.js';
 import { DbCursorStore, ingestBounce } from './bounces/ingest.js';
 import { ImapBounceSource, parseImapUrl, redactImapUrl } from './bounces/imap/index.js';
+import { BounceReceiver } from './bounces/receiver/index.js';
+import { Verp } from './bounces/verp.js';
 import { NotifyRate, sendDigests } from './mail/digest.js';
 import { sendAlert } from './monitor/alerts.js';
 import { Monitor } from './monitor/breaker.js';
@@ -45,9 +48,13 @@ export interface Instance {
   housekeeping(): Promise<void>;
   /** Reads new bounces from the configured mailbox once (bounces.imap); returns how many were read. */
   pollBounces(): Promise<number>;
+  /** VERP envelope senders (bounces.verp), or null. */
+  verp: Verp | null;
+  /** Where the bounce receiver (bounces.smtp) listens, or null. */
+  bounceReceiver: { host: string; port: number } | null;
   defenses: Defenses;
   redis: Redis | null;
-  secrets: { tokenKey: string; linkKey: string };
+  secrets: { tokenKey: string; linkKey: string; verpKey?: string };
   /** Listens on config.server (port 0 picks a free one); returns the base URL. */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -65,7 +72,9 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
   const secrets = {
     tokenKey: await ensureSecret(db, 'tokenKey', config.secrets.tokenKey),
     linkKey: await ensureSecret(db, 'linkKey', config.secrets.linkKey),
+    ...(config.bounces.verp ? { verpKey: await ensureSecret(db, 'verpKey') } : {}),
   };
+  const verp = config.bounces.verp && secrets.verpKey ? new Verp({ ...config.bounces.verp, key: secrets.verpKey }) : null;
   const metrics = new Metrics(() => outboxDepth(db.kysely));
   const monitor = new Monitor({ db: db.kysely, config, clock });
   await monitor.refresh();
@@ -88,7 +97,7 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
   const leaseMs = 2 * (mustDuration(timeouts.connect) + mustDuration(timeouts.greeting) + mustDuration(timeouts.socket));
   const worker = new OutboxWorker(db.kysely, transport, clock, {
     fromHeader: config.mail.from,
-    envelopeFrom: () => from.address,
+    envelopeFrom: (row) => verp?.address(row.id) ?? from.address,
     retryScheduleMs: config.mail.retry.map(mustDuration),
     concurrency: config.mail.pool.maxConnections,
     leaseMs,
@@ -111,7 +120,7 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
     ? new ImapBounceSource({ ...parseImapUrl(imap.url), store: new DbCursorStore(db.kysely, `imap:${redactImapUrl(imap.url)}`), attempts: 2 })
     : null;
   const onBounce = async (m: { raw: Buffer }) => {
-    await ingestBounce(db.kysely, clock, m.raw, config.bounces.softLimit);
+    await ingestBounce(db.kysely, clock, m.raw, config.bounces.softLimit, { verp });
   };
   const pollBounces = async () => (bounceSource ? (await bounceSource.pollOnce(onBounce)).count : 0);
   let housekeepingTimer: NodeJS.Timeout | null = null;
@@ -176,6 +185,36 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
 
   registerUnsubscribe(app, { db: db.kysely, linkKey: secrets.linkKey, clock });
 
+  // Bounces delivered over SMTP to a VERP address name their outbox row.
+  const smtp = config.bounces.smtp;
+  const receiver =
+    smtp && verp
+      ? new BounceReceiver({
+          host: smtp.host,
+          port: smtp.port,
+          maxBytes: smtp.maxBytes,
+          perClientPerMinute: smtp.perClientPerMinute,
+          ...(smtp.tls ? { tls: { key: path.resolve(loaded.baseDir, smtp.tls.key), cert: path.resolve(loaded.baseDir, smtp.tls.cert) } } : {}),
+          verp,
+          log: app.log,
+          onMessage: async (m) => {
+            await ingestBounce(db.kysely, clock, m.raw, config.bounces.softLimit, { outboxId: m.outboxId });
+          },
+        })
+      : null;
+  let bounceReceiver: { host: string; port: number } | null = null;
+  if (receiver) {
+    try {
+      bounceReceiver = await receiver.start();
+    } catch (e) {
+      await app.close();
+      transport.close();
+      redis?.disconnect();
+      await db.close();
+      throw new StartupError(`bounces.smtp: cannot listen on ${smtp?.host}:${smtp?.port}: ${(e as Error).message}`);
+    }
+  }
+
   if (opts.startWorker !== false) {
     worker.start();
     housekeepingTimer = setInterval(() => {
@@ -199,6 +238,8 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
     monitor,
     housekeeping,
     pollBounces,
+    verp,
+    bounceReceiver,
     metrics,
     defenses,
     redis,
@@ -210,6 +251,7 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
       if (housekeepingTimer) clearInterval(housekeepingTimer);
       if (rulesTimer) clearInterval(rulesTimer);
       await bounceSource?.stop();
+      await receiver?.close();
       await app.close();
       await worker.stop();
       transport.close();

@@ -20,7 +20,10 @@ export const iso = (ms: number | null) => (ms === null ? '' : new Date(ms).toISO
 export async function submissionsList(configPath: string | undefined, opts: { form?: string; limit: string; json?: boolean }): Promise<number> {
   const rows = await withDb(configPath, (db) => listSubmissions(db.kysely, { form: opts.form, limit: Number(opts.limit) || 50 }));
   if (opts.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-  else process.stdout.write(table(['id', 'form', 'created', 'outcome', 'score', 'reasons', 'autoreply'], rows.map((r) => [r.id, r.form, r.created, r.outcome, String(r.score), r.reasons.join(' '), r.autoreply])));
+  else {
+    const bounced = (r: (typeof rows)[number]) => r.bounces.map((b) => `${b.mail} ${b.event === 'complaint' ? 'complaint' : b.reason} ${b.status}`.trim()).join(', ');
+    process.stdout.write(table(['id', 'form', 'created', 'outcome', 'score', 'reasons', 'autoreply', 'bounces'], rows.map((r) => [r.id, r.form, r.created, r.outcome, String(r.score), r.reasons.join(' '), r.autoreply, bounced(r)])));
+  }
   return 0;
 }
 

@@ -59,7 +59,7 @@ program
 const submissions = program.command('submissions').description('stored submissions');
 submissions
   .command('list')
-  .description('list submissions: id, form, created, outcome, score, reasons')
+  .description('list submissions: id, form, created, outcome, score, reasons, auto-reply, bounces')
   .option('--form <id>', 'only this form')
   .option('--limit <n>', 'how many (newest first)', '50')
   .option('--json', 'JSON output')
@@ -172,6 +172,7 @@ program
   .option('--lang <lang>', 'ja or en')
   .option('--owner-domain <domain>', 'a domain you send from (repeatable; default: the domain of mail.from)', collect, [])
   .option('--progress', 'progress on stderr')
+  .addHelpText('after', '\nWith --config, the outbox of that configuration\'s database decides which bounces Formwarden sent.')
   .action((paths: string[], opts: { json?: boolean; html?: string; lang?: string; ownerDomain: string[]; progress?: boolean }, cmd: Command) =>
     run(async () => {
       let ownerDomains = opts.ownerDomain;
@@ -182,7 +183,20 @@ program
         ownerDomains = from ? [from.address.split('@')[1]!] : [];
       }
       const { runAnalyze } = await import('../bounces/analyze/index.js');
-      return runAnalyze(paths, { json: opts.json, html: opts.html, lang: opts.lang === 'en' ? 'en' : opts.lang === 'ja' ? 'ja' : undefined, ownerDomains, progress: opts.progress }, process.stdout, process.stderr);
+      const analyzeWith = (extra: { lookup?: Parameters<typeof runAnalyze>[1]['lookup']; bounceDomain?: string; bouncePrefix?: string } = {}) =>
+        runAnalyze(paths, { json: opts.json, html: opts.html, lang: opts.lang === 'en' ? 'en' : opts.lang === 'ja' ? 'ja' : undefined, ownerDomains, progress: opts.progress, ...extra }, process.stdout, process.stderr);
+      // With an explicit --config, the outbox in its database decides which bounces are Formwarden's.
+      const explicit = configPath(cmd);
+      if (!explicit) return analyzeWith();
+      const { withDb } = await import('./data.js');
+      const { loadConfig } = await import('../config/load.js');
+      const { outboxLookup, storedVerp } = await import('../bounces/analyze/outbox-lookup.js');
+      const { config } = loadConfig(explicit);
+      return withDb(explicit, async (db) => {
+        const verp = await storedVerp(db.kysely, config);
+        const v = config.bounces.verp;
+        return analyzeWith({ lookup: outboxLookup(db.kysely, verp), ...(v ? { bounceDomain: v.domain, bouncePrefix: v.prefix } : {}) });
+      });
     }),
   );
 

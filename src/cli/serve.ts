@@ -11,6 +11,11 @@ export async function serve(configPath: string | undefined): Promise<number> {
   const instance = await createInstance(loaded, { logger: { level } });
   const url = await instance.listen();
   const log = instance.app.log;
+  const rx = instance.bounceReceiver;
+  if (rx && instance.verp) {
+    process.stderr.write(`formwarden: bounce receiver (SMTP) on ${rx.host}:${rx.port} for ${instance.verp.prefix}+…@${instance.verp.domain}\n`);
+    log.info({ host: rx.host, port: rx.port, domain: instance.verp.domain }, 'bounce receiver listening');
+  }
   // One plain line whatever the log level, for people and scripts waiting for the server.
   process.stderr.write(`formwarden: listening on ${url} (forms: ${loaded.config.forms.map((f) => `${url}/f/${f.id}`).join(', ')})\n`);
   log.info({ url, config: loaded.file ?? 'built-in demo', database: redactUrl(loaded.config.database.url), transport: redactUrl(loaded.config.mail.transport) }, 'formwarden listening');

@@ -201,6 +201,33 @@ export const configSchema = z
           .optional(),
         /** Soft bounces to one address before it is suppressed. */
         softLimit: z.number().int().positive().default(3),
+        /** Every mail's envelope sender becomes <prefix>+<token>@<domain>, so a bounce names its mail. */
+        verp: z
+          .strictObject({
+            domain: z
+              .string()
+              .transform((s) => s.toLowerCase().replace(/\.$/, ''))
+              .pipe(z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, { message: 'a domain name such as bounce.example.jp (its MX points to Formwarden)' })),
+            prefix: z
+              .string()
+              .regex(/^[a-z0-9]([a-z0-9._-]{0,22}[a-z0-9])?$/, { message: 'lower-case letters, digits, . _ - (at most 24, no + or @), e.g. bounce' })
+              .default('bounce'),
+          })
+          .optional(),
+        /** The built-in SMTP receiver for the VERP domain (needs bounces.verp). */
+        smtp: z
+          .strictObject({
+            host: z.string().min(1).default('127.0.0.1'),
+            port: z.number().int().min(0).max(65535),
+            maxBytes: z.number().int().min(10_000).max(50_000_000).default(1_048_576),
+            perClientPerMinute: z.number().int().positive().default(30),
+            /** Offer STARTTLS with this certificate (PEM files); off by default. */
+            tls: z.strictObject({ key: z.string().min(1), cert: z.string().min(1) }).optional(),
+          })
+          .optional(),
+      })
+      .superRefine((b, ctx) => {
+        if (b.smtp && !b.verp) ctx.addIssue({ code: 'custom', path: ['smtp'], message: 'bounces.smtp receives mail for the VERP domain: set bounces.verp.domain too' });
       })
       .prefault({}),
     forms: z.array(formSchema).min(1, { message: 'configure at least one form' }),

@@ -16,6 +16,8 @@ export interface ReceivedMail {
 export class SmtpSink {
   readonly received: ReceivedMail[] = [];
   mode: SinkMode = 'accept';
+  /** Called for each accepted mail, after it is recorded. */
+  onMail: ((m: ReceivedMail) => void) | null = null;
   private server: SMTPServer | null = null;
   port = 0;
 
@@ -32,13 +34,15 @@ export class SmtpSink {
           if (this.mode === 'tempfail') return cb(Object.assign(new Error('Try again later'), { responseCode: 451 }));
           if (this.mode === 'permfail') return cb(Object.assign(new Error('No such user'), { responseCode: 550 }));
           const raw = Buffer.concat(chunks);
-          this.received.push({
+          const mail: ReceivedMail = {
             envelopeFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
             envelopeTo: session.envelope.rcptTo.map((r) => r.address),
             raw,
             parsed: await simpleParser(raw),
-          });
+          };
+          this.received.push(mail);
           cb();
+          this.onMail?.(mail);
         });
       },
     });

@@ -20,6 +20,7 @@ export interface RunAnalyzeOptions {
   lang?: Lang;
   ownerDomains?: string[];
   bounceDomain?: string;
+  bouncePrefix?: string;
   ownerMailHosts?: string[];
   lookup?: AnalyzeOptions['lookup'];
   /** progress on stderr even when it is not a TTY (default: only on a TTY) */
@@ -74,6 +75,7 @@ export async function runAnalyze(paths: string[], opts: RunAnalyzeOptions, out: 
   const failed: string[] = [];
   const aopts: AnalyzeOptions = { ownerDomains: (opts.ownerDomains ?? []).map((d) => d.toLowerCase()), onProgress: (n, b) => progress(n, b) };
   if (opts.bounceDomain) aopts.bounceDomain = opts.bounceDomain;
+  if (opts.bouncePrefix) aopts.bouncePrefix = opts.bouncePrefix;
   if (opts.ownerMailHosts) aopts.ownerMailHosts = opts.ownerMailHosts;
   if (opts.lookup) aopts.lookup = opts.lookup;
   if (!aopts.ownerDomains.length) {

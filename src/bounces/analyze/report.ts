@@ -10,6 +10,7 @@ export interface AnalyzeMessage { file: string; index: number; raw: Buffer }
 export interface AnalyzeOptions {
   ownerDomains: string[];
   bounceDomain?: string;
+  bouncePrefix?: string;
   ownerMailHosts?: string[];
   lookup?: OriginContext['lookup'];
   /** called after every message with the messages and bytes read so far */
@@ -154,6 +155,7 @@ export class ReportBuilder {
   constructor(private readonly opts: AnalyzeOptions) {
     this.ctx = { ownerDomains: opts.ownerDomains };
     if (opts.bounceDomain) this.ctx.bounceDomain = opts.bounceDomain;
+    if (opts.bouncePrefix) this.ctx.bouncePrefix = opts.bouncePrefix;
     if (opts.ownerMailHosts) this.ctx.ownerMailHosts = opts.ownerMailHosts;
     if (opts.lookup) this.ctx.lookup = opts.lookup;
   }

@@ -12,8 +12,10 @@ export interface OutboxRef { outboxId: string; formId: string | null; submission
 export interface OriginContext {
   /** domains the owner sends from (mail.from's domain, configured extras); subdomains count too */
   ownerDomains: string[];
-  /** VERP domain: the envelope sender is bounce+<token>@<bounceDomain> */
+  /** VERP domain: the envelope sender is <bouncePrefix>+<token>@<bounceDomain> */
   bounceDomain?: string;
+  /** VERP prefix (bounces.verp.prefix); default "bounce" */
+  bouncePrefix?: string;
   /** host names of the owner's mail provider when they are not under an owner domain (e.g. "smtp.example-provider.net") */
   ownerMailHosts?: string[];
   /**
@@ -48,7 +50,7 @@ export const ACCOUNT_ADVICE: Advice = {
 };
 
 const FW_MESSAGE_ID = /^(m_[0-9a-z]{22})@([^@\s>]+)$/i;
-const VERP = /^bounce\+([A-Za-z0-9._=-]{4,200})@([^@\s>]+)$/i;
+const VERP = /^([A-Za-z0-9._-]{1,64})\+([A-Za-z0-9._=-]{4,200})@([^@\s>]+)$/i;
 const MUA = /\b(roundcube|thunderbird|outlook|microsoft office|apple mail|iphone mail|squirrelmail|horde|rainloop|snappymail|sogo|zimbra|mutt|evolution|kmail|claws|becky|airmail|spark|gmail|yahoo mail|webmail|em client|postbox|mailbird|the bat|sylpheed)\b/i;
 
 export function domainOf(addr: string): string {
@@ -153,10 +155,10 @@ function gatherFacts(parsed: ParsedBounce, hdrs: MessageHeaders, ctx: OriginCont
   let verpAddress = '';
   for (const a of candidates) {
     const m = VERP.exec(a);
-    if (!m) continue;
-    const dom = m[2]!.toLowerCase();
+    if (!m || m[1]!.toLowerCase() !== (ctx.bouncePrefix ?? 'bounce').toLowerCase()) continue;
+    const dom = m[3]!.toLowerCase();
     if (ctx.bounceDomain ? dom === ctx.bounceDomain.toLowerCase() : underAny(dom, ctx.ownerDomains)) {
-      verpToken = m[1]!;
+      verpToken = m[2]!;
       verpAddress = a;
       break;
     }
