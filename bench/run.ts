@@ -1,14 +1,16 @@
 // `npm run bench`: runs every benchmark and (re)writes docs/benchmarks.md.
 //   npm run bench                      3 s warm-up, then 3 rounds of 5 s per server, 50 connections, medians
 //   npm run bench -- --quick           1 round of 2 s, servers via tsx (a smoke check; prints, writes the doc only with --write)
-//   npm run bench -- --only intake     run some modules (comma-separated ids: baseline, intake, rejection, pipeline, bounces)
+//   npm run bench -- --only intake     run some modules (comma-separated ids: baseline, intake, rejection, pipeline, attack, bounces)
 //   options: --rounds N --duration S --warmup S --connections N --out FILE --write --no-write
 //            --tsx (run the servers from TypeScript with tsx; their RSS then includes the loader)
 //            --compiled (compile them with tsc first: the default, except with --quick)
+//            --attack-seconds S (length of the attack flood, default 60; 15 with --quick)
 // Figures are ratios against a baseline measured in the same run (the machine is shared and noisy).
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { attackBench } from './attack/bench-module.js';
 import { baseline } from './baseline.js';
 import { bounceReport, BOUNCES_SCRIPT } from './bounce-report.js';
 import { intake } from './intake.js';
@@ -20,7 +22,7 @@ import { projectRoot, setRuntime } from './lib/server.js';
 import type { BenchContext, BenchModule, BenchResult, BenchSettings, Row } from './lib/types.js';
 
 /** In run order: the baseline first, since later modules compare against it. */
-const MODULES: BenchModule[] = [baseline, intake, rejection, pipelineBench, bounceReport];
+const MODULES: BenchModule[] = [baseline, intake, rejection, pipelineBench, attackBench, bounceReport];
 
 const PEERS = [
   'Stock WordPress + Contact Form 7: 9 to 17 accepted submissions per second (9.2/s on one connection, 16.8/s on four).',
@@ -125,7 +127,8 @@ function markdown(args: ReturnType<typeof parseArgs>, results: { module: BenchMo
     out.push('## Bounce parser', '', existsSync(BOUNCES_SCRIPT) ? '- Bounce parser: run `npm run bench:bounces`' : '- bench/bounces.ts is absent.', '');
   }
   out.push('## Reproduce', '', '```sh', 'npm run bench               # full run, rewrites this file', 'npm run bench -- --quick    # 1 round of 2 s, servers via tsx, prints only (add --write to write this file)',
-    'npm run bench -- --tsx      # full run with the servers run from TypeScript (RSS then includes the tsx loader)', 'npm run bench:bounces       # bounce parser accuracy and speed', '```', '');
+    'npm run bench -- --tsx      # full run with the servers run from TypeScript (RSS then includes the tsx loader)', 'npm run bench:bounces       # bounce parser accuracy and speed',
+    'npm run bench -- --only attack --attack-seconds 60   # the attack flood alone (bench/attack; CLI: node --import tsx bench/attack/cli.ts --help)', '```', '');
   return out.join('\n');
 }
 
@@ -144,7 +147,7 @@ async function main(): Promise<void> {
   console.log(`bench: ${s.rounds} round(s) × ${s.duration} s, warm-up ${s.warmup} s, ${s.connections} connections, servers ${s.runtime}${s.quick ? ' (quick)' : ''}`);
   const results: { module: BenchModule; result?: BenchResult; error?: string; seconds: number }[] = [];
   const notes: string[] = [];
-  if (s.runtime === 'compiled' && modules.some((m) => m.id !== bounceReport.id)) {
+  if (s.runtime === 'compiled' && modules.some((m) => m.id !== bounceReport.id && m.id !== attackBench.id)) {
     console.log('\n== Build');
     try {
       await buildServers(ctx.log);

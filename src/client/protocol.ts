@@ -24,7 +24,14 @@ export interface ClientOptions {
   headers?: Record<string, string>;
   /** Solve the proof-of-work (default true). */
   solve?: boolean;
+  /** Another solver (e.g. in a worker thread); default solveAltcha. */
+  solver?: (challenge: Challenge) => Promise<string | null>;
   fetch?: typeof fetch;
+}
+
+/** The `altcha` field the widget posts: the challenge and its solution, base64 JSON. */
+export function altchaPayload(challenge: Challenge, solution: unknown): string {
+  return Buffer.from(JSON.stringify({ challenge: { parameters: challenge.parameters, signature: challenge.signature }, solution })).toString('base64');
 }
 
 export async function solveAltcha(challenge: Challenge): Promise<string | null> {
@@ -32,7 +39,7 @@ export async function solveAltcha(challenge: Challenge): Promise<string | null> 
   const deriveKey = algorithm.startsWith('PBKDF2') ? pbkdf2 : sha;
   const solution = await solveChallenge({ challenge, deriveKey });
   if (!solution) return null;
-  return Buffer.from(JSON.stringify({ challenge: { parameters: challenge.parameters, signature: challenge.signature }, solution })).toString('base64');
+  return altchaPayload(challenge, solution);
 }
 
 export async function prepareForm(baseUrl: string, formId: string, opts: ClientOptions = {}): Promise<PreparedForm> {
@@ -44,7 +51,7 @@ export async function prepareForm(baseUrl: string, formId: string, opts: ClientO
   if (answer.token) fields._token = answer.token;
   for (const name of answer.honeypot) fields[name] = '';
   if (answer.altcha && opts.solve !== false) {
-    const payload = await solveAltcha(answer.altcha);
+    const payload = await (opts.solver ?? solveAltcha)(answer.altcha);
     if (payload) fields.altcha = payload;
   }
   return { fields, fetchedAt: Date.now(), minFillSeconds: answer.minFillSeconds };
