@@ -40,6 +40,7 @@ export function openDb(url: string, baseDir = process.cwd()): Db {
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 10000');
+    cachePreparedStatements(sqlite);
     const kysely = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
     return { kysely, dialect: 'sqlite', close: () => kysely.destroy() };
   }
@@ -48,6 +49,24 @@ export function openDb(url: string, baseDir = process.cwd()): Db {
   pool.on('error', () => {});
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { kysely, dialect: 'postgres', close: () => kysely.destroy() };
+}
+
+/**
+ * Kysely prepares every query anew, and preparing costs about as much as running the statement; the
+ * intake runs the same few dozen statements, so prepared ones are kept (by SQL text, bounded). A
+ * statement still being iterated is not handed out twice.
+ */
+function cachePreparedStatements(db: SQLite.Database, max = 256): void {
+  const prepare = db.prepare.bind(db);
+  const cache = new Map<string, SQLite.Statement>();
+  db.prepare = ((sql: string) => {
+    const cached = cache.get(sql);
+    if (cached) return cached.busy ? prepare(sql) : cached;
+    const stmt = prepare(sql);
+    if (cache.size >= max) cache.delete(cache.keys().next().value!);
+    cache.set(sql, stmt);
+    return stmt;
+  }) as typeof db.prepare;
 }
 
 /**
