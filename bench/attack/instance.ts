@@ -22,6 +22,8 @@ export interface OwnInstanceOptions {
   defenses?: string;
   /** More top-level YAML (e.g. monitor:). */
   extra?: string;
+  /** server.loadShedding on (the default, as in production) or off (a deterministic test run). */
+  loadShedding?: boolean;
   sink?: SmtpSink;
 }
 
@@ -41,11 +43,11 @@ export interface OwnInstance {
   stop(): Promise<void>;
 }
 
-export function ownConfigYaml(o: { dbUrl: string; smtpPort: number; autoreplyDelay: string; defenses?: string; extra?: string }): string {
+export function ownConfigYaml(o: { dbUrl: string; smtpPort: number; autoreplyDelay: string; defenses?: string; extra?: string; loadShedding?: boolean }): string {
   const key = () => randomBytes(32).toString('hex');
   return `
 siteName: Example Shop
-server: { host: 127.0.0.1, port: 0, publicUrl: "http://127.0.0.1:8787", logLevel: error }
+server: { host: 127.0.0.1, port: 0, publicUrl: "http://127.0.0.1:8787", logLevel: error${o.loadShedding === false ? ', loadShedding: { enabled: false }' : ''} }
 database: { url: "${o.dbUrl}" }
 mail:
   from: "Example Shop <info@example.jp>"
@@ -95,6 +97,7 @@ export async function startOwnInstance(opts: OwnInstanceOptions = {}): Promise<O
     autoreplyDelay: opts.autoreplyDelay ?? '0s',
     defenses: opts.defenses,
     extra: opts.extra,
+    loadShedding: opts.loadShedding,
   });
   const configFile = path.join(dir, 'formwarden.yaml');
   writeFileSync(configFile, configYaml);

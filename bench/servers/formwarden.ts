@@ -31,9 +31,11 @@ defenses:
   content: { enabled: false }
 `;
 
+// Load shedding is off: the benches measure the paths themselves at full load, where shedding would
+// answer some posts 503 instead (it has its own tests, src/http/shedding.db.test.ts).
 const benchConfig = (dbUrl: string, defenses: string) => `
 siteName: Example Shop
-server: { host: 127.0.0.1, port: 0, publicUrl: "http://127.0.0.1:8787", logLevel: silent }
+server: { host: 127.0.0.1, port: 0, publicUrl: "http://127.0.0.1:8787", logLevel: silent, loadShedding: { enabled: false } }
 database: { url: "${dbUrl}" }
 mail:
   from: "Example Shop <info@example.jp>"

@@ -126,6 +126,15 @@ export const formSchema = z
   });
 export type FormConfig = z.output<typeof formSchema>;
 
+/** A saturation level: reached when either measure is at or over its value (0 = that measure is not used). */
+const pressureLevel = (eventLoopDelayMs: number) =>
+  z
+    .strictObject({
+      eventLoopDelayMs: z.number().min(0).default(eventLoopDelayMs),
+      eventLoopUtilization: z.number().min(0).max(1).default(0),
+    })
+    .prefault({});
+
 export const configSchema = z
   .strictObject({
     siteName: z.string().default('Formwarden'),
@@ -135,8 +144,20 @@ export const configSchema = z
         port: z.number().int().min(0).max(65535).default(8787),
         publicUrl: z.string().url().optional(),
         bodyLimit: z.number().int().positive().max(10 * 1024 * 1024).default(64 * 1024),
+        /** A request whose headers and body have not all arrived by then is answered 408 (slow bodies, slowloris). */
+        requestTimeout: duration('30s'),
         trustProxy: z.array(z.string()).default([]),
         logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        /** When the event loop is saturated: first posts without proof, then every request get 503. */
+        loadShedding: z
+          .strictObject({
+            enabled: z.boolean().default(true),
+            unproven: pressureLevel(150),
+            all: pressureLevel(1000),
+            retryAfterSeconds: z.number().int().positive().default(10),
+            sampleIntervalMs: z.number().int().min(10).max(60_000).default(500),
+          })
+          .prefault({}),
       })
       .prefault({}),
     database: z

@@ -108,4 +108,34 @@ describe('default calibration', () => {
     expect(r.verdict).toMatchObject({ action: 'reject', finalBy: 'ip-lists', finalReason: 'E_IP_BLOCKED' });
     expect(r.ran).toEqual(['ip-lists']);
   });
+
+  it('missing: reject turns a post without a token away before the other checks; the reject still counts toward a ban', async () => {
+    const ipLists = createIpListsDefense({ allow: ['198.51.100.7'], ban: { maxFailures: 2 } });
+    const rate = createRateLimitDefense({ rules: [{ scope: 'address', points: 1, durationSeconds: 600, charge: 'attempt' }] });
+    const token = createFormTokenDefense({ secret, missing: 'reject' });
+    const pipeline = createPipeline({ defenses: [ipLists, rate, createHoneypotDefense({ fields: ['website'] }), token], catalog: DEFAULT_CATALOG });
+    const c = ctx();
+    const bot = person({ ip: '192.0.2.50', honeypot: {} });
+    const r = await pipeline.run(bot, c);
+    expect(r.verdict).toMatchObject({ action: 'reject', finalBy: 'form-token', finalReason: 'E_TOKEN_MISSING', symbols: [{ symbol: 'TOKEN_MISSING' }] });
+    expect(r.ran).toEqual(['ip-lists', 'form-token']);
+    await pipeline.commit(bot, r, c);
+    // The rate limiter was not consulted: its single attempt is still there for this address.
+    expect((await rate.limiter.consume({ ip: '192.0.2.50', formId: 'contact' })).allowed).toBe(true);
+    // The second token-less post bans the address (maxFailures 2); an allowlisted one is never banned.
+    await pipeline.commit(bot, await pipeline.run(bot, c), c);
+    expect(await ipLists.bans!.status('192.0.2.50', c.clock())).not.toBeNull();
+    const friend = person({ ip: '198.51.100.7' });
+    for (let i = 0; i < 3; i++) {
+      const f = await pipeline.run(friend, c);
+      expect(f.verdict.symbols.map((x) => x.symbol)).toEqual(['IP_ALLOWLISTED', 'TOKEN_MISSING']);
+      await pipeline.commit(friend, f, c);
+    }
+    expect(await ipLists.bans!.status('198.51.100.7', c.clock())).toBeNull();
+    // With a token, every defense runs as before (the token-less path left no trace).
+    const person2 = person({ ip: '192.0.2.51', token: token.issueToken('contact', t0) });
+    const ok = await pipeline.run(person2, c);
+    expect(ok.ran).toEqual(['ip-lists', 'rate-limit', 'honeypot', 'form-token']);
+    expect(ok.verdict.action).toBe('accept');
+  });
 });

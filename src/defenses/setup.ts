@@ -43,6 +43,12 @@ export interface Defenses {
   trustProxy: CidrMatcher;
   /** Reasons that turn a request away before anything is stored (cheap rejection). */
   refuseReasons: ReadonlySet<string>;
+  /**
+   * Load shedding: whether a post carries what the hosted form adds, checked cheaply (signatures only,
+   * nothing recorded): a well-signed, unexpired form token for this form and, when ALTCHA is on, a
+   * well-signed proof-of-work for it.
+   */
+  carriesProof(formId: string, raw: Record<string, unknown>): boolean;
   context(): CheckContext;
   /** Replace the block list (the CLI changes it; the server reloads it). */
   reloadIpLists(entries: { allow: unknown[]; block: unknown[] }): void;
@@ -146,6 +152,13 @@ export function buildDefenses(config: Config, tokenKey: string, deps: DefenseDep
     // The pipeline's final answers that are refused without storing anything (a forged or foreign
     // token is scored instead, and stored with its verdict).
     refuseReasons: new Set(['E_IP_BLOCKED', 'E_IP_BANNED', 'E_RATE_LIMIT', 'E_TOKEN_MISSING']),
+    carriesProof(formId, raw) {
+      const token = raw._token;
+      if (typeof token !== 'string' || !tokens.inspectToken(token, formId, now()).ok) return false;
+      if (!altcha) return true;
+      const pow = raw.altcha;
+      return typeof pow === 'string' && altcha.inspect(pow, formId).ok;
+    },
     context: () => ({
       clock: now,
       replay,

@@ -3,12 +3,14 @@
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
+import underPressure from '@fastify/under-pressure';
+import { Counter } from 'prom-client';
 import { createRequire } from 'node:module';
 import { createReadStream } from 'node:fs';
 import type { Config, FormConfig } from '../config/schema.js';
+import { parseDuration } from '../util/duration.js';
 import { clientAddress } from '../defenses/client-address/index.js';
 import { t, pickLang, type Lang, fieldErrorText } from '../i18n/messages.js';
 import type { FieldError, RawFields } from '../forms/validate.js';
@@ -26,6 +28,18 @@ export interface AppDeps {
   onAccepted?: () => void;
   logger?: boolean | object;
   healthCheck?: () => Promise<boolean>;
+  /** The saturation level (default: sampled from the event loop per server.loadShedding). */
+  pressure?: () => PressureLevel;
+}
+
+/** normal; unproven: posts without a valid token and proof-of-work get 503; all: every request but /healthz and /metrics does. */
+export type PressureLevel = 'normal' | 'unproven' | 'all';
+
+export interface LoadShedding {
+  /** Where the level comes from; replaceable (tests set a fixed level). */
+  source: () => PressureLevel;
+  /** The level now ('normal' when load shedding is off). */
+  level(): PressureLevel;
 }
 
 const webDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web');
@@ -35,17 +49,65 @@ declare module 'fastify' {
   interface FastifyRequest {
     clientIp: string;
   }
+  interface FastifyInstance {
+    shedding: LoadShedding;
+  }
 }
+
+const PAGE_CSP: Record<string, string[]> = { 'form-action': ["'self'"], 'script-src': ["'self'"], 'worker-src': ["'self'", 'blob:'] };
+
+const securityHeadersByCsp = new Map<string, Promise<Record<string, string>>>();
+/**
+ * The headers @fastify/helmet sets, computed once: the plugin rebuilds helmet (and re-parses the CSP)
+ * on every request, which cost more than the rest of a refusal.
+ */
+function securityHeaders(directives: Record<string, string[]>): Promise<Record<string, string>> {
+  const key = JSON.stringify(directives);
+  let once = securityHeadersByCsp.get(key);
+  if (once) return once;
+  once = (async () => {
+    const probe = Fastify({ logger: false });
+    await probe.register(helmet, { contentSecurityPolicy: { directives }, crossOriginResourcePolicy: { policy: 'cross-origin' } });
+    probe.get('/', (_req, reply) => reply.send(''));
+    const res = await probe.inject('/');
+    await probe.close();
+    const own = new Set(['content-type', 'content-length', 'date', 'connection', 'keep-alive']);
+    return Object.fromEntries(Object.entries(res.headers).filter(([k]) => !own.has(k)).map(([k, v]) => [k, String(v)]));
+  })();
+  securityHeadersByCsp.set(key, once);
+  return once;
+}
+
+/**
+ * The JSON API (/api/...) is never rendered as a page: it gets the headers that matter for JSON (no
+ * sniffing, nothing may load or frame it, HSTS, CORP as for pages) instead of the pages' full set, a
+ * third of the bytes on every answer, refusals included.
+ */
+function apiHeaders(page: Record<string, string>): Record<string, string> {
+  const keep = ['x-content-type-options', 'cross-origin-resource-policy', 'strict-transport-security'];
+  return { 'content-security-policy': "default-src 'none'; frame-ancestors 'none'", ...Object.fromEntries(keep.filter((k) => page[k]).map((k) => [k, page[k]!])) };
+}
+
+const FORM_API = /^\/api\/forms\/([^/?]+)/;
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config } = deps;
   const forms = new Map(config.forms.map((f) => [f.id, f]));
+  const requestTimeout = parseDuration(config.server.requestTimeout) ?? 30_000;
   const app = Fastify({
     logger: deps.logger ?? false,
     bodyLimit: config.server.bodyLimit,
     trustProxy: false,
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+    // Slow headers and bodies are cut off (408). Node reads these when the server is created and checks
+    // open requests every connectionsCheckingInterval.
+    requestTimeout,
+    http: {
+      requestTimeout,
+      headersTimeout: Math.min(60_000, requestTimeout),
+      connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(requestTimeout / 4))),
+    },
   });
 
   // The error handler comes first, so that every route (including those the plugins add) uses it.
@@ -71,41 +133,91 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (isHtmlRoute(req)) return reply.code(status).type('text/html; charset=utf-8').send(renderMessagePage(lang, String(status), message));
     return reply.code(status).send({ error: { code, message } });
   });
-  await app.register(helmet, {
-    contentSecurityPolicy: { directives: withCaptchaSources(deps.intake.defenses, { 'form-action': ["'self'"], 'script-src': ["'self'"], 'worker-src': ["'self'", 'blob:'] }) },
-    crossOriginResourcePolicy: { policy: 'cross-origin' },
-  });
-  await app.register(cors, {
-    hook: 'onRequest',
-    delegator: (req, cb) => {
-      const match = /^\/api\/forms\/([^/?]+)/.exec(req.url ?? '');
-      const form = match ? forms.get(decodeURIComponent(match[1]!)) : undefined;
-      const origin = req.headers.origin;
-      const allowed = !!(form && origin && form.cors.origins.some((o) => new URL(o).origin === origin));
-      cb(null, { origin: allowed ? origin : false, methods: ['GET', 'POST'], allowedHeaders: ['Content-Type', 'Accept'], maxAge: 600 });
-    },
-  });
-  await registerBodyParsers(app);
   const defenses = deps.intake.defenses;
   app.decorateRequest('clientIp', '');
-  // Cheap rejection first: the client address is resolved and checked against the block list and
-  // temporary bans before the body is read, so a blocked address costs no parsing and no write.
-  app.addHook('onRequest', async (req, reply) => {
+
+  // The page CSP also allows a third-party CAPTCHA provider's origins when one is configured.
+  const security = await securityHeaders(withCaptchaSources(deps.intake.defenses, PAGE_CSP));
+  const apiSecurity = apiHeaders(security);
+  // CORS as @fastify/cors did it with a per-request delegator, without its per-request option objects:
+  // only the API of a form, only the origins listed on that form.
+  const corsOrigins = new Map(config.forms.map((f) => [f.id, new Set(f.cors.origins.map((o) => new URL(o).origin))]));
+  const corsAllowed = (req: FastifyRequest, origin: string | undefined): origin is string => {
+    if (!origin) return false;
+    const match = FORM_API.exec(req.url);
+    if (!match) return false;
+    let id: string;
+    try {
+      id = decodeURIComponent(match[1]!);
+    } catch {
+      return false;
+    }
+    return corsOrigins.get(id)?.has(origin) ?? false;
+  };
+
+  const shedCfg = config.server.loadShedding;
+  const shedCounter = new Counter({
+    name: 'formwarden_shed_total',
+    help: 'Requests refused with 503 by load shedding, by level (unproven: posts without proof; all: every request)',
+    labelNames: ['level'] as const,
+    registers: [deps.metrics.registry],
+  });
+  if (shedCfg.enabled && !deps.pressure) {
+    // Used as a sampler only (no thresholds given: it adds no hook of its own).
+    await app.register(underPressure, { sampleInterval: shedCfg.sampleIntervalMs, eventLoopUtilizationMode: 'interval' });
+  }
+  const reached = (t: { eventLoopDelayMs: number; eventLoopUtilization: number }, m: { eventLoopDelay: number; eventLoopUtilized: number }) =>
+    (t.eventLoopDelayMs > 0 && m.eventLoopDelay >= t.eventLoopDelayMs) || (t.eventLoopUtilization > 0 && m.eventLoopUtilized >= t.eventLoopUtilization);
+  const shedding: LoadShedding = {
+    source:
+      deps.pressure ??
+      (() => {
+        if (!shedCfg.enabled) return 'normal';
+        const m = app.memoryUsage();
+        return reached(shedCfg.all, m) ? 'all' : reached(shedCfg.unproven, m) ? 'unproven' : 'normal';
+      }),
+    level: () => (shedCfg.enabled ? shedding.source() : 'normal'),
+  };
+  app.decorate('shedding', shedding);
+  const neverShed = (url: string) => url === '/healthz' || url === '/metrics' || url.startsWith('/healthz?') || url.startsWith('/metrics?');
+
+  // One hook before anything else: security headers, CORS, load shedding, and cheap rejection first:
+  // the client address is checked against the block list and temporary bans before the body is read,
+  // so a blocked address costs no parsing and no write.
+  app.addHook('onRequest', (req, reply, done) => {
+    reply.headers(req.url.startsWith('/api/') ? apiSecurity : security);
+    reply.header('vary', 'Origin');
+    const origin = req.headers.origin;
+    if (corsAllowed(req, origin)) {
+      reply.header('access-control-allow-origin', origin);
+      if (req.method === 'OPTIONS') {
+        if (!req.headers['access-control-request-method']) return void reply.code(400).type('text/plain').send('Invalid Preflight Request');
+        reply.header('access-control-allow-methods', 'GET, POST').header('access-control-allow-headers', 'Content-Type, Accept').header('access-control-max-age', '600');
+        return void reply.code(204).header('content-length', '0').send();
+      }
+    }
+    if (shedCfg.enabled && !neverShed(req.url) && shedding.source() === 'all') return void shed(req, reply, 'all');
     req.clientIp = defenses ? clientAddress(req.socket.remoteAddress ?? '', req.headers, defenses.trustProxy) : (req.socket.remoteAddress ?? '');
-    if (!defenses || req.method !== 'POST') return;
+    if (!defenses || req.method !== 'POST') return done();
     const now = deps.intake.clock.now();
     const hit = defenses.ipLists.matcher.check(req.clientIp, now);
-    if (hit?.list === 'block') return refuse(req, reply, 403, 'E_IP_BLOCKED');
-    if (hit?.list !== 'allow' && defenses.ipLists.bans) {
-      // The ban store may be Redis: when it cannot answer, the check fails open, as the ip-lists
-      // defense declares; the rest of the pipeline still runs.
-      const ban = await defenses.ipLists.bans.status(req.clientIp, now).catch((e: unknown) => {
+    if (hit?.list === 'block') return void refuse(req, reply, 403, 'E_IP_BLOCKED');
+    const bans = hit?.list === 'allow' ? null : defenses.ipLists.bans;
+    if (!bans) return done();
+    // The ban store may be Redis: when it cannot answer, the check fails open, as the ip-lists
+    // defense declares; the rest of the pipeline still runs.
+    bans.status(req.clientIp, now).then(
+      (ban) => (ban ? void refuse(req, reply, 403, 'E_IP_BANNED', ban.retryAfterSeconds) : done()),
+      (e: unknown) => {
         req.log.warn({ err: String(e) }, 'ban store unavailable; ban check skipped');
-        return null;
-      });
-      if (ban) return refuse(req, reply, 403, 'E_IP_BANNED', ban.retryAfterSeconds);
-    }
+        done();
+      },
+    );
   });
+  // Preflights CORS allows are answered by the hook; any other OPTIONS is not found.
+  app.options('*', (_req, reply) => reply.callNotFound());
+  // After the hook: a request it answers skips the multipart plugin's own per-request hooks.
+  await registerBodyParsers(app);
   await app.register(fastifyStatic, { root: webDir, prefix: '/static/', cacheControl: true, maxAge: '1h' });
 
   const isHtmlRoute = (req: FastifyRequest) => req.url.startsWith('/f/');
@@ -121,15 +233,34 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.code(404).send({ error: { code: 'E_NOT_FOUND', message: t(lang, 'not_found') } });
   });
 
+  /** The form a request is for, as a metrics label. */
+  const formLabel = (req: FastifyRequest) => {
+    const formId = /^\/(?:f|api\/forms)\/([^/?]+)/.exec(req.url)?.[1];
+    return formId && forms.has(formId) ? formId : '(unknown)';
+  };
+
   function refuse(req: FastifyRequest, reply: FastifyReply, status: number, code: string, retryAfterSeconds?: number) {
     const lang = langOf(req);
-    const formId = /^\/(?:f|api\/forms)\/([^/?]+)/.exec(req.url)?.[1];
-    deps.metrics.submissions.inc({ form: formId && forms.has(formId) ? formId : '(unknown)', outcome: status === 429 ? 'rate_limited' : code === 'E_TOKEN_MISSING' || code === 'E_TOKEN_INVALID' ? 'no_token' : 'blocked' });
+    deps.metrics.submissions.inc({ form: formLabel(req), outcome: status === 429 ? 'rate_limited' : code === 'E_TOKEN_MISSING' || code === 'E_TOKEN_INVALID' ? 'no_token' : 'blocked' });
     if (retryAfterSeconds !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterSeconds))));
     const message = t(lang, status === 429 ? 'rate_limited' : code.startsWith('E_TOKEN') ? 'token_missing' : 'blocked');
     if (isHtmlRoute(req)) return reply.code(status).type('text/html; charset=utf-8').send(renderMessagePage(lang, String(status), message));
     return reply.code(status).send({ error: { code, message } });
   }
+
+  /** Load shedding: 503 with Retry-After; posts are counted as submissions with the outcome "shed". */
+  function shed(req: FastifyRequest, reply: FastifyReply, level: 'unproven' | 'all') {
+    shedCounter.inc({ level });
+    if (req.method === 'POST') deps.metrics.submissions.inc({ form: formLabel(req), outcome: 'shed' });
+    reply.header('retry-after', String(shedCfg.retryAfterSeconds));
+    const lang = langOf(req);
+    const message = t(lang, 'server_busy');
+    if (isHtmlRoute(req)) return reply.code(503).type('text/html; charset=utf-8').send(renderMessagePage(lang, '503', message));
+    return reply.code(503).send({ error: { code: 'E_OVERLOADED', message } });
+  }
+  /** Under the first level of pressure, a post without a valid token and proof-of-work is shed. */
+  const shedUnproven = (req: FastifyRequest, form: FormConfig) =>
+    shedCfg.enabled && !!defenses && shedding.source() !== 'normal' && !defenses.carriesProof(form.id, (req.body ?? {}) as Record<string, unknown>);
 
   const notFound = (req: FastifyRequest, reply: FastifyReply, html: boolean) => {
     const lang = langOf(req);
@@ -176,6 +307,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.post<{ Params: { formId: string } }>('/f/:formId', async (req, reply) => {
     const form = forms.get(req.params.formId);
     if (!form) return notFound(req, reply, true);
+    if (shedUnproven(req, form)) return shed(req, reply, 'unproven');
     const lang = langOf(req, form);
     const result = await submit(req, form, lang);
     if (result.kind === 'refused') return refuse(req, reply, result.reason === 'E_RATE_LIMIT' ? 429 : 403, result.reason, result.retryAfterSeconds);
@@ -200,6 +332,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.post<{ Params: { formId: string } }>('/api/forms/:formId/submissions', async (req, reply) => {
     const form = forms.get(req.params.formId);
     if (!form) return notFound(req, reply, false);
+    if (shedUnproven(req, form)) return shed(req, reply, 'unproven');
     const lang = langOf(req, form);
     const result = await submit(req, form, lang);
     if (result.kind === 'refused') return refuse(req, reply, result.reason === 'E_RATE_LIMIT' ? 429 : 403, result.reason, result.retryAfterSeconds);

@@ -44,8 +44,10 @@ export function parseUrlencoded(text: string): Record<string, string | string[]>
 }
 
 function decodeComponent(s: string): string {
+  const spaced = s.includes('+') ? s.replace(/\+/g, ' ') : s;
+  if (!spaced.includes('%')) return spaced;
   try {
-    return decodeURIComponent(s.replace(/\+/g, ' '));
+    return decodeURIComponent(spaced);
   } catch {
     throw new BadInputError('the body has an invalid percent-escape or invalid UTF-8');
   }

@@ -48,8 +48,10 @@ export class Registry {
 /** The same defense, applied only to the listed forms (skipped for others). */
 export function onlyForForms<D extends Defense>(defense: D, formIds: readonly string[]): D {
   const ids = new Set(formIds);
+  const { precheck } = defense;
   return {
     ...defense,
     check: (sub, ctx) => (ids.has(sub.formId) ? defense.check(sub, ctx) : Promise.resolve({ kind: 'skip', reason: 'not enabled for this form' })),
+    ...(precheck ? { precheck: (sub, ctx) => (ids.has(sub.formId) ? precheck.call(defense, sub, ctx) : undefined) } : {}),
   };
 }

@@ -234,4 +234,67 @@ describe('runner', () => {
     expect(other.verdict.score).toBe(0);
     expect(other.ran).toEqual([]);
   });
+
+  describe('prechecks (cheap rejection first)', () => {
+    it('a final precheck ends the run before any check; the defenses prechecked up to it are committed', async () => {
+      const checks: string[] = [];
+      const committed: string[] = [];
+      const p = createPipeline({
+        catalog,
+        defenses: [
+          d('lists', {
+            stage: 'pre',
+            precheck: () => ({ kind: 'pass', findings: [{ symbol: 'A' }] }),
+            check: async () => (checks.push('lists'), { kind: 'pass' }),
+            commit: async (_s, v) => void committed.push(`lists:${v.finalBy}`),
+          }),
+          d('limits', { stage: 'pre', check: async () => (checks.push('limits'), { kind: 'pass' }), commit: async () => void committed.push('limits') }),
+          d('token', {
+            precheck: (s) => (s.token ? undefined : { kind: 'final', action: 'reject', reason: 'E_NO', findings: [{ symbol: 'B' }] }),
+            check: async () => (checks.push('token'), { kind: 'pass' }),
+          }),
+        ],
+      });
+      const c = ctx();
+      const r = await p.run(sub, c);
+      expect(checks).toEqual([]);
+      expect(r.verdict).toEqual({
+        action: 'reject',
+        score: 6,
+        symbols: [
+          { symbol: 'A', score: 2 },
+          { symbol: 'B', score: 4 },
+        ],
+        finalBy: 'token',
+        finalReason: 'E_NO',
+      });
+      expect(r.ran).toEqual(['lists', 'token']);
+      await p.commit(sub, r, c);
+      expect(committed).toEqual(['lists:token']);
+
+      // With a token no precheck is final: they leave no trace and every check runs.
+      const ok = await p.run(makeSubmission({ formId: 'contact', token: 't' }), ctx());
+      expect(checks).toEqual(['lists', 'limits', 'token']);
+      expect(ok.verdict).toEqual({ action: 'accept', score: 0, symbols: [] });
+      expect(ok.ran).toEqual(['lists', 'limits', 'token']);
+    });
+
+    it('a precheck that throws is ignored (its check runs and reports); onlyForForms applies to prechecks', async () => {
+      const p = createPipeline({
+        catalog,
+        defenses: [
+          d('boom', {
+            precheck: () => {
+              throw new Error('x');
+            },
+          }),
+          onlyForForms(d('stop', { precheck: () => ({ kind: 'final', action: 'reject', reason: 'E_STOP' }) }), ['contact']),
+        ],
+      });
+      expect((await p.run(makeSubmission({ formId: 'contact' }), ctx())).verdict.finalReason).toBe('E_STOP');
+      const other = await p.run(makeSubmission({ formId: 'other' }), ctx());
+      expect(other.verdict.finalReason).toBeUndefined();
+      expect(other.ran).toEqual(['boom']);
+    });
+  });
 });

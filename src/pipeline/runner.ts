@@ -37,6 +37,48 @@ export interface Pipeline {
 class TimeoutError extends Error {}
 
 const round = (n: number) => Math.round(n * 100) / 100;
+const KINDS = new Set(['pass', 'flag', 'final', 'skip']);
+
+/** The findings and answers of one run, folded into a verdict. */
+class Tally {
+  readonly symbols: RecordedFinding[] = [];
+  readonly ran: string[] = [];
+  floor: Action = 'accept';
+  final?: { by: string; reason: string; retryAfterSeconds?: number };
+  constructor(private readonly record: (f: Finding) => RecordedFinding) {}
+
+  add(findings: Finding[] | undefined): void {
+    if (!findings) return;
+    for (const f of findings) {
+      this.symbols.push(this.record(f));
+      if (f.minAction) this.floor = maxAction(this.floor, f.minAction);
+    }
+  }
+
+  /** Records a completed result; true when it ends the run. */
+  take(name: string, result: CheckResult): boolean {
+    if (result.kind === 'skip') return false;
+    this.ran.push(name);
+    this.add(result.findings);
+    if (result.kind !== 'final') return false;
+    this.floor = maxAction(this.floor, result.action);
+    this.final = { by: name, reason: result.reason, retryAfterSeconds: result.retryAfterSeconds };
+    return true;
+  }
+
+  result(ladder: ActionLadder): RunResult {
+    let sum = 0;
+    for (const f of this.symbols) sum += f.score;
+    const score = round(sum);
+    const verdict: Verdict = { action: maxAction(actionForScore(score, ladder), this.floor), score, symbols: this.symbols };
+    if (this.final) {
+      verdict.finalBy = this.final.by;
+      verdict.finalReason = this.final.reason;
+      if (this.final.retryAfterSeconds !== undefined) verdict.retryAfterSeconds = this.final.retryAfterSeconds;
+    }
+    return { verdict, ran: this.ran };
+  }
+}
 
 export function createPipeline(opts: PipelineOptions): Pipeline {
   const registry = Array.isArray(opts.defenses)
@@ -44,6 +86,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     : opts.defenses;
   registry.validate(opts.catalog);
   const defenses = registry.list();
+  const prechecked = defenses.filter((d) => typeof d.precheck === 'function');
   const ladder = compileLadder(opts.ladder);
   const defaultTimeoutMs = opts.defaultTimeoutMs ?? 5000;
   const catalog = opts.catalog;
@@ -61,55 +104,83 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     return out;
   }
 
-  async function runOne(d: Defense, sub: Submission, ctx: CheckContext, prior: RecordedFinding[]): Promise<CheckResult> {
-    const ac = new AbortController();
+  function runOne(d: Defense, sub: Submission, ctx: CheckContext, prior: RecordedFinding[]): Promise<CheckResult> {
     const timeoutMs = d.timeoutMs ?? defaultTimeoutMs;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        ac.abort();
+    // The abort signal is made only for checks that ask for it (an AbortController per check is costly).
+    let ac: AbortController | undefined;
+    let expired = false;
+    const c: CheckContext = {
+      ...ctx,
+      prior,
+      get signal() {
+        ac ??= new AbortController();
+        if (expired) ac.abort();
+        return ac.signal;
+      },
+    };
+    return new Promise<CheckResult>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        expired = true;
+        ac?.abort();
         reject(new TimeoutError(`timed out after ${timeoutMs} ms`));
       }, timeoutMs);
-    });
-    try {
-      const result = await Promise.race([d.check(sub, { ...ctx, signal: ac.signal, prior }), timeout]);
-      if (!result || !['pass', 'flag', 'final', 'skip'].includes((result as CheckResult).kind)) {
-        throw new Error(`returned an invalid result: ${JSON.stringify(result)}`);
+      const settle = (result: CheckResult) => {
+        clearTimeout(timer);
+        if (!result || !KINDS.has((result as CheckResult).kind)) reject(new Error(`returned an invalid result: ${JSON.stringify(result)}`));
+        else resolve(result);
+      };
+      const fail = (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      };
+      try {
+        d.check(sub, c).then(settle, fail);
+      } catch (err) {
+        fail(err);
       }
-      return result;
-    } finally {
-      clearTimeout(timer);
+    });
+  }
+
+  /** Cheap rejection first: the prechecks, in order; a run result only when one of them is final. */
+  function precheck(sub: Submission, ctx: CheckContext): RunResult | null {
+    let done: [string, CheckResult][] | undefined;
+    for (const d of prechecked) {
+      let r: CheckResult | undefined;
+      try {
+        r = d.precheck!(sub, ctx);
+      } catch {
+        continue; // the check itself runs later and reports the error
+      }
+      if (!r || r.kind === 'skip') continue;
+      (done ??= []).push([d.name, r]);
+      if (r.kind === 'final') {
+        const tally = new Tally((f) => record(f, ctx));
+        for (const [name, result] of done) tally.take(name, result);
+        return tally.result(ladder);
+      }
     }
+    return null;
   }
 
   return {
     defenses,
     async run(sub, ctx) {
-      const symbols: RecordedFinding[] = [];
-      const ran: string[] = [];
-      let floor: Action = 'accept';
-      let finalBy: string | undefined;
-      let finalReason: string | undefined;
-      let retryAfterSeconds: number | undefined;
-
-      const add = (findings: Finding[] | undefined) => {
-        for (const f of findings ?? []) {
-          symbols.push(record(f, ctx));
-          if (f.minAction) floor = maxAction(floor, f.minAction);
-        }
-      };
-
+      if (prechecked.length > 0) {
+        const early = precheck(sub, ctx);
+        if (early) return early;
+      }
+      const tally = new Tally((f) => record(f, ctx));
       for (const d of defenses) {
         let result: CheckResult;
         try {
-          result = await runOne(d, sub, ctx, symbols);
+          result = await runOne(d, sub, ctx, tally.symbols);
         } catch (err) {
           const timedOut = err instanceof TimeoutError;
           const message = err instanceof Error ? err.message : String(err);
           ctx.warn(`defense ${d.name} ${timedOut ? 'timed out' : 'failed'} (${d.onError})`, { defense: d.name, error: message });
           const minAction: Action | undefined =
             d.onError === 'fail-closed' ? 'accept_no_autoreply' : d.onError === 'quarantine' ? 'quarantine' : undefined;
-          add([
+          tally.add([
             {
               symbol: `${timedOut ? 'DEFENSE_TIMEOUT' : 'DEFENSE_ERROR'}:${d.name}`,
               detail: message.slice(0, 200),
@@ -118,26 +189,9 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
           ]);
           continue;
         }
-        if (result.kind === 'skip') continue;
-        ran.push(d.name);
-        add(result.findings);
-        if (result.kind === 'final') {
-          floor = maxAction(floor, result.action);
-          finalBy = d.name;
-          finalReason = result.reason;
-          retryAfterSeconds = result.retryAfterSeconds;
-          break;
-        }
+        if (tally.take(d.name, result)) break;
       }
-
-      const score = round(symbols.reduce((s, f) => s + f.score, 0));
-      const verdict: Verdict = { action: maxAction(actionForScore(score, ladder), floor), score, symbols };
-      if (finalBy !== undefined) {
-        verdict.finalBy = finalBy;
-        verdict.finalReason = finalReason;
-        if (retryAfterSeconds !== undefined) verdict.retryAfterSeconds = retryAfterSeconds;
-      }
-      return { verdict, ran };
+      return tally.result(ladder);
     },
     async commit(sub, result, ctx) {
       for (const d of defenses) {

@@ -104,6 +104,13 @@ export interface Defense {
   /** Symbols this defense may emit; checked against the catalog at start-up. */
   symbols?: readonly string[];
   check(sub: Submission, ctx: CheckContext): Promise<CheckResult>;
+  /**
+   * Cheap rejection first: an optional synchronous test without I/O, called on every defense in order
+   * before any check. It matters only when one precheck answers `final`: the run ends there (no check
+   * runs), the prechecks' results make the verdict and their defenses count as ran (committed).
+   * Otherwise the prechecks leave no trace and the checks run as usual.
+   */
+  precheck?(sub: Submission, ctx: CheckContext): CheckResult | undefined;
   /** After the verdict (Rspamd's idempotent stage): charge budgets, record failures. Never changes the verdict. */
   commit?(sub: Submission, verdict: Verdict, ctx: CheckContext): Promise<void>;
 }

@@ -42,7 +42,7 @@ export async function selftest(config: Config, opts: { posts?: number; log?: (li
         database: { url: `sqlite:${path.join(dir, `${form.id}.db`)}` },
         mail: { ...config.mail, transport: 'capture' },
         redis: undefined,
-        server: { ...config.server, port: 0, logLevel: 'silent', trustProxy: ['127.0.0.1'] },
+        server: { ...config.server, port: 0, logLevel: 'silent', trustProxy: ['127.0.0.1'], loadShedding: { ...config.server.loadShedding, enabled: false } },
         defenses: {
           ...config.defenses,
           formToken: { ...config.defenses.formToken, minFillSeconds: 0, maxAgeMinutes: 10_000_000 },

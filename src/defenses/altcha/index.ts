@@ -53,6 +53,8 @@ export type AltchaDefense = Defense & {
   /** The JSON the widget fetches (challengeurl). */
   createChallenge(formId: string): Promise<Challenge>;
   verify(payload: string | undefined, formId: string, replay: ReplayStore): Promise<AltchaResult>;
+  /** verify without the single-use check (synchronous, nothing recorded): for load shedding. */
+  inspect(payload: string | undefined, formId: string): AltchaResult;
   /** The difficulty a new challenge for this form gets now. */
   difficulty(formId: string): { algorithm: AltchaAlgorithm; cost: number; minNumber: number; maxNumber: number };
 };
@@ -77,7 +79,16 @@ function sameText(a: string, b: string): boolean {
 }
 
 function parsePayload(payload: string): { challenge: Challenge; solution: Solution } | null {
-  for (const text of [payload, (() => { try { return Buffer.from(payload, 'base64').toString('utf8'); } catch { return ''; } })()]) {
+  // The widget posts base64: decode that first (a failed JSON.parse throws, which costs more than the check).
+  const decoded = () => {
+    try {
+      return Buffer.from(payload, 'base64').toString('utf8');
+    } catch {
+      return '';
+    }
+  };
+  const texts = payload.trimStart().startsWith('{') ? [payload, decoded()] : [decoded(), payload];
+  for (const text of texts) {
     try {
       const o = JSON.parse(text) as { challenge?: Challenge; solution?: Solution };
       if (o && typeof o === 'object' && o.challenge?.parameters && o.solution) return o as { challenge: Challenge; solution: Solution };
@@ -131,6 +142,14 @@ export function createAltchaDefense(config: AltchaConfig, deps: AltchaDeps = {})
   };
 
   async function verify(payload: string | undefined, formId: string, replay: ReplayStore): Promise<AltchaResult> {
+    const r = inspectPayload(payload, formId);
+    if (!r.ok) return r;
+    const ttl = Math.max(60, (r.expiresAt ?? 0) - Math.floor(clock().getTime() / 1000) + 60);
+    if (!(await replay.useOnce(`altcha:${r.nonce}`, ttl))) return { ok: false, reason: 'E_ALTCHA_REPLAYED' };
+    return { ok: true };
+  }
+
+  function inspectPayload(payload: string | undefined, formId: string): AltchaResult & { nonce?: unknown; expiresAt?: number } {
     if (!payload) return { ok: false, reason: 'E_ALTCHA_MISSING' };
     if (payload.length > 10_000) return { ok: false, reason: 'E_ALTCHA_INVALID', detail: 'too long' };
     const parsed = parsePayload(payload);
@@ -141,9 +160,7 @@ export function createAltchaDefense(config: AltchaConfig, deps: AltchaDeps = {})
     if (r !== 'ok') return { ok: false, reason: 'E_ALTCHA_INVALID', detail: r };
     const p = parsed.challenge.parameters;
     if (p.data?.formId !== formId) return { ok: false, reason: 'E_ALTCHA_INVALID', detail: 'another form' };
-    const ttl = Math.max(60, (p.expiresAt ?? 0) - Math.floor(clock().getTime() / 1000) + 60);
-    if (!(await replay.useOnce(`altcha:${p.nonce}`, ttl))) return { ok: false, reason: 'E_ALTCHA_REPLAYED' };
-    return { ok: true };
+    return { ok: true, nonce: p.nonce, expiresAt: p.expiresAt };
   }
 
   return {
@@ -155,6 +172,10 @@ export function createAltchaDefense(config: AltchaConfig, deps: AltchaDeps = {})
     symbols: Object.values(ALTCHA_SYMBOLS),
     difficulty,
     verify,
+    inspect(payload, formId) {
+      const r = inspectPayload(payload, formId);
+      return r.ok ? { ok: true } : r;
+    },
     async createChallenge(formId) {
       const d = difficulty(formId);
       return createChallenge({

@@ -4,9 +4,28 @@ import ipaddr from 'ipaddr.js';
 
 type Addr = ipaddr.IPv4 | ipaddr.IPv6;
 
+// Every request parses its address several times (client address, lists, rate limits, geo): the
+// results are memoised. Bounded: the whole memo is dropped when full. Addr objects are never mutated.
+function memoise<T>(fn: (input: string) => T, max = 10_000): (input: string) => T {
+  let memo = new Map<string, T>();
+  return (input) => {
+    const hit = memo.get(input);
+    if (hit !== undefined || memo.has(input)) return hit as T;
+    const v = fn(input);
+    if (memo.size >= max) memo = new Map();
+    memo.set(input, v);
+    return v;
+  };
+}
+
+const parseMemo = memoise(parseUncached);
+
 /** Parses an address (IPv4-mapped IPv6 becomes IPv4; zone ids, brackets and ports are removed). Null if invalid. */
 export function parseAddress(input: string | undefined | null): Addr | null {
-  if (!input) return null;
+  return input ? parseMemo(input) : null;
+}
+
+function parseUncached(input: string): Addr | null {
   let s = input.trim();
   if (s.startsWith('"') && s.endsWith('"')) s = s.slice(1, -1);
   if (s.startsWith('[')) {
@@ -25,9 +44,7 @@ export function parseAddress(input: string | undefined | null): Addr | null {
 }
 
 /** Canonical text of an address (IPv4 dotted quad; IPv6 RFC 5952 compressed), or the input if invalid. */
-export function normalizeAddress(input: string): string {
-  return parseAddress(input)?.toString() ?? input;
-}
+export const normalizeAddress: (input: string) => string = memoise((input) => parseAddress(input)?.toString() ?? input);
 
 export interface CidrMatcher {
   (ip: Addr): boolean;
@@ -107,7 +124,7 @@ export function clientAddress(
     }
     trusted = c;
   }
-  if (trusted.size === 0 || !trusted(socket)) return socket.toString();
+  if (trusted.size === 0 || !trusted(socket)) return normalizeAddress(socketIp);
   const chain = forwardedFor(headers, opts.header ?? 'x-forwarded-for');
   let current: Addr = socket;
   for (let i = chain.length - 1; i >= 0; i--) {
@@ -116,11 +133,13 @@ export function clientAddress(
     current = hop;
     if (!trusted(hop)) break;
   }
-  return current.toString();
+  return current === socket ? normalizeAddress(socketIp) : current.toString();
 }
 
 /** The network a rate limit groups by: /24 for IPv4, /64 for IPv6 (e.g. "203.0.113.0/24", "2001:db8:1:2::/64"). */
-export function networkKey(ip: string): string {
+export const networkKey: (ip: string) => string = memoise(networkKeyUncached);
+
+function networkKeyUncached(ip: string): string {
   const a = parseAddress(ip);
   if (!a) return ip;
   if (a.kind() === 'ipv4') {

@@ -131,8 +131,10 @@ export function createContentDefense(config: ContentConfig = {}, deps: { duplica
       }
       const messageFields = config.messageFields ?? Object.keys(sub.fields).sort();
       const message = messageFields.map((f) => sub.fields[f] ?? '').filter(Boolean).join('\n');
-      const normalized = norm(message).toLowerCase();
-      const links = countLinks(message);
+      // NFKC once (it is the costly part): links, words, patterns and the duplicate hash all start from it.
+      const nfkc = norm(message);
+      const normalized = nfkc.toLowerCase();
+      const links = nfkc.match(LINK)?.length ?? 0;
       if (links > maxLinks) findings.push({ symbol: 'CONTENT_TOO_MANY_LINKS', detail: String(links) });
       for (const w of words) {
         if (normalized.includes(w)) {
@@ -141,7 +143,7 @@ export function createContentDefense(config: ContentConfig = {}, deps: { duplica
         }
       }
       for (const p of patterns) {
-        if (p.test(norm(message))) {
+        if (p.test(nfkc)) {
           findings.push({ symbol: 'CONTENT_DISALLOWED_PATTERN', detail: p.source.slice(0, 60) });
           break;
         }
@@ -156,7 +158,7 @@ export function createContentDefense(config: ContentConfig = {}, deps: { duplica
       if (dup && duplicates) {
         const canonical = normalized.replace(/\s+/gu, ' ').trim();
         if (canonical.length >= dup.minLength) {
-          const key = (dup.scope === 'form' ? `${sub.formId}:` : '') + bodyHash(message);
+          const key = (dup.scope === 'form' ? `${sub.formId}:` : '') + createHash('sha256').update(canonical).digest('base64url');
           const n = await duplicates.record(key, dup.windowSeconds);
           if (n > 1) findings.push({ symbol: 'CONTENT_DUPLICATE', weight: Math.min(n - 1, 3), detail: `seen ${n} times` });
         }

@@ -30,6 +30,8 @@ export interface FormTokenConfig {
 export interface FormTokens {
   issueToken(formId: string, now?: Date): string;
   verifyToken(token: string | undefined, formId: string, now: Date, replay: ReplayStore): Promise<TokenResult>;
+  /** verifyToken without the single-use check (synchronous, nothing recorded): for load shedding. */
+  inspectToken(token: string | undefined, formId: string, now: Date): TokenResult & { nonce?: string };
 }
 
 const b64 = (b: Buffer | string) => Buffer.from(b).toString('base64url');
@@ -49,6 +51,28 @@ export function createFormTokens(config: FormTokenConfig): FormTokens {
   if (!(minFill >= 0)) throw new Error('formToken.minFillSeconds: must be 0 or more');
   if (!(maxAge > minFill)) throw new Error('formToken.maxAgeMinutes: must be longer than minFillSeconds');
   const sign = (secret: string, payload: string) => createHmac('sha256', secret).update(payload).digest();
+  function inspect(token: string | undefined, formId: string, now: Date): TokenResult & { nonce?: string } {
+    if (!token) return { ok: false, reason: 'E_TOKEN_MISSING' };
+    if (token.length > 512) return { ok: false, reason: 'E_TOKEN_INVALID', detail: 'too long' };
+    const dot = token.indexOf('.');
+    if (dot < 0) return { ok: false, reason: 'E_TOKEN_INVALID', detail: 'malformed' };
+    const payload = Buffer.from(token.slice(0, dot), 'base64url').toString('utf8');
+    const mac = Buffer.from(token.slice(dot + 1), 'base64url');
+    const good = mac.length === 32 && secrets.some((s) => timingSafeEqual(sign(s, payload), mac));
+    if (!good) return { ok: false, reason: 'E_TOKEN_INVALID', detail: 'bad signature' };
+    const parts = payload.split('.');
+    const [version, tokenForm, issued, nonce] = parts;
+    if (parts.length !== 4 || version !== VERSION || !/^\d+$/.test(issued ?? '') || !nonce) {
+      return { ok: false, reason: 'E_TOKEN_INVALID', detail: 'malformed payload' };
+    }
+    if (tokenForm !== formId) return { ok: false, reason: 'E_TOKEN_WRONG_FORM', detail: `issued for ${tokenForm}` };
+    const issuedAt = new Date(Number(issued) * 1000);
+    const age = (now.getTime() - issuedAt.getTime()) / 1000;
+    if (age < -skew) return { ok: false, reason: 'E_TOKEN_INVALID', detail: 'issued in the future' };
+    if (age > maxAge) return { ok: false, reason: 'E_TOKEN_EXPIRED', detail: `${Math.round(age / 60)} min old` };
+    if (age < minFill) return { ok: false, reason: 'E_TOKEN_TOO_FAST', detail: `${Math.max(0, age).toFixed(0)} s` };
+    return { ok: true, issuedAt, fillSeconds: Math.round(age), nonce };
+  }
 
   return {
     issueToken(formId, now = new Date()) {
@@ -57,28 +81,12 @@ export function createFormTokens(config: FormTokenConfig): FormTokens {
       return `${b64(payload)}.${b64(sign(secrets[0]!, payload))}`;
     },
     async verifyToken(token, formId, now, replay) {
-      if (!token) return { ok: false, reason: 'E_TOKEN_MISSING' };
-      if (token.length > 512) return { ok: false, reason: 'E_TOKEN_INVALID', detail: 'too long' };
-      const dot = token.indexOf('.');
-      if (dot < 0) return { ok: false, reason: 'E_TOKEN_INVALID', detail: 'malformed' };
-      const payload = Buffer.from(token.slice(0, dot), 'base64url').toString('utf8');
-      const mac = Buffer.from(token.slice(dot + 1), 'base64url');
-      const good = mac.length === 32 && secrets.some((s) => timingSafeEqual(sign(s, payload), mac));
-      if (!good) return { ok: false, reason: 'E_TOKEN_INVALID', detail: 'bad signature' };
-      const parts = payload.split('.');
-      const [version, tokenForm, issued, nonce] = parts;
-      if (parts.length !== 4 || version !== VERSION || !/^\d+$/.test(issued ?? '') || !nonce) {
-        return { ok: false, reason: 'E_TOKEN_INVALID', detail: 'malformed payload' };
-      }
-      if (tokenForm !== formId) return { ok: false, reason: 'E_TOKEN_WRONG_FORM', detail: `issued for ${tokenForm}` };
-      const issuedAt = new Date(Number(issued) * 1000);
-      const age = (now.getTime() - issuedAt.getTime()) / 1000;
-      if (age < -skew) return { ok: false, reason: 'E_TOKEN_INVALID', detail: 'issued in the future' };
-      if (age > maxAge) return { ok: false, reason: 'E_TOKEN_EXPIRED', detail: `${Math.round(age / 60)} min old` };
-      if (age < minFill) return { ok: false, reason: 'E_TOKEN_TOO_FAST', detail: `${Math.max(0, age).toFixed(0)} s` };
-      if (!(await replay.useOnce(`token:${nonce}`, maxAge + skew + 60))) return { ok: false, reason: 'E_TOKEN_REPLAYED' };
-      return { ok: true, issuedAt, fillSeconds: Math.round(age) };
+      const r = inspect(token, formId, now);
+      if (!r.ok) return r;
+      if (!(await replay.useOnce(`token:${r.nonce}`, maxAge + skew + 60))) return { ok: false, reason: 'E_TOKEN_REPLAYED' };
+      return { ok: true, issuedAt: r.issuedAt, fillSeconds: r.fillSeconds };
     },
+    inspectToken: inspect,
   };
 }
 
@@ -107,6 +115,11 @@ export function createFormTokenDefense(config: FormTokenConfig): FormTokenDefens
     timeoutMs: 2000,
     onError: 'fail-closed',
     symbols: Object.values(TOKEN_SYMBOLS),
+    // A missing token is refused before the other defenses run (only with missing: reject).
+    precheck(sub) {
+      if (sub.token || !missingRejects) return undefined;
+      return { kind: 'final', action: 'reject', reason: 'E_TOKEN_MISSING', findings: [{ symbol: TOKEN_SYMBOLS.E_TOKEN_MISSING }] };
+    },
     async check(sub, ctx) {
       const r = await tokens.verifyToken(sub.token, sub.formId, ctx.clock(), ctx.replay);
       if (r.ok) return { kind: 'pass' };

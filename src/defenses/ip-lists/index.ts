@@ -3,7 +3,7 @@
 // before reading the body or writing anything.
 import ipaddr from 'ipaddr.js';
 import type { Redis } from 'ioredis';
-import type { Action, Defense, Finding } from '../../pipeline/types.js';
+import type { Action, CheckResult, Defense, Finding } from '../../pipeline/types.js';
 import { networkKey, parseAddress, parseCidrOrIp } from '../client-address/index.js';
 
 export type IpListEntryInput = string | { cidr: string; expires?: string | Date; note?: string };
@@ -273,6 +273,14 @@ export function createIpListsDefense(config: IpListsConfig, deps: { banStore?: B
   const failureActions = new Set<Action>(config.failureActions ?? ['reject']);
   const name = 'ip-lists';
   const describe = (e: IpListEntry) => (e.note ? `${e.cidr} (${e.note})` : e.cidr);
+  const lists = (ip: string, now: Date): CheckResult | null => {
+    const hit = matcher.check(ip, now);
+    if (hit?.list === 'allow') return { kind: 'pass', findings: [{ symbol: 'IP_ALLOWLISTED', detail: describe(hit.entry) }] };
+    if (hit?.list === 'block') {
+      return { kind: 'final', action: 'reject', reason: 'E_IP_BLOCKED', findings: [{ symbol: 'IP_BLOCKLISTED', detail: describe(hit.entry) }] };
+    }
+    return null;
+  };
   return {
     name,
     stage: 'pre',
@@ -282,13 +290,12 @@ export function createIpListsDefense(config: IpListsConfig, deps: { banStore?: B
     symbols: IP_LISTS_SYMBOLS,
     matcher,
     bans,
+    // The lists without the bans (an async lookup): so that an early refusal still counts toward a ban.
+    precheck: (sub, ctx) => lists(sub.ip, ctx.clock()) ?? { kind: 'pass' },
     async check(sub, ctx) {
       const now = ctx.clock();
-      const hit = matcher.check(sub.ip, now);
-      if (hit?.list === 'allow') return { kind: 'pass', findings: [{ symbol: 'IP_ALLOWLISTED', detail: describe(hit.entry) }] };
-      if (hit?.list === 'block') {
-        return { kind: 'final', action: 'reject', reason: 'E_IP_BLOCKED', findings: [{ symbol: 'IP_BLOCKLISTED', detail: describe(hit.entry) }] };
-      }
+      const listed = lists(sub.ip, now);
+      if (listed) return listed;
       if (bans) {
         const s = await bans.status(sub.ip, now);
         if (s) {
