@@ -16,6 +16,7 @@ import { t, pickLang, type Lang, fieldErrorText } from '../i18n/messages.js';
 import type { FieldError, RawFields } from '../forms/validate.js';
 import type { Metrics } from '../monitor/metrics.js';
 import { acceptSubmission, type IntakeDeps, type IntakeResult } from '../submissions/accept.js';
+import { isDbUnavailable } from '../store/db.js';
 import { BadInputError, registerBodyParsers } from './body.js';
 import { renderFormPage, renderMessagePage, renderThanksPage } from './form-page.js';
 import { captchaForClient, protocolHtml, protocolScripts, withCaptchaSources } from './protocol.js';
@@ -115,7 +116,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     let status = error.statusCode ?? 500;
     if (error instanceof BadInputError) status = 400;
     // A multipart body that is not multipart (no boundary, cut short) surfaces as a plain parser error.
-    if (status >= 500 && !error.statusCode && /^multipart\//i.test(String(req.headers['content-type'] ?? ''))) {
+    const dbDown = !error.statusCode && isDbUnavailable(error);
+    if (status >= 500 && !error.statusCode && !dbDown && /^multipart\//i.test(String(req.headers['content-type'] ?? ''))) {
       status = 400;
       error = new BadInputError('the multipart body is malformed');
     }
@@ -123,13 +125,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       status = 400;
       error = new BadInputError('file uploads are not accepted');
     }
-    if (status >= 500) {
+    // The database is down or busy: nothing was written (one transaction), so ask the client to try again.
+    if (dbDown) {
+      req.log.warn({ err: String(error) }, 'database unavailable; answered 503');
+      status = 503;
+      reply.header('retry-after', '5');
+    } else if (status >= 500) {
       req.log.error({ err: error }, 'unhandled error');
       status = 500;
     }
     const code = errorCode(status, error);
     const lang = langOf(req);
-    const message = status === 413 ? t(lang, 'too_large') : status === 415 ? t(lang, 'unsupported_type') : status === 400 ? `${t(lang, 'bad_request')} (${error.message})` : t(lang, 'bad_request');
+    const message =
+      status === 413 ? t(lang, 'too_large') : status === 415 ? t(lang, 'unsupported_type') : status === 503 ? t(lang, 'server_busy') : status === 400 ? `${t(lang, 'bad_request')} (${error.message})` : t(lang, 'bad_request');
     if (isHtmlRoute(req)) return reply.code(status).type('text/html; charset=utf-8').send(renderMessagePage(lang, String(status), message));
     return reply.code(status).send({ error: { code, message } });
   });
@@ -406,5 +414,6 @@ function errorCode(status: number, error: { code?: string }): string {
   if (status === 404) return 'E_NOT_FOUND';
   if (status === 400) return error.code === 'E_BAD_INPUT' ? 'E_BAD_INPUT' : 'E_BAD_REQUEST';
   if (status === 429) return 'E_RATE_LIMIT';
+  if (status === 503) return 'E_UNAVAILABLE';
   return status >= 500 ? 'E_INTERNAL' : `E_HTTP_${status}`;
 }

@@ -9,6 +9,9 @@ import type { Clock } from '../util/clock.js';
 import { buildMessage } from './message.js';
 import type { Transport } from './transport.js';
 
+/** A step back of the clock larger than this reschedules pending mail (smaller ones are noise). */
+export const CLOCK_BACK_MS = 60_000;
+
 export interface WorkerOptions {
   fromHeader: string;
   envelopeFrom: (row: OutboxTable) => string;
@@ -33,6 +36,8 @@ export class OutboxWorker {
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = true;
+  /** The latest time seen by tick(), to notice the clock going back. */
+  private lastNow = 0;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -54,6 +59,8 @@ export class OutboxWorker {
   /** One batch: claim up to batchSize due mails and attempt them. */
   async tick(): Promise<number> {
     const now = this.clock.now().getTime();
+    if (this.lastNow - now > CLOCK_BACK_MS) await this.clockWentBack(this.lastNow - now, now);
+    this.lastNow = now;
     const due = await this.db
       .selectFrom('outbox')
       .selectAll()
@@ -70,6 +77,27 @@ export class OutboxWorker {
       await Promise.all(claimed.slice(i, i + concurrency).map((row) => this.attempt(row)));
     }
     return claimed.length;
+  }
+
+  /**
+   * The clock went back (an NTP step, a restored VM): retries, delays and leases set against the later
+   * time would wait that much longer, so they are moved back by as much. Sending early is harmless; a
+   * claim is still atomic, so nothing is sent twice by this.
+   */
+  private async clockWentBack(by: number, now: number): Promise<void> {
+    this.opts.log?.warn({ byMs: by }, 'outbox: the clock went back; rescheduling pending mail');
+    await this.db
+      .updateTable('outbox')
+      .set((eb) => ({ next_attempt_at: eb('next_attempt_at', '-', by) }))
+      .where('state', '=', 'pending')
+      .where('next_attempt_at', '>', now)
+      .execute();
+    await this.db
+      .updateTable('outbox')
+      .set((eb) => ({ locked_until: eb('locked_until', '-', by) }))
+      .where('state', '=', 'pending')
+      .where('locked_until', '>', now)
+      .execute();
   }
 
   private async claim(row: OutboxTable, now: number): Promise<boolean> {

@@ -46,7 +46,11 @@ export function openDb(url: string, baseDir = process.cwd()): Db {
   }
   const pool = new pg.Pool({ connectionString: url, max: 10, types: pgTypes, connectionTimeoutMillis: 10_000 });
   // A dropped connection (e.g. PostgreSQL restarting) must not crash the process; the next query reconnects.
+  // The pool listens on idle clients only: a client checked out between two queries (inside a transaction)
+  // would emit its 'error' with no listener, an uncaught exception. Its query fails instead, and the pool
+  // drops the broken client when it is released.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { kysely, dialect: 'postgres', close: () => kysely.destroy() };
 }
@@ -81,6 +85,23 @@ class ImmediateSqliteDialect extends SqliteDialect {
     };
     return driver;
   }
+}
+
+/**
+ * True when an error means the database cannot be reached or is busy for now (PostgreSQL restarting or
+ * down, a connection dropped, SQLite locked by another writer past busy_timeout): a retry later may
+ * succeed, so the request is answered 503, not 500. Whatever the request wrote was rolled back.
+ */
+export function isDbUnavailable(e: unknown): boolean {
+  const err = e as { code?: unknown; message?: unknown } | null;
+  if (!err || typeof err !== 'object') return false;
+  const code = typeof err.code === 'string' ? err.code : '';
+  if (/^SQLITE_(BUSY|LOCKED)/.test(code)) return true;
+  // Class 08 (connection exception), 57P01-57P03 (admin shutdown, crash shutdown, cannot connect now).
+  if (/^08...$/.test(code) || /^57P0[1-3]$/.test(code)) return true;
+  if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN'].includes(code)) return true;
+  const msg = typeof err.message === 'string' ? err.message : '';
+  return /Connection terminated|connection error and is not queryable|timeout exceeded when trying to connect|Client was closed/i.test(msg);
 }
 
 export function sqliteFile(url: string, baseDir: string): string {

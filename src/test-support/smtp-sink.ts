@@ -1,10 +1,10 @@
 // A real SMTP server (smtp-server) on loopback that records what it receives. Its behaviour can be
-// switched: accept, answer 4xx, answer 5xx, hang, or be down (not listening).
-import { SMTPServer } from 'smtp-server';
+// switched: accept, answer 4xx, answer 5xx, hang, hold (answer only on release()), or be down (not listening).
+import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import type { AddressInfo } from 'node:net';
 
-export type SinkMode = 'accept' | 'tempfail' | 'permfail' | 'hang';
+export type SinkMode = 'accept' | 'tempfail' | 'permfail' | 'hang' | 'hold';
 
 export interface ReceivedMail {
   envelopeFrom: string;
@@ -31,16 +31,18 @@ export class SmtpSink {
         stream.on('data', (c: Buffer) => chunks.push(c));
         stream.on('end', async () => {
           if (this.mode === 'hang') return; // never answer
+          if (this.mode === 'hold') {
+            this.held.push(() =>
+              this.record(session, Buffer.concat(chunks)).then((mail) => {
+                cb();
+                this.onMail?.(mail);
+              }),
+            );
+            return;
+          }
           if (this.mode === 'tempfail') return cb(Object.assign(new Error('Try again later'), { responseCode: 451 }));
           if (this.mode === 'permfail') return cb(Object.assign(new Error('No such user'), { responseCode: 550 }));
-          const raw = Buffer.concat(chunks);
-          const mail: ReceivedMail = {
-            envelopeFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-            envelopeTo: session.envelope.rcptTo.map((r) => r.address),
-            raw,
-            parsed: await simpleParser(raw),
-          };
-          this.received.push(mail);
+          const mail = await this.record(session, Buffer.concat(chunks));
           cb();
           this.onMail?.(mail);
         });
@@ -54,6 +56,25 @@ export class SmtpSink {
     this.server = server;
     this.port = (server.server.address() as AddressInfo).port;
     return this.port;
+  }
+
+  /** Mails whose DATA is received but not yet answered (mode 'hold'). */
+  readonly held: (() => Promise<void>)[] = [];
+
+  /** Accepts every held mail. */
+  async release(): Promise<void> {
+    await Promise.all(this.held.splice(0).map((accept) => accept()));
+  }
+
+  private async record(session: SMTPServerSession, raw: Buffer): Promise<ReceivedMail> {
+    const mail: ReceivedMail = {
+      envelopeFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+      envelopeTo: session.envelope.rcptTo.map((r) => r.address),
+      raw,
+      parsed: await simpleParser(raw),
+    };
+    this.received.push(mail);
+    return mail;
   }
 
   async stop(): Promise<void> {

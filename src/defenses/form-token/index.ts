@@ -68,7 +68,9 @@ export function createFormTokens(config: FormTokenConfig): FormTokens {
     if (tokenForm !== formId) return { ok: false, reason: 'E_TOKEN_WRONG_FORM', detail: `issued for ${tokenForm}` };
     const issuedAt = new Date(Number(issued) * 1000);
     const age = (now.getTime() - issuedAt.getTime()) / 1000;
-    if (age < -skew) return { ok: false, reason: 'E_TOKEN_INVALID', detail: 'issued in the future' };
+    // Correctly signed, so issued here: our clock went back since. Scored as expired (the inquiry is
+    // kept, without auto-reply), not as forged, or every form open during the step would be rejected.
+    if (age < -skew) return { ok: false, reason: 'E_TOKEN_EXPIRED', detail: 'issued in the future (the clock went back)' };
     if (age > maxAge) return { ok: false, reason: 'E_TOKEN_EXPIRED', detail: `${Math.round(age / 60)} min old` };
     if (age < minFill) return { ok: false, reason: 'E_TOKEN_TOO_FAST', detail: `${Math.max(0, age).toFixed(0)} s` };
     return { ok: true, issuedAt, fillSeconds: Math.round(age), nonce };
