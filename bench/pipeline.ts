@@ -283,7 +283,7 @@ export const pipelineBench: BenchModule = {
           return `${round(pct(s, 50), 3)} / ${round(pct(s, 99), 3)}`;
         })
         .join('; ')}. All ${all.length} runs: p50 ${round(p50, 3)}, p90 ${round(pct(all, 90), 3)}, p99 ${round(p99, 3)}, p99.9 ${round(pct(all, 99.9), 3)}, max ${round(all[all.length - 1] ?? Number.NaN, 3)} ms.`,
-      `- Each defense's \`check()\` alone (${dRuns} fresh submissions each, run order), p50 / p99 in µs: ${perDefense.join('; ')}. The rest of a run is the runner (a timer and a Promise.race per defense, scoring).`,
+      `- Each defense's \`check()\` alone (${dRuns} fresh submissions each, run order), p50 / p99 in µs: ${perDefense.join('; ')}. The rest of a run is the runner (synchronous prechecks, a timer per defense, scoring).`,
       `- \`pipeline.commit()\` after each run: p50 ${round(pct(commits, 50), 3)} ms, p99 ${round(pct(commits, 99), 3)} ms.`,
       `- Verdicts: ${verdictList}.${example ? ` First not clean: \`${example}\`.` : ''}`,
       `- \`altcha.verify()\`: the pipeline's ALTCHA defense (algorithm ${altcha.difficulty(FORM_ID).algorithm}, cost ${altcha.difficulty(FORM_ID).cost}, counter ${altcha.difficulty(FORM_ID).minNumber}..${altcha.difficulty(FORM_ID).maxNumber}), ` +
