@@ -88,7 +88,7 @@ function submission(i: number, tokens: Defenses['tokens'], altcha: string | unde
   };
 }
 
-const noReplay: ReplayStore = { useOnce: async () => true };
+const noReplay: ReplayStore = { useOnce: async () => true, release: async () => {} };
 
 export const pipelineBench: BenchModule = {
   id: 'pipeline',

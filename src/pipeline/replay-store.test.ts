@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import { MemoryReplayStore, RedisReplayStore } from './replay-store.js';
+import { MemoryReplayStore, RedisReplayStore, recordingReplayStore } from './replay-store.js';
 
 const redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true, maxRetriesPerRequest: 1 });
 afterAll(() => redis.disconnect());
@@ -34,5 +34,30 @@ describe('RedisReplayStore', () => {
     expect(results.filter(Boolean)).toHaveLength(1);
     expect(await redis.ttl(`${prefix}tok`)).toBeGreaterThan(50);
     await redis.del(`${prefix}tok`);
+  });
+});
+
+describe('giving keys back (a submission that could not be stored)', () => {
+  it('release makes a key usable again, in memory and in Redis', async () => {
+    const prefix = `fwtest:${randomUUID()}:`;
+    for (const store of [new MemoryReplayStore(), new RedisReplayStore(redis, prefix)]) {
+      expect(await store.useOnce('tok', 60)).toBe(true);
+      expect(await store.useOnce('tok', 60)).toBe(false);
+      await store.release('tok');
+      expect(await store.useOnce('tok', 60)).toBe(true);
+    }
+    await redis.del(`${prefix}tok`);
+  });
+  it('a recording view gives back only the keys it used first, not those another submission used', async () => {
+    const store = new MemoryReplayStore();
+    expect(await store.useOnce('someone-else', 60)).toBe(true);
+    const view = recordingReplayStore(store);
+    expect(await view.useOnce('token:a', 60)).toBe(true);
+    expect(await view.useOnce('altcha:b', 60)).toBe(true);
+    expect(await view.useOnce('someone-else', 60)).toBe(false);
+    await view.releaseAll();
+    expect(await store.useOnce('token:a', 60)).toBe(true);
+    expect(await store.useOnce('altcha:b', 60)).toBe(true);
+    expect(await store.useOnce('someone-else', 60)).toBe(false);
   });
 });

@@ -27,6 +27,10 @@ export class MemoryReplayStore implements ReplayStore {
     return true;
   }
 
+  async release(key: string): Promise<void> {
+    this.#seen.delete(key);
+  }
+
   sweep(): void {
     const now = this.#now();
     for (const [k, until] of this.#seen) if (until <= now) this.#seen.delete(k);
@@ -49,4 +53,27 @@ export class RedisReplayStore implements ReplayStore {
     const r = await this.redis.set(this.prefix + key, '1', 'EX', ttl, 'NX');
     return r === 'OK';
   }
+
+  async release(key: string): Promise<void> {
+    await this.redis.del(this.prefix + key);
+  }
+}
+
+/**
+ * A view of a replay store that remembers the keys this submission used, so that they can be given
+ * back when the submission cannot be stored (the visitor may send the same form again).
+ */
+export function recordingReplayStore(store: ReplayStore): ReplayStore & { releaseAll(): Promise<void> } {
+  const used: string[] = [];
+  return {
+    async useOnce(key, ttlSeconds) {
+      const first = await store.useOnce(key, ttlSeconds);
+      if (first) used.push(key);
+      return first;
+    },
+    release: (key) => store.release(key),
+    async releaseAll() {
+      await Promise.all(used.splice(0).map((k) => store.release(k).catch(() => {})));
+    },
+  };
 }

@@ -63,6 +63,8 @@ export interface Submission {
 export interface ReplayStore {
   /** True the first time `key` is used within `ttlSeconds`, false on every later use. Atomic. */
   useOnce(key: string, ttlSeconds: number): Promise<boolean>;
+  /** Gives a used key back: the submission it was used for could not be stored, so it may come again. */
+  release(key: string): Promise<void>;
 }
 
 export interface RecordedFinding {

@@ -15,7 +15,7 @@ import { normalizeAddress } from '../relay/address.js';
 import { chargeCaps } from '../relay/budget.js';
 import { capKeys, resolveCapPolicy, type CapPolicy } from '../relay/caps.js';
 import { isSuppressed } from '../relay/suppression.js';
-import type { Action, RunResult, Submission, Verdict } from '../pipeline/index.js';
+import { recordingReplayStore, type Action, type RunResult, type Submission, type Verdict } from '../pipeline/index.js';
 import type { Db } from '../store/db.js';
 import type { Clock } from '../util/clock.js';
 import { parseDuration } from '../util/duration.js';
@@ -79,9 +79,13 @@ export async function acceptSubmission(deps: IntakeDeps, input: IntakeInput): Pr
   const createdAt = deps.clock.now();
   let run: RunResult = { verdict: CLEAN_VERDICT, ran: [] };
   let sub: Submission | null = null;
+  // Single-use keys (form token, proof-of-work) this submission spends; given back if it cannot be stored.
+  let replay: ReturnType<typeof recordingReplayStore> | null = null;
   if (deps.defenses) {
     sub = toSubmission(input, checked.values, deps.defenses.honeypotFields, createdAt);
-    run = await deps.defenses.pipeline.run(sub, deps.defenses.context());
+    const ctx = deps.defenses.context();
+    replay = recordingReplayStore(ctx.replay);
+    run = await deps.defenses.pipeline.run(sub, { ...ctx, replay });
     const { verdict } = run;
     if (verdict.finalReason && deps.defenses.refuseReasons.has(verdict.finalReason)) {
       await deps.defenses.pipeline.commit(sub, run, deps.defenses.context());
@@ -89,6 +93,16 @@ export async function acceptSubmission(deps: IntakeDeps, input: IntakeInput): Pr
     }
   }
   const { verdict } = run;
+  // When the database cannot store the submission (down, locked: answered 503) nothing is written, so the
+  // visitor's token and proof-of-work are given back and the same form can be sent again.
+  const givingBackOnError = async <T>(work: Promise<T>): Promise<T> => {
+    try {
+      return await work;
+    } catch (e) {
+      await replay?.releaseAll();
+      throw e;
+    }
+  };
   const now = createdAt.getTime();
   const id = newId('s', now);
   const planned = { id, form: input.form, values: checked.values, lang: input.lang, createdAt };
@@ -116,36 +130,38 @@ export async function acceptSubmission(deps: IntakeDeps, input: IntakeInput): Pr
   if (autoreply) {
     if (verdict.action !== 'accept') autoreplyState = `skipped:${verdict.action}`;
     else if (deps.monitor?.isOpen(input.form.id)) autoreplyState = 'skipped:breaker';
-    else if (await isSuppressed(deps.db.kysely, autoreply.to)) autoreplyState = 'skipped:suppressed';
+    else if (await givingBackOnError(isSuppressed(deps.db.kysely, autoreply.to))) autoreplyState = 'skipped:suppressed';
   }
   const autoreplyRow = autoreply && autoreplyState === 'pending' ? outboxRow(autoreply, deps.fromAddress, now) : null;
 
-  await deps.db.kysely.transaction().execute(async (trx) => {
-    if (autoreplyRow && autoreplyTo) {
-      const charged = await chargeCaps(trx, deps.db.dialect, capKeys(input.form.id, autoreplyTo, capPolicyFor(deps.config, input.form)), autoreplyRow.id, now);
-      autoreplyState = charged.ok ? 'queued' : `skipped:cap:${charged.scope}`;
-    }
-    await trx
-      .insertInto('submissions')
-      .values({
-        id,
-        form_id: input.form.id,
-        created_at: now,
-        ip: input.ip,
-        user_agent: input.userAgent.slice(0, 500),
-        lang: input.lang,
-        fields: JSON.stringify(checked.values),
-        action: verdict.action,
-        score: verdict.score,
-        verdict: JSON.stringify(verdict),
-        autoreply: autoreplyState,
-        notify: notifyState,
-        content_hash: contentHash(input.form, checked.values),
-        autoreply_to: autoreplyTo,
-      })
-      .execute();
-    await enqueue(trx, autoreplyState === 'queued' && autoreplyRow ? [...notifyRows, autoreplyRow] : notifyRows);
-  });
+  await givingBackOnError(
+    deps.db.kysely.transaction().execute(async (trx) => {
+      if (autoreplyRow && autoreplyTo) {
+        const charged = await chargeCaps(trx, deps.db.dialect, capKeys(input.form.id, autoreplyTo, capPolicyFor(deps.config, input.form)), autoreplyRow.id, now);
+        autoreplyState = charged.ok ? 'queued' : `skipped:cap:${charged.scope}`;
+      }
+      await trx
+        .insertInto('submissions')
+        .values({
+          id,
+          form_id: input.form.id,
+          created_at: now,
+          ip: input.ip,
+          user_agent: input.userAgent.slice(0, 500),
+          lang: input.lang,
+          fields: JSON.stringify(checked.values),
+          action: verdict.action,
+          score: verdict.score,
+          verdict: JSON.stringify(verdict),
+          autoreply: autoreplyState,
+          notify: notifyState,
+          content_hash: contentHash(input.form, checked.values),
+          autoreply_to: autoreplyTo,
+        })
+        .execute();
+      await enqueue(trx, autoreplyState === 'queued' && autoreplyRow ? [...notifyRows, autoreplyRow] : notifyRows);
+    }),
+  );
   const rows = autoreplyState === 'queued' ? notifyRows.length + 1 : notifyRows.length;
   if (deps.defenses && sub) await deps.defenses.pipeline.commit(sub, run, deps.defenses.context());
   return { kind: 'accepted', id, action: verdict.action, mails: rows, verdict, autoreply: autoreplyState };

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { submitLikeAPerson } from '../../src/client/protocol.js';
+import { prepareForm } from '../../src/client/protocol.js';
 import { createTestDatabase, dbUnavailable, dialect, type TestDatabase } from '../../src/test-support/db.js';
 import { startTestInstance, type TestInstance } from '../../src/test-support/instance.js';
 import { projectRoot } from '../../src/test-support/process.js';
@@ -118,7 +118,10 @@ describe.runIf(dialect === 'sqlite')('faults: the SQLite file locked by another 
     const before = await count();
     await t.instance.worker.stop(); // only the request waits on the lock (better-sqlite3 waits synchronously)
     lockFile();
-    const res = await submitLikeAPerson(t.url, 'contact', { name: 'locked', email: 'locked@locked.example.jp', message: 'while the file is locked' });
+    // The visitor's form (token, proof-of-work) as the page holds it, sent while the file is locked.
+    const form = { name: 'locked', email: 'locked@locked.example.jp', message: 'while the file is locked', ...(await prepareForm(t.url, 'contact')).fields };
+    const send = () => fetch(`${t.url}/api/forms/contact/submissions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(form) });
+    const res = await send();
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('5');
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('E_UNAVAILABLE');
@@ -126,6 +129,15 @@ describe.runIf(dialect === 'sqlite')('faults: the SQLite file locked by another 
     expect(await count()).toBe(before);
     expect(await k.selectFrom('submissions').select('id').where('fields', 'like', '%locked@locked%').execute()).toHaveLength(0);
     t.instance.worker.start();
+    // The visitor sends the same form again: its token and proof-of-work were given back, so it is not
+    // taken for a replay and reaches the owner. (The duplicate-body rule counts every attempt, the failed
+    // one included, by design: it may hold back the auto-reply.)
+    const again = await send();
+    expect(again.status).toBe(201);
+    const stored = await k.selectFrom('submissions').select(['action', 'verdict']).where('fields', 'like', '%locked@locked%').execute();
+    expect(stored).toHaveLength(1);
+    expect(stored[0]!.verdict).not.toMatch(/REPLAYED/);
+    expect(['accept', 'accept_no_autoreply']).toContain(stored[0]!.action);
     const posted = await flood(t.url, 2, { tag: 'unlocked' });
     expect(posted.accepted).toHaveLength(2);
     await checkInvariants({ db: t.instance.db, sink, url: t.url, accepted: posted.accepted });
