@@ -9,8 +9,10 @@ import { parseConfigText } from '../../src/config/load.js';
 import { capPolicyFor } from '../../src/submissions/accept.js';
 import { runCliAsync, startServer, type ServerProcess } from '../../src/test-support/process.js';
 import { SmtpSink } from '../../src/test-support/smtp-sink.js';
+import { CONTACT_FORMS_YAML } from '../lib/forms.js';
 import type { StoredOutcome } from './runner.js';
 
+/** The owner in the generated configuration (the contact form of bench/lib/forms.ts). */
 export const OWNER = 'owner@example.jp';
 
 export interface OwnInstanceOptions {
@@ -57,15 +59,7 @@ mail:
 secrets: { tokenKey: "${key()}", linkKey: "${key()}" }
 ${o.defenses ? `defenses:\n${o.defenses.replace(/^/gm, '  ')}` : ''}
 ${o.extra ?? ''}
-forms:
-  - id: contact
-    title: { ja: お問い合わせ, en: Contact us }
-    fields:
-      - { name: name, type: text, required: true, maxLength: 80, label: { ja: お名前, en: Name } }
-      - { name: email, type: email, required: true, label: { ja: メールアドレス, en: Email } }
-      - { name: message, type: textarea, required: true, maxLength: 5000, label: { ja: お問い合わせ内容, en: Message } }
-    notify: { to: [${OWNER}], subject: "[Contact] {{name}}", body: "{{name}} <{{email}}>\\n\\n{{message}}" }
-    autoreply: { enabled: true, to: email, delay: ${o.autoreplyDelay}, subject: "Thank you from {{site_name}}", body: "Receipt {{receipt_id}}" }
+${CONTACT_FORMS_YAML.replace('autoreply: { enabled: true, to: email,', `autoreply: { enabled: true, to: email, delay: ${o.autoreplyDelay},`)}
 `;
 }
 

@@ -3,8 +3,8 @@
 // it, both Crockford base32 in lower case: valid in a local part, and unharmed by servers that change
 // the case of addresses.
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { ALPHABET } from '../util/id.js';
 
-const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
 const ID = /^m_([0-9a-hjkmnp-tv-z]{22})$/;
 const MAC_CHARS = 13; // 65 bits
 

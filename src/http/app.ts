@@ -101,11 +101,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     trustProxy: false,
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
-    // Slow headers and bodies are cut off (408). Node reads these when the server is created and checks
-    // open requests every connectionsCheckingInterval.
+    // Slow headers and bodies are cut off (408). Node checks open requests every connectionsCheckingInterval
+    // (fixed when the server is created), and only while headersTimeout does not exceed requestTimeout.
     requestTimeout,
     http: {
-      requestTimeout,
       headersTimeout: Math.min(60_000, requestTimeout),
       connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(requestTimeout / 4))),
     },

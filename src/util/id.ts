@@ -2,7 +2,8 @@
 // (Crockford base32, as in ULID), behind a short prefix naming the kind of row.
 import { randomBytes } from 'node:crypto';
 
-const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+/** Crockford base32 in lower case: no i, l, o, u; safe in URLs and mail local parts. */
+export const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
 
 export function newId(prefix: string, now = Date.now()): string {
   let time = '';
