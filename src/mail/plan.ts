@@ -1,9 +1,12 @@
 // Which mails an accepted submission produces: one notification per owner address (Reply-To the
-// visitor's validated address) and, when enabled and allowed by the verdict, one auto-reply to the
-// visitor's address only.
+// visitor's validated address, as typed) and, when enabled and allowed by the verdict, one auto-reply to
+// the visitor's mailbox only: its canonical address (no '+tag'), or none when the address itself carries
+// visitor-chosen words or routing syntax (see autoreplyRecipient).
 import type { Config, FormConfig } from '../config/schema.js';
 import type { Lang } from '../i18n/messages.js';
 import type { NewMail } from './outbox.js';
+import { parseEmail } from '../forms/email.js';
+import { autoreplyRecipient, normalizeAddress, type WithheldReason } from '../relay/address.js';
 import { echoCapFor, sanitizeVisitorText } from '../relay/sanitize.js';
 import { render } from './template.js';
 
@@ -46,15 +49,28 @@ export function planNotifications(config: Config, sub: PlannedSubmission): NewMa
 }
 
 /**
+ * The auto-reply, or why it is withheld. `key` is the canonical mailbox (caps, suppression). The mail goes
+ * to the canonical address, never to the address as typed: a stranger's To: header never carries the
+ * visitor's '+tag' or any other visitor-chosen words beyond a plain mailbox name.
+ */
+export type AutoreplyPlan = { key: string } & ({ mail: NewMail; withheld?: undefined } | { mail?: undefined; withheld: WithheldReason });
+
+/**
  * The auto-reply. With `echo: none` (the default) only system placeholders are filled; with
  * `echo: sanitized` visitor fields appear stripped of links, addresses and numbers, and only for a
  * submission that scored clean. The subject never carries visitor text (the lint refuses it).
+ * Null when the form has no auto-reply or no address.
  */
-export function planAutoreply(config: Config, sub: PlannedSubmission, notBefore: number, scoredClean: boolean): NewMail | null {
+export function planAutoreply(config: Config, sub: PlannedSubmission, notBefore: number, scoredClean: boolean): AutoreplyPlan | null {
   const ar = sub.form.autoreply;
   if (!ar?.enabled) return null;
-  const to = visitorAddress(sub.form, sub.values);
-  if (!to) return null;
+  const typed = visitorAddress(sub.form, sub.values);
+  if (!typed) return null;
+  const key = normalizeAddress(typed);
+  const recipient = autoreplyRecipient(typed);
+  if (!recipient.ok) return { key, withheld: recipient.reason };
+  // The canonical address only drops characters from a valid one; never send anything that is not one plain address.
+  if (parseEmail(recipient.to) !== recipient.to) return { key, withheld: 'symbols' };
   const echoed: Record<string, string> = {};
   if (ar.echo === 'sanitized' && scoredClean) {
     for (const [name, value] of Object.entries(sub.values)) echoed[name] = sanitizeVisitorText(value, { maxLength: echoCapFor(name) });
@@ -62,13 +78,16 @@ export function planAutoreply(config: Config, sub: PlannedSubmission, notBefore:
   const system = systemValues(config, sub);
   const vars = { ...echoed, ...system };
   return {
-    kind: 'autoreply',
-    submissionId: sub.id,
-    formId: sub.form.id,
-    to,
-    replyTo: null,
-    subject: render(ar.subject, system),
-    body: render(ar.body, vars),
-    notBefore,
+    key,
+    mail: {
+      kind: 'autoreply',
+      submissionId: sub.id,
+      formId: sub.form.id,
+      to: recipient.to,
+      replyTo: null,
+      subject: render(ar.subject, system),
+      body: render(ar.body, vars),
+      notBefore,
+    },
   };
 }

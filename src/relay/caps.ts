@@ -2,6 +2,7 @@
 // the caller backs each returned key with a counter (SQL, Redis, ...) and
 // refuses the mail if any counter is at its limit.
 
+import { normalizeAddress } from './address.js';
 import type { RelayCapsView } from './types.js';
 
 export interface CapWindow {
@@ -75,7 +76,8 @@ function domainOf(normalizedAddress: string): string {
 }
 
 /**
- * Every budget one mail to `normalizedAddress` (see normalizeAddress) draws from.
+ * Every budget one mail to `address` draws from. The address is keyed on its canonical mailbox
+ * (normalizeAddress, idempotent), so every spelling of one mailbox draws from one budget.
  *
  * Address and domain counters are shared by all forms (a bot gains nothing by
  * spreading over forms); the window length is part of the key so forms with
@@ -83,7 +85,8 @@ function domainOf(normalizedAddress: string): string {
  * Keys are opaque strings; every variable part is URI-encoded so no input
  * can collide with another key's structure.
  */
-export function capKeys(formId: string, normalizedAddress: string, policy: Readonly<CapPolicy> = DEFAULT_CAPS): CapKey[] {
+export function capKeys(formId: string, address: string, policy: Readonly<CapPolicy> = DEFAULT_CAPS): CapKey[] {
+  const normalizedAddress = normalizeAddress(address);
   const keys: CapKey[] = [];
   if (policy.perAddress) {
     const { count, windowSeconds } = policy.perAddress;

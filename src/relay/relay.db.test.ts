@@ -1,6 +1,7 @@
 // Part 2's acceptance, against a real SMTP server and a hand-moved clock: a stranger-list attack
 // that passes every bot check, the one-per-24h rule, the single-use "I didn't request this" link,
 // the last check before a delayed auto-reply leaves, and caps shared by two server processes.
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, dbUnavailable, type TestDatabase } from '../test-support/db.js';
 import { OPEN_DEFENSES, startTestInstance, type TestInstance } from '../test-support/instance.js';
@@ -236,7 +237,7 @@ describe.skipIf(dbUnavailable())('relay-proof mail', () => {
   it('caps hold across two server processes sharing the database and Redis (no double spending)', async () => {
     const clock = new ManualClock(Date.UTC(2026, 10, 6, 0, 0, 0));
     const db = await createTestDatabase();
-    const redis = `redis: { url: "redis://127.0.0.1:6379", keyPrefix: "fw:test:${Date.now()}:" }`;
+    const redis = `redis: { url: "redis://127.0.0.1:6379", keyPrefix: "fw:test:${randomUUID()}:" }`;
     const a = await start(clock, redis, db);
     const b = await start(clock, redis, db);
     try {

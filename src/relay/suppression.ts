@@ -1,5 +1,7 @@
 // The suppression list: addresses that never get an auto-reply (they clicked "I didn't request this",
-// bounced hard, complained, or the owner added them). Addresses are stored normalised.
+// bounced hard, complained, or the owner added them). Every function keys on the canonical mailbox
+// (normalizeAddress: '+tag' removed for every domain, case and Unicode folded, provider aliases), so one
+// entry covers every spelling of the mailbox, whoever calls (intake, last check, link, bounces, CLI).
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
 import { normalizeAddress } from './address.js';
