@@ -1,4 +1,5 @@
 import { describe, it, expect } from 'vitest';
+import fc from 'fast-check';
 import { lintForm, visitorFieldsIn } from './template-lint.js';
 import type { RelayAutoreplyView, RelayFormView } from './types.js';
 
@@ -69,6 +70,50 @@ describe('lintForm: auto-reply echo', () => {
   });
   it('echo sanitized allows visitor fields in the body', () => {
     expect(lintForm(form({ autoreply: { body: 'You wrote: {{message}}', echo: 'sanitized' } }))).toEqual([]);
+  });
+  it('echo sanitized refuses email, tel and url fields: their whole value is contact data', () => {
+    expect(lintForm(form({ autoreply: { body: 'We will call {{ phone }} or write to {{email}}.', echo: 'sanitized' } }))).toEqual([
+      {
+        severity: 'error',
+        path: 'forms[contact].autoreply.body',
+        code: 'E_AUTOREPLY_ECHO_CONTACT_FIELD',
+        message:
+          'forms[contact].autoreply.body uses the tel field {{phone}}: its whole value is an address, phone number or link, which echo: sanitized cannot make safe. Fix: remove {{phone}} from the auto-reply; echo only free-text fields such as a name or a message.',
+      },
+      {
+        severity: 'error',
+        path: 'forms[contact].autoreply.body',
+        code: 'E_AUTOREPLY_ECHO_CONTACT_FIELD',
+        message:
+          'forms[contact].autoreply.body uses the email field {{email}}: its whole value is an address, phone number or link, which echo: sanitized cannot make safe. Fix: remove {{email}} from the auto-reply; echo only free-text fields such as a name or a message.',
+      },
+    ]);
+    // A disabled auto-reply reports it as a warning.
+    expect(lintForm(form({ autoreply: { body: '{{email}}', echo: 'sanitized', enabled: false } })).map((i) => i.severity)).toEqual(['warning']);
+  });
+  it('property: with echo sanitized, a body is refused exactly when it uses an email, tel or url field', () => {
+    const types = ['text', 'email', 'tel', 'url', 'textarea', 'select', 'checkbox', 'radio', 'hidden'] as const;
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.tuple(fc.stringMatching(/^[a-z][a-z0-9_]{0,8}$/), fc.constantFrom(...types)), {
+          minLength: 1,
+          maxLength: 6,
+          selector: ([n]) => n,
+        }),
+        fc.array(fc.nat(), { maxLength: 5 }),
+        (defs, picks) => {
+          const fields = [{ name: 'email', type: 'email' as const }, ...defs.filter(([n]) => n !== 'email').map(([name, type]) => ({ name, type }))]
+            .filter((f) => !['receipt_id', 'submitted_at', 'form_title', 'site_name'].includes(f.name));
+          const used = picks.map((p) => fields[p % fields.length]?.name ?? 'email');
+          const body = `Thanks. ${used.map((n) => `{{${n}}}`).join(' ')}`;
+          const f = form({ fields, autoreply: { body, echo: 'sanitized' } });
+          const refused = lintForm(f).filter((i) => i.code === 'E_AUTOREPLY_ECHO_CONTACT_FIELD').map((i) => /\{\{(\w+)\}\}/.exec(i.message)?.[1]);
+          const expected = [...new Set(used)].filter((n) => ['email', 'tel', 'url'].includes(fields.find((x) => x.name === n)?.type ?? ''));
+          expect(refused).toEqual(expected);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });
 

@@ -9,6 +9,9 @@ import type { LintIssue, RelayAutoreplyView, RelayFormView } from './types.js';
 
 const SYSTEM_LIST = SYSTEM_PLACEHOLDERS.map((p) => `{{${p}}}`).join(', ');
 
+/** Field types whose value is contact data as a whole: never echoed, even sanitized. */
+const CONTACT_FIELD_TYPES: ReadonlySet<string> = new Set(['email', 'tel', 'url']);
+
 /** Config path prefix of a form, e.g. forms[contact]. */
 export const formPath = (form: RelayFormView): string => `forms[${form.id}]`;
 
@@ -174,6 +177,21 @@ function lintAutoreply(form: RelayFormView, ar: RelayAutoreplyView, out: LintIss
           `${bodyPath} uses the visitor field {{${field}}}: a bot can put a spam link in that field and the auto-reply will carry it to any address it types. ` +
           `Fix: remove {{${field}}} from the auto-reply (system placeholders ${SYSTEM_LIST} are safe), ` +
           `or set autoreply.echo: sanitized to include it with links, addresses and phone numbers stripped.`,
+      });
+    }
+  } else {
+    // Fields whose whole value is contact data cannot be made safe: the sanitizer would blank them,
+    // and whatever form it failed to recognise would be a contact sent to an address a bot chose.
+    for (const field of visitorFieldsIn(ar.body, form)) {
+      const type = form.fields.find((f) => f.name === field)?.type;
+      if (type === undefined || !CONTACT_FIELD_TYPES.has(type)) continue;
+      out.push({
+        severity: 'error',
+        path: bodyPath,
+        code: 'E_AUTOREPLY_ECHO_CONTACT_FIELD',
+        message:
+          `${bodyPath} uses the ${type} field {{${field}}}: its whole value is an address, phone number or link, which echo: sanitized cannot make safe. ` +
+          `Fix: remove {{${field}}} from the auto-reply; echo only free-text fields such as a name or a message.`,
       });
     }
   }
