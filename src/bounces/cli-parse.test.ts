@@ -3,7 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import { hostileText, TERMINAL_CONTROL } from '../test-support/hostile-text.js';
 import { runBouncesParse } from './cli-parse.js';
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), 'parse', 'fixtures');
@@ -38,5 +40,28 @@ describe('runBouncesParse', () => {
     const { code, text } = await run([path.join(fixtures, 'arf.eml'), path.join(tmp, 'missing.eml')], false);
     expect(code).toBe(1);
     expect(text).toMatch(/complainer@mailbox\.example\tfeedback\t-\tsoft/);
+  });
+
+  it('never lets the text of a bounce drive the terminal (ESC/CSI/OSC, C1, bidi overrides), in text or JSON output', async () => {
+    const file = path.join(tmp, 'hostile.eml');
+    await fc.assert(
+      fc.asyncProperty(hostileText, hostileText, async (diag, text) => {
+        const line = diag.replace(/[\r\n]/g, ' ');
+        const raw = [
+          'From: MAILER-DAEMON@mx.dest.example', 'To: shop@example.jp', 'Subject: Undelivered Mail Returned to Sender', 'MIME-Version: 1.0',
+          'Content-Type: multipart/report; report-type=delivery-status; boundary="b"', '', '--b', 'Content-Type: text/plain; charset=utf-8', '',
+          `<gone@dest.example>: ${text}`, '--b', 'Content-Type: message/delivery-status', '', 'Reporting-MTA: dns; mx.dest.example', '',
+          'Final-Recipient: rfc822; gone@dest.example', 'Action: failed', 'Status: 5.1.1', `Diagnostic-Code: smtp; 550 5.1.1 ${line} user unknown`, '--b--', '',
+        ].join('\r\n');
+        writeFileSync(file, raw, 'utf8');
+        const plain = await run([file], false);
+        expect(plain.text).not.toMatch(TERMINAL_CONTROL);
+        expect(plain.text.trimEnd().split('\n')).toHaveLength(1);
+        const json = await run([file], true);
+        expect(json.text).not.toMatch(TERMINAL_CONTROL);
+        expect((JSON.parse(json.text) as { bounces: unknown[] }).bounces).toHaveLength(1);
+      }),
+      { numRuns: 40 },
+    );
   });
 });

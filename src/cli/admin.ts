@@ -7,6 +7,7 @@ import { listSuppressions, suppress, unsuppress } from '../relay/suppression.js'
 import { parseEmail } from '../forms/email.js';
 import { parseDuration } from '../util/duration.js';
 import { table } from './table.js';
+import { jsonTerminalSafe, terminalSafe } from '../util/terminal-safe.js';
 import { iso, withDb } from './data.js';
 
 export async function blockAdd(configPath: string | undefined, cidr: string, opts: { allow?: boolean; expires?: string; note?: string }): Promise<number> {
@@ -44,7 +45,7 @@ export async function blockRemove(configPath: string | undefined, cidr: string):
 
 export async function blockList(configPath: string | undefined, opts: { json?: boolean }): Promise<number> {
   const rules = await withDb(configPath, (db) => listRules(db.kysely));
-  if (opts.json) process.stdout.write(`${JSON.stringify(rules, null, 2)}\n`);
+  if (opts.json) process.stdout.write(`${jsonTerminalSafe(JSON.stringify(rules, null, 2))}\n`);
   else process.stdout.write(table(['cidr', 'list', 'expires', 'note', 'added'], rules.map((r) => [r.cidr, r.list, iso(r.expiresAt), r.note, iso(r.createdAt)])));
   return 0;
 }
@@ -71,7 +72,7 @@ export async function suppressRemove(configPath: string | undefined, address: st
 
 export async function suppressList(configPath: string | undefined, opts: { json?: boolean }): Promise<number> {
   const rows = await withDb(configPath, (db) => listSuppressions(db.kysely));
-  if (opts.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+  if (opts.json) process.stdout.write(`${jsonTerminalSafe(JSON.stringify(rows, null, 2))}\n`);
   else process.stdout.write(table(['address', 'reason', 'added', 'note'], rows.map((r) => [r.address, r.reason, iso(r.created_at), r.note])));
   return 0;
 }
@@ -87,7 +88,7 @@ export async function status(configPath: string | undefined, opts: { json?: bool
     return { breakers, outbox: Object.fromEntries(outbox.map((o) => [o.state, Number(o.n)])), suppressed: Number(suppressed.n), events: alerts };
   });
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
+    process.stdout.write(`${jsonTerminalSafe(JSON.stringify(data, null, 2))}\n`);
     return 0;
   }
   const lines = [
@@ -98,7 +99,7 @@ export async function status(configPath: string | undefined, opts: { json?: bool
     `Outbox: ${Object.entries(data.outbox).map(([k, v]) => `${k} ${v}`).join(', ') || 'empty'}`,
     `Suppressed addresses: ${data.suppressed}`,
     'Recent breaker events and alerts:',
-    ...(data.events.length ? data.events.map((e) => `  ${iso(e.at)} ${e.kind} ${e.form_id ?? ''} ${e.detail}`) : ['  none']),
+    ...(data.events.length ? data.events.map((e) => `  ${iso(e.at)} ${e.kind} ${terminalSafe(e.form_id ?? '')} ${terminalSafe(e.detail)}`) : ['  none']),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
@@ -121,7 +122,7 @@ export async function breakerReset(configPath: string | undefined, form: string)
 /** Temporary bans the server set after repeated rejected submissions. */
 export async function bansList(configPath: string | undefined, opts: { json?: boolean }): Promise<number> {
   const rows = await withDb(configPath, (db) => listBans(db.kysely, Date.now()));
-  if (opts.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+  if (opts.json) process.stdout.write(`${jsonTerminalSafe(JSON.stringify(rows, null, 2))}\n`);
   else process.stdout.write(table(['address or network', 'banned until', 'level'], rows.map((r) => [r.key, iso(r.until_at), String(r.level)])));
   return 0;
 }

@@ -4,6 +4,7 @@ import { getMail, listMail, retryMail } from '../mail/outbox.js';
 import { openAndMigrate, type Db } from '../store/db.js';
 import { listSubmissions } from '../submissions/list.js';
 import { table } from './table.js';
+import { jsonTerminalSafe, terminalSafe } from '../util/terminal-safe.js';
 
 export async function withDb<T>(configPath: string | undefined, fn: (db: Db) => Promise<T>): Promise<T> {
   const loaded = loadConfig(configPath);
@@ -19,7 +20,7 @@ export const iso = (ms: number | null) => (ms === null ? '' : new Date(ms).toISO
 
 export async function submissionsList(configPath: string | undefined, opts: { form?: string; limit: string; json?: boolean }): Promise<number> {
   const rows = await withDb(configPath, (db) => listSubmissions(db.kysely, { form: opts.form, limit: Number(opts.limit) || 50 }));
-  if (opts.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+  if (opts.json) process.stdout.write(`${jsonTerminalSafe(JSON.stringify(rows, null, 2))}\n`);
   else {
     const bounced = (r: (typeof rows)[number]) => r.bounces.map((b) => `${b.mail} ${b.event === 'complaint' ? 'complaint' : b.reason} ${b.status}`.trim()).join(', ');
     process.stdout.write(table(['id', 'form', 'created', 'outcome', 'score', 'reasons', 'autoreply', 'bounces'], rows.map((r) => [r.id, r.form, r.created, r.outcome, String(r.score), r.reasons.join(' '), r.autoreply, bounced(r)])));
@@ -30,7 +31,7 @@ export async function submissionsList(configPath: string | undefined, opts: { fo
 export async function mailList(configPath: string | undefined, opts: { state?: string; kind?: string; limit: string; json?: boolean }): Promise<number> {
   const rows = await withDb(configPath, (db) => listMail(db.kysely, { state: opts.state, kind: opts.kind, limit: Number(opts.limit) || 100 }));
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify(rows.map((r) => ({ ...r, created_at: iso(r.created_at), sent_at: iso(r.sent_at), next_attempt_at: iso(r.next_attempt_at) })), null, 2)}\n`);
+    process.stdout.write(`${jsonTerminalSafe(JSON.stringify(rows.map((r) => ({ ...r, created_at: iso(r.created_at), sent_at: iso(r.sent_at), next_attempt_at: iso(r.next_attempt_at) })), null, 2))}\n`);
   } else {
     process.stdout.write(
       table(
@@ -49,19 +50,21 @@ export async function mailShow(configPath: string | undefined, id: string, opts:
     return 1;
   }
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify(row, null, 2)}\n`);
+    process.stdout.write(`${jsonTerminalSafe(JSON.stringify(row, null, 2))}\n`);
     return 0;
   }
+  // The mail's fields and text carry what visitors typed: nothing in them may drive the terminal.
+  const t = (s: string | null | undefined) => terminalSafe(s ?? '');
   const lines = [
     `id:        ${row.id}`,
     `kind:      ${row.kind}`,
-    `state:     ${row.state} (attempts ${row.attempts}${row.last_error ? `, last error: ${row.last_error}` : ''})`,
+    `state:     ${row.state} (attempts ${row.attempts}${row.last_error ? `, last error: ${t(row.last_error)}` : ''})`,
     `form:      ${row.form_id ?? ''}  submission: ${row.submission_id ?? ''}`,
-    `to:        ${row.to_addr}`,
-    `subject:   ${row.subject}`,
+    `to:        ${t(row.to_addr)}`,
+    `subject:   ${t(row.subject)}`,
     `created:   ${iso(row.created_at)}   sent: ${iso(row.sent_at)}`,
     '',
-    row.raw ?? row.body,
+    terminalSafe(row.raw ?? row.body, { newlines: true }),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;

@@ -1,6 +1,7 @@
 // `formwarden submit`: a reference client that posts to a running instance as the hosted page does,
 // prints the answer, and exits 0 only when the submission was accepted.
 import { postSubmission, prepareForm, waitMinFill } from '../client/protocol.js';
+import { jsonTerminalSafe, terminalSafe } from '../util/terminal-safe.js';
 
 export interface SubmitOptions {
   url: string;
@@ -33,7 +34,8 @@ export async function submit(opts: SubmitOptions): Promise<number> {
   const prepared = await prepareForm(opts.url, opts.form, { headers });
   await waitMinFill(prepared);
   const res = await postSubmission(opts.url, opts.form, { ...fields, ...prepared.fields }, { headers });
-  const text = await res.text();
+  // The answer is printed as it came, except what could drive the terminal (valid JSON stays valid).
+  const text = terminalSafe(jsonTerminalSafe(await res.text()), { newlines: true });
   if (opts.json) process.stdout.write(`${text}\n`);
   else process.stdout.write(`HTTP ${res.status}\n${text}\n`);
   return res.status === 201 ? 0 : 1;

@@ -1,4 +1,5 @@
 // Terminal rendering of the report: plain tables, one language.
+import { jsonTerminalSafe, terminalSafe } from '../../util/terminal-safe.js';
 import { ORIGIN_KINDS } from '../origin/index.js';
 import { ORIGIN_LABEL, reasonLabel, UI, type Lang } from './labels.js';
 import type { Report } from './report.js';
@@ -10,13 +11,14 @@ export function displayWidth(s: string): number {
   return w;
 }
 
-/** Strip control characters so that text from bounces cannot drive the terminal. */
+/** Text from bounces on one line, with every character that could drive the terminal shown as an escape. */
 export function safe(s: string): string {
-  return s.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, ' ');
+  return terminalSafe(s.replace(/[\t\n\r]/g, ' '));
 }
 
 export function table(headers: string[], rows: string[][], right: number[] = []): string {
-  const cells = [headers, ...rows.map((r) => r.map((c) => { const s = safe(c); return s.length > 60 ? s.slice(0, 59) + '…' : s; }))];
+  const cell = (c: string) => { const s = safe(c); return s.length > 60 ? s.slice(0, 59) + '…' : s; };
+  const cells = [headers.map(cell), ...rows.map((r) => r.map(cell))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => displayWidth(r[i] ?? ''))));
   const pad = (c: string, i: number) => {
     const fill = ' '.repeat(widths[i]! - displayWidth(c));
@@ -51,7 +53,7 @@ export function renderText(r: Report, lang: Lang = 'en'): string {
   const parts: string[] = [];
   const t = r.totals;
   parts.push(`${L(UI.title)}  ${r.firstDate ?? '-'} .. ${r.lastDate ?? '-'}`);
-  parts.push(`${L(UI.owner)}: ${r.ownerDomains.join(', ') || '-'}`);
+  parts.push(`${L(UI.owner)}: ${safe(r.ownerDomains.join(', ')) || '-'}`);
   parts.push(table([L(UI.total), L(UI.count)], [
     [L(UI.messages), String(t.messages)],
     [L(UI.bounces), String(t.bounces)],
@@ -93,6 +95,7 @@ export function renderText(r: Report, lang: Lang = 'en'): string {
   return parts.join('\n') + '\n';
 }
 
+/** JSON: C0 is escaped by JSON.stringify, C1 and bidi controls by jsonTerminalSafe (the data is unchanged). */
 export function renderJson(r: Report): string {
-  return JSON.stringify(r, null, 2) + '\n';
+  return jsonTerminalSafe(JSON.stringify(r, null, 2)) + '\n';
 }

@@ -111,6 +111,8 @@ const MONTHS: Record<string, number> = { jan: 0, feb: 1, mar: 2, apr: 3, may: 4,
 /** The calendar day of an RFC 5322 date in its own time zone (what the recipient of the bounce saw). */
 export function dayOf(date: string | null | undefined): string | null {
   if (!date) return null;
+  // A date is short; patterns only read its first 200 characters.
+  if (date.length > 200) date = date.slice(0, 200);
   const m = /(\d{1,2})\s+([A-Za-z]{3})[a-z]*\s+(\d{2,4})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([+-]\d{4}|[A-Z]{1,5})?/.exec(date);
   if (m) {
     const month = MONTHS[m[2]!.toLowerCase()];
@@ -120,7 +122,7 @@ export function dayOf(date: string | null | undefined): string | null {
     const d = new Date(Date.UTC(year, month, Number(m[1])));
     return Number.isNaN(d.getTime()) || d.getUTCDate() !== Number(m[1]) ? null : d.toISOString().slice(0, 10);
   }
-  const t = Date.parse(date.replace(/\([^)]*\)/g, ' '));
+  const t = Date.parse(date.replace(/\([^()]*\)/g, ' '));
   return Number.isNaN(t) ? null : new Date(t).toISOString().slice(0, 10);
 }
 

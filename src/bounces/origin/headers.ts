@@ -2,6 +2,7 @@
 // The parser keeps only a few original headers (ParsedBounce.original.headers); origin classification
 // needs every Received, Authentication-Results, Received-SPF, DKIM-Signature, Auto-Submitted, ...
 // so this reads them from the raw message itself. Bounded: headers only, a few hundred KB at most.
+import { DEFAULT_BUDGET, linesOver } from '../parse/bound.js';
 
 export type HeaderPairs = Array<[string, string]>;
 
@@ -15,6 +16,7 @@ export interface MessageHeaders {
 const MAX_SCAN = 4 * 1024 * 1024;
 const MAX_BLOCK = 256 * 1024;
 const MAX_HEADERS = 500;
+const MAX_VALUE = 8192;
 
 const PART_TYPE = /^content-type:[ \t]*(?:message\/(?:rfc822|global)(?:-headers)?|text\/rfc822-headers|message\/rfc822-headers)\b/im;
 const INLINE_MARKER = /^[ \t>|]*(?:-{2,}[ \t]*)?(?:original message(?: follows)?|this is a copy of the message, including all the headers|undelivered message(?: headers)?|the original message was received|------ this is a copy of the message|below this line is a copy of the message|returned message(?: headers)?|message headers follow)[^\n]*\n/im;
@@ -36,14 +38,15 @@ export function parseHeaderPairs(block: string): HeaderPairs {
   let name = '';
   let value = '';
   const flush = () => {
-    if (name && out.length < MAX_HEADERS) out.push([name, value.replace(/\s+/g, ' ').trim()]);
+    // Bounded for the patterns that read it: at most MAX_VALUE characters, whitespace runs as one space.
+    if (name && out.length < MAX_HEADERS) out.push([name, value.slice(0, 4 * MAX_VALUE).replace(/\s+/g, ' ').trim().slice(0, MAX_VALUE)]);
     name = '';
     value = '';
   };
   for (const line of block.split('\n')) {
     if (!line) continue;
     const c = line.charCodeAt(0);
-    if ((c === 32 || c === 9) && name) { value += ' ' + line.trim(); continue; }
+    if ((c === 32 || c === 9) && name) { if (value.length < 4 * MAX_VALUE) value += ' ' + line.trim(); continue; }
     const colon = line.indexOf(':');
     if (colon <= 0 || colon > 76 || /[\s]/.test(line.slice(0, colon))) { flush(); continue; }
     flush();
@@ -70,6 +73,8 @@ function looksLikeHeaders(pairs: HeaderPairs): boolean {
 /** Read the bounce's and the returned original's header blocks from a raw message. Never throws. */
 export function readMessageHeaders(raw: Buffer | string): MessageHeaders {
   try {
+    // The parser's line budget: a message over it is unparseable, and its headers are not read either.
+    if (linesOver(typeof raw === 'string' ? Buffer.from(raw.slice(0, MAX_SCAN), 'latin1') : raw.subarray(0, MAX_SCAN), DEFAULT_BUDGET.maxLines)) return { outer: [], original: null };
     let s = toText(raw);
     if (s.startsWith('From ')) s = s.slice(s.indexOf('\n') + 1);
     const outerEnd = headerEnd(s, 0);

@@ -69,7 +69,8 @@ function underAny(host: string, domains: readonly string[]): string | null {
 }
 
 function addrIn(v: string): string {
-  const m = /<([^<>\s]*@[^<>\s]+)>/.exec(v) ?? /([^\s<>"',;:()]+@[A-Za-z0-9.-]+)/.exec(v);
+  // Linear: no "@" in the local part, and a bare address is only tried where a token starts.
+  const m = /<([^<>\s@]*@[^<>\s]+)>/.exec(v) ?? /(?<![^\s<>"',;:()])([^\s<>"',;:()]+@[A-Za-z0-9.-]+)/.exec(v);
   return m?.[1] ?? '';
 }
 

@@ -23,7 +23,8 @@ export function cleanAddress(a: string): string {
 /** First address in a header value like `"Name" <a@b>` or `rfc822; a@b`. */
 export function firstAddress(v: string): string {
   if (!v) return '';
-  const angle = /<([^<>\s]+@[^<>\s]+)>/.exec(v);
+  // The local part holds no "@": one way to match, linear whatever the number of "@" in the value.
+  const angle = /<([^<>\s@]+@[^<>\s]+)>/.exec(v);
   if (angle?.[1]) return cleanAddress(angle[1]);
   return cleanAddress(v);
 }

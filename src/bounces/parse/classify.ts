@@ -10,6 +10,9 @@ const RETRY = new Set<string>(['', 'undefined', 'onhold', 'systemerror', 'securi
 /** Commands sent before DATA: content-based reasons cannot apply to them. */
 const BEFORE_DATA = new Set(['CONN', 'EHLO', 'HELO', 'MAIL', 'RCPT', 'STARTTLS', 'AUTH']);
 
+/** Characters of a diagnostic the phrase tables read (the parser passes at most 1,000). */
+const MAX_DIAGNOSTIC = 8000;
+
 const NAME_DOES_NOT_EXIST = /\b5[05]\d (?:host |domain )?((?:[a-z0-9-]+\.)+[a-z]{2,24})\.? does not exist/;
 
 /** "553 mx.example.org does not exist" names a host; a dotted local part ("john.smith") does not count. */
@@ -117,7 +120,7 @@ export function classify(rec: RawRecord): BounceReason {
   if (rec.reason && (!RETRY.has(rec.reason) || rec.reason === 'undefined')) return rec.reason;
   if (rec.status.startsWith('2.')) return 'delivered';
   // The trailing space lets phrases like "transaction failed " match at the end of the text.
-  const ctx: Ctx = { rec, lower: rec.diagnostic.toLowerCase() + ' ', sr: statusReason(rec.status) };
+  const ctx: Ctx = { rec, lower: rec.diagnostic.slice(0, MAX_DIAGNOSTIC).toLowerCase() + ' ', sr: statusReason(rec.status) };
   if (rec.reason) ctx.sr = ctx.sr || rec.reason;
 
   let reason: BounceReason | '' = '';

@@ -28,7 +28,8 @@ function typed(v: string): [string, string] {
   return [v.slice(0, i).trim().toUpperCase(), v.slice(i + 1).trim()];
 }
 
-export function parseDeliveryStatus(text: string): DsnReport {
+/** Parse a message/delivery-status part; at most `maxRecords` recipients are read (the rest is ignored). */
+export function parseDeliveryStatus(text: string, maxRecords = 500): DsnReport {
   const report: DsnReport = { reportingMta: '', records: [] };
   // Unfold continuation lines.
   const lines: string[] = [];
@@ -43,6 +44,7 @@ export function parseDeliveryStatus(text: string): DsnReport {
   let cur: ReturnType<typeof emptyRecord> | null = null;
   const push = () => { if (cur && (cur.recipient || cur.originalRecipient || cur.status || cur.diagnostic)) report.records.push(cur); cur = null; };
   for (const line of lines) {
+    if (report.records.length >= maxRecords) break;
     if (line.trim() === '') { if (cur && (cur.recipient || cur.originalRecipient)) push(); continue; }
     const c = line.indexOf(':');
     if (c <= 0) continue;
@@ -94,7 +96,7 @@ export function parseDeliveryStatus(text: string): DsnReport {
       default: break;
     }
   }
-  push();
+  if (report.records.length < maxRecords) push();
   for (const r of report.records) {
     if (report.reportingMta) r.localHost = report.reportingMta;
     if (r.recipient === '\u0000') r.recipient = ''; // Final-Recipient present but unusable

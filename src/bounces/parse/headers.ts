@@ -1,4 +1,5 @@
 // Header block parsing: split header/body, unfold, RFC 2047 encoded words.
+import { collapseWhitespace, MAX_HEADER_VALUE } from './bound.js';
 import { decodeText } from './charset.js';
 
 export interface HeaderList {
@@ -31,21 +32,24 @@ export function findHeaderEnd(s: string, start = 0): [number, number] {
   return [Math.min(s.length, limit), Math.min(s.length, limit)];
 }
 
-/** Parse a header block (binary string, already bounded). */
+/**
+ * Parse a header block (binary string, already bounded). Each unfolded value is bounded too: long
+ * whitespace runs collapsed, at most MAX_HEADER_VALUE characters.
+ */
 export function parseHeaderBlock(block: string): HeaderList {
   const list: Array<[string, string]> = [];
   const lines = block.split('\n');
   let name = '';
   let value = '';
   const flush = () => {
-    if (name && list.length < MAX_HEADERS) list.push([name, value.trim()]);
+    if (name && list.length < MAX_HEADERS) list.push([name, collapseWhitespace(value.slice(0, MAX_HEADER_VALUE * 4)).slice(0, MAX_HEADER_VALUE).trim()]);
     name = ''; value = '';
   };
   for (let raw of lines) {
     if (raw.endsWith('\r')) raw = raw.slice(0, -1);
     if (raw === '') continue;
     const c = raw.charCodeAt(0);
-    if ((c === 32 || c === 9) && name) { value += ' ' + raw.trim(); continue; }
+    if ((c === 32 || c === 9) && name) { if (value.length < MAX_HEADER_VALUE * 4) value += ' ' + raw.trim(); continue; }
     const colon = raw.indexOf(':');
     // Not a header line (mbox "From " line, garbage): skip it.
     if (colon <= 0 || colon > 100 || /\s/.test(raw.slice(0, colon).trimEnd())) { flush(); continue; }

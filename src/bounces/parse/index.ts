@@ -1,6 +1,7 @@
 // Bounce parser entry point: raw message -> normalized records -> classify().
 import { allAddresses, cleanAddress, firstAddress, isSystemAddress } from './address.js';
 import { arfRecords, parseFeedbackReport } from './arf.js';
+import { boundText, DEFAULT_BUDGET, linesOver, type BudgetKind, type ParseBudget } from './bound.js';
 import { classify, isHard } from './classify.js';
 import { parseDeliveryStatus } from './dsn.js';
 import { decodeHeaderValue, getHeader } from './headers.js';
@@ -19,9 +20,14 @@ import { isAutoReply } from './vacation.js';
 export type { BounceReason, BouncedRecipient, ParsedBounce, ParseOptions, OriginalMessage, RawRecord } from './types.js';
 export { classify, isHard } from './classify.js';
 export { splitMbox, readMbox, readMaildir, readEml, readMessages } from './sources.js';
+export { DEFAULT_BUDGET, type ParseBudget, type BudgetKind } from './bound.js';
 
-export const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
+export const DEFAULT_MAX_BYTES = DEFAULT_BUDGET.maxBytes;
 const MAX_DIAGNOSTIC = 1000;
+/** Characters of a record's raw diagnostic kept before it is normalised (whitespace runs are already collapsed). */
+const MAX_RAW_DIAGNOSTIC = 8 * MAX_DIAGNOSTIC;
+/** Recipients reported per message at most (one Formwarden mail has one; a mailing list's bounce a few hundred). */
+const MAX_RECORDS = 500;
 const MAX_TEXT = 512 * 1024;
 const TEMPORARY = /temporar|retry timeout exceeded|will be retried|try again later|delay reason|deferred/i;
 const DELAY_CAUSES = new Set<BounceReason>(['networkerror', 'systemerror', 'onhold', 'undefined']);
@@ -35,7 +41,10 @@ export interface BounceContext {
   walk: WalkResult;
   from: string;
   subject: string;
+  /** the human-readable text, bounded for patterns (lines cut, whitespace runs collapsed) */
   errorPart: string;
+  /** the same text unbounded (at most 512 KB), only for readers that use no pattern (JSON.parse) */
+  text: string;
   original: OriginalMessage | null;
   exclude: Set<string>;
 }
@@ -44,7 +53,26 @@ function emptyResult(why: string): ParsedBounce {
   return { kind: 'unparseable', bounces: [], original: null, bounce: { from: '', to: [], subject: '', date: null }, why };
 }
 
-/** Parse one raw message. Never throws; bounded in memory by opts.maxBytes. */
+/** The result for a message beyond the parse budget: unparseable, nothing read from it counts. */
+export function overBudget(kind: BudgetKind, detail: string): ParsedBounce {
+  return { ...emptyResult(`over the parse budget: ${detail}`), overBudget: kind };
+}
+
+/** The budget of one parse: the defaults, overridden by the options that are set. */
+export function budgetOf(opts: ParseOptions): ParseBudget {
+  return {
+    maxBytes: opts.maxBytes ?? DEFAULT_BUDGET.maxBytes,
+    maxLines: opts.maxLines ?? DEFAULT_BUDGET.maxLines,
+    maxParts: opts.maxParts ?? DEFAULT_BUDGET.maxParts,
+    maxDepth: opts.maxDepth ?? DEFAULT_BUDGET.maxDepth,
+  };
+}
+
+/**
+ * Parse one raw message. Never throws. Bounded: a message beyond the budget (bytes, lines, MIME parts,
+ * nesting depth; see ParseOptions) is reported unparseable, and every pattern reads bounded lines.
+ * Synchronous: a server parses through parse/pool.ts (a worker thread with a time budget) instead.
+ */
 export function parseBounce(raw: Buffer | string, opts: ParseOptions = {}): ParsedBounce {
   try {
     return parseInner(raw, opts);
@@ -53,9 +81,8 @@ export function parseBounce(raw: Buffer | string, opts: ParseOptions = {}): Pars
   }
 }
 
-function toBinary(raw: Buffer | string, maxBytes: number): string {
-  const buf = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw;
-  const s = (buf.length > maxBytes ? buf.subarray(0, maxBytes) : buf).toString('latin1');
+function toBinary(buf: Buffer): string {
+  const s = buf.toString('latin1');
   return s.includes('\r') ? s.replace(/\r\n?/g, '\n') : s;
 }
 
@@ -68,14 +95,20 @@ function isGarbage(s: string): boolean {
   return ctrl > head.length * 0.05 || !/^[\x20-\x7e]/.test(firstLine);
 }
 
-const FORWARDED_REPORT = /^\s*content-type:\s*multipart\/report;[\s\S]{0,200}?report-type="?delivery-status/im;
+const FORWARDED_REPORT = /^[ \t]*content-type:\s*multipart\/report;[\s\S]{0,200}?report-type="?delivery-status/im;
 
 function parseInner(raw: Buffer | string, opts: ParseOptions, depth = 0): ParsedBounce {
-  let s = toBinary(raw, opts.maxBytes ?? DEFAULT_MAX_BYTES);
+  const budget = budgetOf(opts);
+  const buf = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw;
+  if (buf.length > budget.maxBytes) return overBudget('bytes', `${buf.length} bytes, more than ${budget.maxBytes}`);
+  if (linesOver(buf, budget.maxLines)) return overBudget('lines', `more than ${budget.maxLines} lines`);
+  let s = toBinary(buf);
   if (s.startsWith('From ')) s = s.slice(s.indexOf('\n') + 1 || s.length);
   if (isGarbage(s)) return emptyResult('no RFC 5322 header block (binary or empty input)');
 
-  const walk = walkMessage(s, { ...DEFAULT_LIMITS, maxPartBytes: opts.maxPartBytes ?? DEFAULT_LIMITS.maxPartBytes });
+  const walk = walkMessage(s, { maxPartBytes: opts.maxPartBytes ?? DEFAULT_LIMITS.maxPartBytes, maxParts: budget.maxParts, maxDepth: budget.maxDepth });
+  if (walk.overBudget === 'parts') return overBudget('parts', `more than ${budget.maxParts} MIME parts`);
+  if (walk.overBudget === 'depth') return overBudget('depth', `multipart nesting deeper than ${budget.maxDepth}`);
   // A delivery report forwarded as an attachment (relayed to a notification address): read the report itself.
   if (depth === 0 && walk.original && !walk.deliveryStatus.length && !walk.feedbackReport.length) {
     const headEnd = walk.original.indexOf('\n\n');
@@ -91,12 +124,14 @@ function parseInner(raw: Buffer | string, opts: ParseOptions, depth = 0): Parsed
     from: firstAddress(fromHeader),
     to: allAddresses(getHeader(h, 'to')).slice(0, 50),
     subject,
-    date: getHeader(h, 'date') || null,
+    date: getHeader(h, 'date').slice(0, 200) || null,
   };
   const texts = walk.texts.length ? walk.texts : walk.htmlTexts;
   let mainText = texts.join('\n');
   if (mainText.length > MAX_TEXT) mainText = mainText.slice(0, MAX_TEXT);
-  mainText = mainText.replace(/\r\n?/g, '\n');
+  const fullText = mainText.replace(/\r\n?/g, '\n');
+  // Every pattern below reads bounded lines.
+  mainText = boundText(fullText);
   const [errorPart, inlineOriginal] = splitOriginal(mainText);
   const original = parseOriginal(walk.original ?? '') ?? parseOriginal(inlineOriginal);
   const messageId = original?.messageId ?? '';
@@ -105,7 +140,7 @@ function parseInner(raw: Buffer | string, opts: ParseOptions, depth = 0): Parsed
   if (original?.from) exclude.add(original.from);
   if (original?.returnPath) exclude.add(original.returnPath);
   if (bounce.from) exclude.add(bounce.from);
-  const ctx: BounceContext = { walk, from: fromHeader, subject, errorPart, original, exclude };
+  const ctx: BounceContext = { walk, from: fromHeader, subject, errorPart, text: fullText, original, exclude };
 
   let kind: ParsedBounce['kind'] = 'non-standard';
   let records: RawRecord[] = [];
@@ -113,7 +148,7 @@ function parseInner(raw: Buffer | string, opts: ParseOptions, depth = 0): Parsed
 
   if (walk.feedbackReport.length) {
     kind = 'arf';
-    const report = parseFeedbackReport(walk.feedbackReport[0] ?? '');
+    const report = parseFeedbackReport(boundText(walk.feedbackReport[0] ?? ''));
     const fallback = original?.to ? [original.to] : [];
     records = arfRecords(report, fallback, firstParagraph(errorPart));
   } else if (walk.deliveryStatus.length) {
@@ -163,6 +198,8 @@ function parseInner(raw: Buffer | string, opts: ParseOptions, depth = 0): Parsed
     why = rcpt ? 'bounce layout not recognised; recipient taken from the returned message' : 'bounce layout not recognised; no recipient found';
   }
 
+  if (records.length > MAX_RECORDS) records = records.slice(0, MAX_RECORDS);
+  for (const r of records) if (r.diagnostic.length > MAX_RAW_DIAGNOSTIC) r.diagnostic = r.diagnostic.slice(0, MAX_RAW_DIAGNOSTIC);
   applyMtaRules(ctx, records);
   // McAfee Email Gateway: its "user unknown" wordings mean a missing mailbox whatever the command.
   if (getHeader(h, 'x-nai-header')) for (const r of records) if (!r.reason && matches('userunknown', r.diagnostic.toLowerCase())) r.reason = 'userunknown';
@@ -185,7 +222,10 @@ function firstParagraph(text: string): string {
 /** Records from message/delivery-status parts, enriched with the human-readable text. */
 function fromDsn(walk: WalkResult, ctx: BounceContext): RawRecord[] {
   const out: RawRecord[] = [];
-  for (const part of walk.deliveryStatus) out.push(...parseDeliveryStatus(part).records);
+  for (const part of walk.deliveryStatus) {
+    out.push(...parseDeliveryStatus(boundText(part), MAX_RECORDS - out.length).records);
+    if (out.length >= MAX_RECORDS) break;
+  }
   if (!out.length) return out;
   const textRecs = parseTextLayout(ctx.errorPart, { exclude: new Set() });
   const byAddr = new Map(textRecs.map((r) => [r.recipient, r]));

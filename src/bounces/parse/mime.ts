@@ -3,15 +3,18 @@
 // embedded original message. Never recurses past maxDepth, never decodes more than
 // maxPartBytes of a part, never decompresses anything.
 import { decodeText } from './charset.js';
+import { DEFAULT_BUDGET } from './bound.js';
 import { findHeaderEnd, getHeader, parseContentType, parseHeaderBlock, type HeaderList } from './headers.js';
 
 export interface MimeLimits {
   maxPartBytes: number;
+  /** multipart nesting deeper than this is over the budget */
   maxDepth: number;
+  /** more MIME parts than this are over the budget */
   maxParts: number;
 }
 
-export const DEFAULT_LIMITS: MimeLimits = { maxPartBytes: 256 * 1024, maxDepth: 12, maxParts: 200 };
+export const DEFAULT_LIMITS: MimeLimits = { maxPartBytes: 256 * 1024, maxDepth: DEFAULT_BUDGET.maxDepth, maxParts: DEFAULT_BUDGET.maxParts };
 
 export interface WalkResult {
   headers: HeaderList;
@@ -26,6 +29,8 @@ export interface WalkResult {
   contentType: string;
   partTypes: string[];
   notes: string[];
+  /** the walk stopped because the message has more parts or deeper nesting than the limits allow */
+  overBudget: 'parts' | 'depth' | null;
 }
 
 export function decodeTransfer(body: string, cte: string, max: number): string {
@@ -41,11 +46,34 @@ export function decodeTransfer(body: string, cte: string, max: number): string {
   return chunk;
 }
 
+/**
+ * Text of an HTML part: script/style elements dropped, line-breaking tags as "\n", other tags as " ".
+ * One pass with indexOf (no backtracking pattern): an unclosed "<" or "<script" costs nothing extra.
+ */
 export function stripHtml(html: string): string {
-  return html
-    .replace(/<(script|style)[^>]*>[\s\S]*?<\/\1>/gi, ' ')
-    .replace(/<br\s*\/?>|<\/(p|div|tr|li|h\d)>/gi, '\n')
-    .replace(/<[^>]{0,2000}>/g, ' ')
+  const lower = html.toLowerCase();
+  const noClose = new Set<string>();
+  let out = '';
+  let i = 0;
+  let gt = -1; // the first ">" after the current "<"; shared by every "<" before it
+  while (i < html.length) {
+    const lt = html.indexOf('<', i);
+    if (lt === -1) { out += html.slice(i); break; }
+    out += html.slice(i, lt);
+    if (gt <= lt) gt = html.indexOf('>', lt + 1);
+    if (gt === -1) { out += html.slice(lt); break; } // no tag is closed any more: the rest is text
+    if (gt - lt > 2001) { out += '<'; i = lt + 1; continue; } // not a tag (as before: at most 2000 characters inside)
+    const name = /^\/?[a-z0-9]*/.exec(lower.slice(lt + 1, lt + 12))?.[0] ?? '';
+    if ((name === 'script' || name === 'style') && !noClose.has(name)) {
+      const end = lower.indexOf(`</${name}`, gt + 1);
+      const endGt = end === -1 ? -1 : html.indexOf('>', end);
+      if (endGt !== -1) { out += ' '; i = endGt + 1; continue; }
+      noClose.add(name); // no closing tag anywhere after: never search again
+    }
+    out += name === 'br' || /^\/(?:p|div|tr|li|h\d)$/.test(name) ? '\n' : ' ';
+    i = gt + 1;
+  }
+  return out
     .replace(/&nbsp;/gi, ' ').replace(/&lt;/gi, '<').replace(/&gt;/gi, '>').replace(/&quot;/gi, '"')
     .replace(/&#39;/g, "'").replace(/&amp;/gi, '&')
     .replace(/[ \t]+/g, ' ');
@@ -85,7 +113,7 @@ export function walkMessage(s: string, limits: MimeLimits = DEFAULT_LIMITS): Wal
   const headers = parseHeaderBlock(s.slice(0, hEnd));
   const res: WalkResult = {
     headers, texts: [], htmlTexts: [], deliveryStatus: [], feedbackReport: [], original: null,
-    contentType: '', partTypes: [], notes: [],
+    contentType: '', partTypes: [], notes: [], overBudget: null,
   };
   const ct = parseContentType(getHeader(headers, 'content-type') || 'text/plain');
   res.contentType = ct.type;
@@ -110,7 +138,8 @@ function sniffBoundary(body: string): string {
 }
 
 function walkEntity(headers: HeaderList, body: string, depth: number, res: WalkResult, limits: MimeLimits, sniffed = ''): void {
-  if (res.partTypes.length >= limits.maxParts) { res.notes.push('too many parts'); return; }
+  if (res.overBudget) return;
+  if (res.partTypes.length >= limits.maxParts) { res.overBudget = 'parts'; res.notes.push('too many parts'); return; }
   const ctRaw = getHeader(headers, 'content-type');
   const ct = parseContentType(ctRaw || 'text/plain');
   const type = ct.type || 'text/plain';
@@ -119,9 +148,10 @@ function walkEntity(headers: HeaderList, body: string, depth: number, res: WalkR
   res.partTypes.push(type);
 
   if (type.startsWith('multipart/') || sniffed) {
-    if (depth >= limits.maxDepth) { res.notes.push('multipart nesting too deep'); return; }
+    if (depth >= limits.maxDepth) { res.overBudget = 'depth'; res.notes.push('multipart nesting too deep'); return; }
     const boundary = sniffed || ct.params['boundary'];
-    const parts = boundary ? splitMultipart(body, boundary, limits.maxParts) : null;
+    // One more than allowed, so that a message with too many parts is seen as such.
+    const parts = boundary ? splitMultipart(body, boundary, limits.maxParts + 1) : null;
     if (!parts) {
       // Missing or wrong boundary: treat the body as plain text.
       res.notes.push('multipart without usable boundary');
@@ -129,6 +159,7 @@ function walkEntity(headers: HeaderList, body: string, depth: number, res: WalkR
       return;
     }
     for (const p of parts) {
+      if (res.overBudget) return;
       const [hEnd, bStart] = findHeaderEnd(p, 0);
       const ph = parseHeaderBlock(p.slice(0, hEnd));
       walkEntity(ph, p.slice(bStart), depth + 1, res, limits);

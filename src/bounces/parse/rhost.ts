@@ -257,5 +257,7 @@ export function remoteHostReason(recipient: string, hosts: string[], input: Omit
   const domain = recipient.slice(recipient.lastIndexOf('@') + 1).toLowerCase();
   const p = providerFor(recipient.includes('@') ? domain : '', hosts);
   if (!p) return '';
-  return p.find({ ...input, lower: input.diagnostic.toLowerCase() });
+  // The rules read at most 8,000 characters (the parser passes at most 1,000).
+  const diagnostic = input.diagnostic.slice(0, 8000);
+  return p.find({ ...input, diagnostic, lower: diagnostic.toLowerCase() });
 }

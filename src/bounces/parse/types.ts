@@ -33,11 +33,19 @@ export interface ParsedBounce {
   original: OriginalMessage | null;
   bounce: { from: string; to: string[]; subject: string; date: string | null };
   why?: string;
+  /** set (with kind 'unparseable') when the message exceeded the parse budget: which limit */
+  overBudget?: 'bytes' | 'lines' | 'parts' | 'depth' | 'time';
 }
 
 export interface ParseOptions {
-  /** bytes of the raw message that are read at most (default 10 MB) */
+  /** bytes of the raw message at most (default 10 MiB); a larger message is reported unparseable, unread */
   maxBytes?: number;
+  /** lines of the raw message at most (default 200,000); more: unparseable */
+  maxLines?: number;
+  /** MIME parts at most (default 200); more: unparseable */
+  maxParts?: number;
+  /** multipart nesting depth at most (default 12); deeper: unparseable */
+  maxDepth?: number;
   /** bytes of each MIME part that are decoded and inspected at most (default 256 KB) */
   maxPartBytes?: number;
 }

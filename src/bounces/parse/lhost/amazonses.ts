@@ -1,5 +1,6 @@
 // Amazon SES notifications delivered by mail (SNS JSON: Bounce, Complaint, Delivery).
 import { cleanAddress } from '../address.js';
+import { splitOriginal } from '../text.js';
 import type { RawRecord } from '../types.js';
 import type { Layout } from './index.js';
 
@@ -14,8 +15,19 @@ interface SesMessage {
 
 const MAX_JSON = 256 * 1024;
 
+/** Where a JSON object starts: "{" then optional whitespace then '"' (compact or pretty-printed). One pass. */
+function jsonStart(text: string): number {
+  for (let i = text.indexOf('{'); i !== -1; i = text.indexOf('{', i + 1)) {
+    let j = i + 1;
+    while (j < text.length && /\s/.test(text[j]!)) j++;
+    if (text[j] === '"') return i;
+    i = j - 1;
+  }
+  return -1;
+}
+
 function extractJson(text: string): SesMessage | null {
-  const start = text.search(/\{\s*"/); // compact or pretty-printed (SNS envelope)
+  const start = jsonStart(text);
   const end = text.lastIndexOf('}');
   if (start === -1 || end <= start || end - start > MAX_JSON) return null;
   try {
@@ -34,9 +46,10 @@ const base = (recipient: string): RawRecord => ({
 export const amazonSesLayout: Layout = {
   name: 'amazonses-json',
   // The field names appear escaped (\"notificationType\") when an SNS envelope wraps the notification.
-  match: (ctx) => /\\?"(?:notificationType|eventType)\\?"/.test(ctx.errorPart),
+  // The JSON may sit on one long line: read the unbounded text (plain substring search and JSON.parse only).
+  match: (ctx) => ['"notificationType', '"eventType'].some((k) => ctx.text.includes(k + '"') || ctx.text.includes(k + '\\"')),
   parse: (ctx) => {
-    const o = extractJson(ctx.errorPart);
+    const o = extractJson(splitOriginal(ctx.text)[0]);
     if (!o) return [];
     const type = o.notificationType ?? o.eventType ?? '';
     if (type === 'Bounce') {

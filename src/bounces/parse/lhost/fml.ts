@@ -7,7 +7,7 @@ import type { Layout } from './index.js';
 
 // Notice body lines, then the Subject as a fallback.
 const BODY_REASONS: Array<[BounceReason, RegExp]> = [
-  ['rejected', /NOT MEMBER article from |reject (?:mail from \S+@\S+|since .+ header may cause mail loop|spammers:)|You are not a member of this mailing list/],
+  ['rejected', /NOT MEMBER article from |reject (?:mail from \S{1,64}@\S|since .{1,300}? header may cause mail loop|spammers:)|You are not a member of this mailing list/],
   ['systemerror', /Duplicated Message-ID|fml .+ has detected a loop condition so that|Loop Back Warning:/],
   ['securityerror', /Security alert:/i],
 ];

@@ -2,6 +2,7 @@
 // Courier, Exchange, Gmail, ...): recipient lines followed by error lines, plus SMTP
 // transcripts (">>> RCPT To:<a>" / "<<< 550 ..."). No per-file knowledge, only line shapes.
 import { ADDR, cleanAddress, isSystemAddress } from '../address.js';
+import { MAX_LINE } from '../bound.js';
 import type { RawRecord } from '../types.js';
 
 export interface TextRecord extends RawRecord { lines: string[]; before: string[] }
@@ -47,9 +48,10 @@ export function parseTextLayout(errorPart: string, opts: GenericOptions): TextRe
   const max = Math.min(lines.length, 2000);
   for (let i = 0; i < max; i++) {
     const raw = lines[i] ?? '';
+    // Too long for a recipient or error line (the caller bounds lines; a longer one is garbage).
+    if (raw.length > MAX_LINE) continue;
     // Quoted bounces ("> " prefixes) are read as if unquoted; ">>>" transcript lines are kept.
-    const line = raw.replace(/\s+$/, '').replace(/^>(?!>>)\s?/, '');
-    if (line.length > 1000) continue;
+    const line = raw.trimEnd().replace(/^>(?!>>)\s?/, '');
 
     const t = TRANSCRIPT_CMD.exec(line);
     // Continuation lines of a folded transcript command ("In:  MAIL" / "     FROM:<a>").
