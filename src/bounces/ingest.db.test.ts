@@ -1,6 +1,8 @@
 // Bounces read from the owner's mailbox (a real Dovecot on loopback) act on the running instance:
 // a hard bounce of an auto-reply suppresses the address and shows on the submission's events, the
-// cursor means nothing is read twice, and a burst of bounces trips the breaker and alerts the owner.
+// cursor means nothing is read twice, and a burst of bounces (from several recipient domains) trips the
+// breaker and alerts the owner. A forged DSN quoting a received Message-ID acts on that mail's recipient
+// only, whatever address it claims, and counts once however often it comes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dbUnavailable } from '../test-support/db.js';
 import { postfixDsn } from '../test-support/dsn.js';
@@ -98,6 +100,41 @@ describe.skipIf(dbUnavailable() || dovecotMissing())('bounces from the owner\'s 
       const alert = await k.selectFrom('outbox').selectAll().where('kind', '=', 'alert').executeTakeFirstOrThrow();
       expect(alert.body).toContain('bounces 4 in 600s > limit 3');
       expect(await k.selectFrom('suppressions').selectAll().execute()).toHaveLength(4);
+    } finally {
+      await t.close();
+    }
+  });
+  it('a forged DSN quoting a received Message-ID suppresses that mail\'s recipient, never the address it claims, and counts once', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 10, 22, 9, 0, 0));
+    const t = await start(clock, 'Bounces3', 'monitor: { form: { bounces: 1 } }');
+    const k = t.instance.db.kysely;
+    try {
+      const customer = await post(t, clock, 'customer@shop-customer.example');
+      const attacker = await post(t, clock, 'attacker@attacker.example');
+      await t.instance.worker.drain();
+      const reply = await k.selectFrom('outbox').selectAll().where('submission_id', '=', attacker).where('kind', '=', 'autoreply').executeTakeFirstOrThrow();
+      // The attacker got reply.message_id; the DSN claims the customer failed (hard), five times, and a
+      // non-report quoting the same Message-ID comes along.
+      const forged = dsn('customer@shop-customer.example', reply.message_id);
+      const notReport = `From: attacker@attacker.example\r\nTo: info@example.jp\r\nSubject: Undelivered Mail Returned to Sender\r\n\r\n<customer@shop-customer.example>: 550 5.1.1 User unknown\r\nMessage-ID: ${reply.message_id}\r\n`;
+      await deliver('Bounces3', forged, forged, forged, forged, forged, notReport);
+      expect(await t.instance.pollBounces()).toBe(6);
+
+      const supp = await k.selectFrom('suppressions').selectAll().execute();
+      expect(supp.map((s) => s.address)).toEqual(['attacker@attacker.example']);
+      const events = await k.selectFrom('events').selectAll().where('kind', 'in', ['bounce', 'complaint']).execute();
+      expect(events).toHaveLength(1);
+      expect(events[0]!.address).toBe('attacker@attacker.example');
+      expect(JSON.parse(events[0]!.detail)).toMatchObject({ outbox: reply.id, matched: 'message-id', reported: 'customer@shop-customer.example' });
+      // One signal from one recipient domain trips nothing, even with a limit of one.
+      await t.instance.housekeeping();
+      expect(t.instance.monitor.isOpen('contact')).toBe(false);
+
+      clock.advance(25 * 3_600_000);
+      await post(t, clock, 'customer@shop-customer.example');
+      const last = await k.selectFrom('submissions').select('autoreply').orderBy('created_at', 'desc').executeTakeFirstOrThrow();
+      expect(last.autoreply).toBe('queued');
+      expect(customer).toBeTruthy();
     } finally {
       await t.close();
     }

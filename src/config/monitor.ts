@@ -9,10 +9,18 @@ const limits = z
     autoreplies: z.number().int().positive().default(20),
     /** Distinct recipient domains of auto-replies per window. */
     recipientDomains: z.number().int().positive().default(10),
-    /** Share of rejected or quarantined submissions (0..1), counted once at least minSample submissions arrived. */
+    /**
+     * Share of refused (rejected or quarantined) posts (0..1), counted once at least minSample posts arrived.
+     * Refused posts send no mail: this raises the proof-of-work difficulty and tells the owner ("attack
+     * observed"), it does not stop auto-replies.
+     */
     rejectedShare: z.number().min(0).max(1).default(0.8),
-    /** Bounces of our mail per window. */
+    /** Bounce signals (bounces, complaints, "I didn't request this") per window above which the breaker may trip. */
     bounces: z.number().int().positive().default(10),
+    /** ...and only when they name at least this many distinct recipient domains... */
+    bounceDomains: z.number().int().positive().default(3),
+    /** ...and make at least this share (0..1) of the auto-replies sent since the oldest bounced one. */
+    bounceShare: z.number().min(0).max(1).default(0.25),
   })
   .prefault({});
 
@@ -36,11 +44,18 @@ export const monitorSchema = z
         recipientDomains: z.number().int().positive().default(30),
         rejectedShare: z.number().min(0).max(1).default(0.9),
         bounces: z.number().int().positive().default(30),
+        bounceDomains: z.number().int().positive().default(3),
+        bounceShare: z.number().min(0).max(1).default(0.25),
       })
       .prefault({}),
     /** An open breaker tries again (half-open) after this many seconds. */
     coolDownSeconds: z.number().int().positive().default(3600),
     /** How often the monitor looks, in seconds. */
     intervalSeconds: z.number().int().positive().default(15),
+    /**
+     * Slow drip: a form (or the instance) whose auto-reply cap (hourly or daily) is used up in this many
+     * clock hours running alerts the owner, once per streak. 0 turns it off.
+     */
+    capAlertHours: z.number().int().nonnegative().default(2),
   })
   .prefault({});

@@ -118,6 +118,55 @@ alerts: { webhook: { url: "${hookUrl}", format: json }, minInterval: 2h }`,
     }
   });
 
+  it('posts refused at the door: an "attack observed" notice (once per minInterval), a harder proof-of-work, pending auto-replies left alone; a later trip still alerts', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 10, 12, 9, 0, 0));
+    const t = await startTestInstance({
+      clock,
+      startWorker: false,
+      defenses: DEFENSES,
+      forms: BASE_FORM.replace('delay: 0s', 'delay: 2m'),
+      extra: `monitor: { form: { submissions: 5 } }
+alerts: { minInterval: 2h }`,
+    });
+    const k = t.instance.db.kysely;
+    try {
+      const before = t.instance.defenses.altcha!.difficulty('contact');
+      await post(t, clock, 1);
+      for (let i = 0; i < 24; i++) {
+        clock.advance(1000);
+        const res = await fetch(`${t.url}/api/forms/contact/submissions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-forwarded-for': `203.0.${113 + (i % 6)}.9` },
+          body: JSON.stringify({ name: 'Bot', email: `b${i}@bots.example`, message: 'x', _token: `junk-${i}`, website: '' }),
+        });
+        await res.arrayBuffer();
+      }
+      expect((await t.instance.monitor.stats('contact', 0, clock.now().getTime())).rejected).toBeGreaterThanOrEqual(20);
+      const trips = await t.instance.monitor.tick();
+      expect(trips.map((x) => [x.scope, x.kind])).toEqual([['form:contact', 'attack'], ['instance', 'attack']]);
+      clock.advance(60_000);
+      await t.instance.housekeeping();
+      expect(t.instance.monitor.state('form:contact')).toBe('closed');
+      expect(t.instance.monitor.state('instance')).toBe('closed');
+      expect(t.instance.monitor.underAttack('contact')).toBe(true);
+      expect(t.instance.defenses.altcha!.difficulty('contact').maxNumber).toBeGreaterThan(before.maxNumber);
+      // The genuine visitor's auto-reply is still waiting to go.
+      expect((await k.selectFrom('outbox').select('state').where('kind', '=', 'autoreply').execute()).map((r) => r.state)).toEqual(['pending']);
+      const alerts = async () => (await k.selectFrom('outbox').select('subject').where('kind', '=', 'alert').execute()).map((a) => a.subject);
+      // One notice per scope (the form's owners; the instance's: every form's owners), not one per tick.
+      expect((await alerts()).filter((s) => s.includes('attack observed'))).toHaveLength(2);
+      expect(await k.selectFrom('events').select('detail').where('kind', '=', 'attack').execute()).toHaveLength(2);
+
+      // Accepted posts over the limit trip the breaker, and its alert is not held back by the notice.
+      for (let i = 10; i < 16; i++) await post(t, clock, i);
+      await t.instance.housekeeping();
+      expect(t.instance.monitor.isOpen('contact')).toBe(true);
+      expect((await alerts()).filter((s) => s.includes('auto-replies stopped'))).toHaveLength(1);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('reset closes an open breaker at once', async () => {
     const clock = new ManualClock(Date.UTC(2026, 10, 11, 9, 0, 0));
     const t = await startTestInstance({ clock, startWorker: false, defenses: DEFENSES, extra: 'monitor: { form: { submissions: 2 } }' });
@@ -140,12 +189,12 @@ describe('alert webhooks', () => {
     scope: 'form:contact',
     formId: 'contact',
     reason: 'submissions 99 in 600s > limit 60',
-    stats: { submissions: 99, autoreplies: 3, recipientDomains: 40, rejected: 1, bounces: 0, topIps: [['192.0.2.1', 50]], topDomains: [['victim.example', 9]], samples: [{ ip: '192.0.2.1', fields: { name: 'x', message: 'go to https://spam.example.ru now' } }] },
+    stats: { submissions: 99, autoreplies: 3, recipientDomains: 40, rejected: 1, bounces: 0, bounceDomains: 0, sent: 3, topIps: [['192.0.2.1', 50]], topDomains: [['victim.example', 9]], samples: [{ ip: '192.0.2.1', fields: { name: 'x', message: 'go to https://spam.example.ru now' } }] },
   };
   const text = alertText(config, trip);
 
   it('Slack: one text field with the subject in bold and the body as a code block', () => {
-    const p = webhookPayload('slack', config, trip, text);
+    const p = webhookPayload('slack', config, trip);
     expect(p.contentType).toBe('application/json');
     const body = JSON.parse(p.body) as { text: string };
     expect(Object.keys(body)).toEqual(['text']);
@@ -154,7 +203,7 @@ describe('alert webhooks', () => {
   });
 
   it('Chatwork: a form-encoded body with an [info] block', () => {
-    const p = webhookPayload('chatwork', config, trip, text);
+    const p = webhookPayload('chatwork', config, trip);
     expect(p.contentType).toBe('application/x-www-form-urlencoded');
     const body = new URLSearchParams(p.body).get('body')!;
     expect(body.startsWith(`[info][title]${text.subject}[/title]`)).toBe(true);

@@ -1,8 +1,11 @@
 // Anomaly detection and the circuit breaker, per form and per instance. Every tick counts the last
-// window (submissions, auto-replies, distinct recipient domains, share rejected, bounces) against a
+// window (submissions, auto-replies, distinct recipient domains, share refused, bounce signals) against a
 // hard limit and against the trailing baseline of earlier windows. A trip stops the form's auto-replies
 // (pending ones are cancelled), raises the proof-of-work difficulty and alerts the owner at once.
 // After the cool-down the breaker is half-open: it closes after a calm window, or opens again.
+// Only what an attacker cannot forge cheaply opens the breaker: accepted posts count, refused ones (no
+// mail sent) only mark an "attack observed" (harder proof-of-work, a rate-limited alert); bounce signals
+// need several recipient domains and a share of the mail actually sent.
 import type { Kysely } from 'kysely';
 import type { Config } from '../config/schema.js';
 import { addressDomain } from '../relay/address.js';
@@ -14,11 +17,18 @@ import { newId } from '../util/id.js';
 export type BreakerState = 'closed' | 'open' | 'half_open';
 
 export interface WindowStats {
+  /** Every post stored in the window, refused ones included. */
   submissions: number;
   autoreplies: number;
   recipientDomains: number;
+  /** Posts refused at the door (reject or quarantine): no auto-reply was sent for them. */
   rejected: number;
+  /** Bounce signals: bounces, complaints and "I didn't request this" clicks (at most one per mail). */
   bounces: number;
+  /** Distinct recipient domains among the bounce signals. */
+  bounceDomains: number;
+  /** Auto-replies sent since the oldest mail a signal of the window names (and every mail named). */
+  sent: number;
   topIps: [string, number][];
   topDomains: [string, number][];
   samples: { fields: Record<string, string>; ip: string }[];
@@ -29,7 +39,15 @@ export interface TripInfo {
   formId: string | null;
   reason: string;
   stats: WindowStats;
+  /** breaker (default): auto-replies stopped; attack: refused posts observed, auto-replies go on. */
+  kind?: 'breaker' | 'attack';
 }
+
+/** The signals the breaker counts; `bounce_ignored` (reports that count nothing) is not one. */
+export const SIGNAL_KINDS = ['bounce', 'complaint', 'abuse_link'] as const;
+/** Signals of mail sent this long ago or less count in the share of mail sent. */
+const SENT_LOOKBACK_MS = 7 * 86_400_000;
+const ATTACK_KEY = 'monitor:attack:';
 
 export interface MonitorDeps {
   db: Kysely<Database>;
@@ -40,10 +58,12 @@ export interface MonitorDeps {
   log?: { warn(obj: object, msg: string): void };
 }
 
-type Limits = { submissions: number; autoreplies: number; recipientDomains: number; rejectedShare: number; bounces: number };
+type Limits = { submissions: number; autoreplies: number; recipientDomains: number; rejectedShare: number; bounces: number; bounceDomains: number; bounceShare: number };
 
 export class Monitor {
   private states = new Map<string, BreakerState>();
+  /** Scopes where refused posts were observed, until when (ms). */
+  private attacks = new Map<string, { reason: string; since: number; until: number }>();
 
   constructor(private readonly deps: MonitorDeps) {}
 
@@ -60,10 +80,30 @@ export class Monitor {
     return this.states.get(scope) ?? 'closed';
   }
 
+  /** An attack (many refused posts) was observed on the form or the instance and has not calmed down yet. */
+  underAttack(formId: string): boolean {
+    const now = this.deps.clock.now().getTime();
+    return [`form:${formId}`, 'instance'].some((s) => (this.attacks.get(s)?.until ?? 0) > now);
+  }
+
+  /** The proof-of-work is raised while the breaker is open or an attack is observed. */
+  raisesDifficulty(formId: string): boolean {
+    return this.isOpen(formId) || this.underAttack(formId);
+  }
+
   /** Reads breaker state from the database (other processes may have tripped it). */
   async refresh(): Promise<void> {
     const rows = await this.deps.db.selectFrom('breakers').select(['scope', 'state']).execute();
     this.states = new Map(rows.map((r) => [r.scope, r.state as BreakerState]));
+    const attacks = await this.deps.db.selectFrom('kv').select(['key', 'value']).where('key', 'like', `${ATTACK_KEY}%`).execute();
+    this.attacks = new Map();
+    for (const r of attacks) {
+      try {
+        this.attacks.set(r.key.slice(ATTACK_KEY.length), JSON.parse(r.value) as { reason: string; since: number; until: number });
+      } catch {
+        // A damaged mark is no attack.
+      }
+    }
   }
 
   /** One look at every form and at the instance. Returns the trips of this tick. */
@@ -72,55 +112,90 @@ export class Monitor {
     await this.refresh();
     if (!config.monitor.enabled) return [];
     const trips: TripInfo[] = [];
-    for (const form of config.forms) {
-      const trip = await this.evaluate(`form:${form.id}`, form.id, config.monitor.form);
-      if (trip) trips.push(trip);
-    }
-    const trip = await this.evaluate('instance', null, config.monitor.instance);
-    if (trip) trips.push(trip);
+    for (const form of config.forms) trips.push(...(await this.evaluate(`form:${form.id}`, form.id, config.monitor.form)));
+    trips.push(...(await this.evaluate('instance', null, config.monitor.instance)));
     return trips;
   }
 
-  private async evaluate(scope: string, formId: string | null, limits: Limits): Promise<TripInfo | null> {
+  private async evaluate(scope: string, formId: string | null, limits: Limits): Promise<TripInfo[]> {
     const m = this.deps.config.monitor;
     const now = this.deps.clock.now().getTime();
     const windowMs = m.windowSeconds * 1000;
     const current = await this.stats(formId, now - windowMs, now);
     const reason = await this.anomaly(formId, current, limits, now, windowMs);
+    const attack = this.attackReason(current, limits);
     const state = this.state(scope);
     const row = await this.deps.db.selectFrom('breakers').selectAll().where('scope', '=', scope).executeTakeFirst();
 
     if (reason && (state !== 'open' || !row)) {
       await this.trip(scope, formId, reason, now);
-      const info = { scope, formId, reason, stats: current };
+      if (attack) await this.observeAttack(scope, formId, attack, now);
+      const info: TripInfo = { scope, formId, reason, stats: current, kind: 'breaker' };
       await this.deps.onTrip?.(info);
-      return info;
+      return [info];
+    }
+    const out: TripInfo[] = [];
+    if (attack) {
+      // Refused posts sent no mail: the owner hears of them (rate-limited) and the proof-of-work rises,
+      // but genuine visitors keep their auto-replies.
+      await this.observeAttack(scope, formId, attack, now);
+      const info: TripInfo = { scope, formId, reason: attack, stats: current, kind: 'attack' };
+      if (state !== 'open') await this.deps.onTrip?.(info);
+      out.push(info);
     }
     if (state === 'open' && row?.retry_at !== null && row && now >= (row.retry_at ?? 0)) {
       await this.setState(scope, 'half_open', row.reason, now, row.tripped_at, null);
     } else if (state === 'half_open' && !reason && row && now - row.updated_at >= windowMs) {
       await this.setState(scope, 'closed', '', now, null, null);
     }
-    return null;
+    return out;
   }
 
+  /** Reasons to stop auto-replies: only posts that were accepted (mail could follow) and signals that need many victims. */
   private async anomaly(formId: string | null, s: WindowStats, limits: Limits, now: number, windowMs: number): Promise<string | null> {
     const m = this.deps.config.monitor;
-    if (s.submissions > limits.submissions) return `submissions ${s.submissions} in ${m.windowSeconds}s > limit ${limits.submissions}`;
+    const accepted = s.submissions - s.rejected;
+    if (accepted > limits.submissions) return `submissions ${accepted} in ${m.windowSeconds}s > limit ${limits.submissions}`;
     if (s.autoreplies > limits.autoreplies) return `auto-replies ${s.autoreplies} in ${m.windowSeconds}s > limit ${limits.autoreplies}`;
     if (s.recipientDomains > limits.recipientDomains) return `recipient domains ${s.recipientDomains} in ${m.windowSeconds}s > limit ${limits.recipientDomains}`;
-    if (s.bounces > limits.bounces) return `bounces ${s.bounces} in ${m.windowSeconds}s > limit ${limits.bounces}`;
-    if (s.submissions >= m.minSample && s.rejected / s.submissions > limits.rejectedShare) {
-      return `rejected share ${Math.round((100 * s.rejected) / s.submissions)}% > ${Math.round(limits.rejectedShare * 100)}%`;
+    // Anyone who received one of our mails can forge its bounce: a burst must come from several recipient
+    // domains and be a real share of the mail sent before it stops anything.
+    if (s.bounces > limits.bounces && s.bounceDomains >= limits.bounceDomains && s.bounces >= limits.bounceShare * Math.max(s.sent, 1)) {
+      return `bounces ${s.bounces} in ${m.windowSeconds}s > limit ${limits.bounces} (${s.bounceDomains} recipient domains, ${s.bounces} of ${s.sent} auto-replies sent)`;
     }
-    if (s.submissions >= m.minSample) {
+    if (accepted >= m.minSample) {
       const base = await this.stats(formId, now - windowMs * (m.baselineWindows + 1), now - windowMs, false);
-      const perWindow = base.submissions / m.baselineWindows;
-      if (s.submissions > m.factor * Math.max(perWindow, 1)) {
-        return `submissions ${s.submissions} in ${m.windowSeconds}s > ${m.factor}x baseline ${perWindow.toFixed(1)}`;
+      const perWindow = (base.submissions - base.rejected) / m.baselineWindows;
+      if (accepted > m.factor * Math.max(perWindow, 1)) {
+        return `submissions ${accepted} in ${m.windowSeconds}s > ${m.factor}x baseline ${perWindow.toFixed(1)}`;
       }
     }
     return null;
+  }
+
+  /** Posts refused at the door: an attack worth telling the owner about, not a reason to stop auto-replies. */
+  private attackReason(s: WindowStats, limits: Limits): string | null {
+    const m = this.deps.config.monitor;
+    if (s.rejected > limits.submissions) return `refused posts ${s.rejected} in ${m.windowSeconds}s > limit ${limits.submissions}`;
+    if (s.submissions >= m.minSample && s.rejected / s.submissions > limits.rejectedShare) {
+      return `rejected share ${Math.round((100 * s.rejected) / s.submissions)}% > ${Math.round(limits.rejectedShare * 100)}%`;
+    }
+    return null;
+  }
+
+  /** Marks the scope as under attack for the cool-down (shared through the database); the first mark is an event. */
+  private async observeAttack(scope: string, formId: string | null, reason: string, now: number): Promise<void> {
+    const prev = this.attacks.get(scope);
+    const active = !!prev && prev.until > now;
+    const mark = { reason, since: active ? prev.since : now, until: now + this.deps.config.monitor.coolDownSeconds * 1000 };
+    const key = `${ATTACK_KEY}${scope}`;
+    const value = JSON.stringify(mark);
+    await this.deps.db.insertInto('kv').values({ key, value, updated_at: now }).onConflict((oc) => oc.column('key').doUpdateSet({ value, updated_at: now })).execute();
+    if (!active) {
+      await this.deps.db.insertInto('events').values({ id: newId('e', now), kind: 'attack', form_id: formId, address: null, at: now, detail: `${scope}: ${reason}` }).execute();
+      this.deps.log?.warn({ scope, reason }, 'attack observed: posts refused at the door; proof-of-work raised');
+    }
+    this.attacks.set(scope, mark);
   }
 
   async stats(formId: string | null, from: number, to: number, detail = true): Promise<WindowStats> {
@@ -128,10 +203,7 @@ export class Monitor {
     let q = db.selectFrom('submissions').select(['action', 'ip', 'autoreply', 'autoreply_to', 'fields']).where('created_at', '>', from).where('created_at', '<=', to);
     if (formId) q = q.where('form_id', '=', formId);
     const rows = await q.limit(50_000).execute();
-    // Abuse signals: bounces of our mail, complaints, and clicks on "I didn't request this".
-    let e = db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).where('kind', 'in', ['bounce', 'complaint', 'abuse_link']).where('at', '>', from).where('at', '<=', to);
-    if (formId) e = e.where('form_id', '=', formId);
-    const bounces = Number((await e.executeTakeFirstOrThrow()).n);
+    const signals = await this.signalStats(formId, from, to);
     const domains = new Map<string, number>();
     const ips = new Map<string, number>();
     let autoreplies = 0;
@@ -153,11 +225,67 @@ export class Monitor {
       autoreplies,
       recipientDomains: domains.size,
       rejected,
-      bounces,
+      ...signals,
       topIps: top(ips),
       topDomains: top(domains),
       samples: detail ? rows.slice(-2).map((r) => ({ fields: JSON.parse(r.fields) as Record<string, string>, ip: r.ip })) : [],
     };
+  }
+
+  /**
+   * Abuse signals (bounces of our mail, complaints, clicks on "I didn't request this"): how many mails they
+   * name (one mail counts once, whatever mix of reports and clicks it drew), from how many recipient domains,
+   * and how many auto-replies were sent since the oldest mail they name (so a handful of forged reports
+   * about old mails weighs against everything sent since).
+   */
+  private async signalStats(formId: string | null, from: number, to: number): Promise<{ bounces: number; bounceDomains: number; sent: number }> {
+    const db = this.deps.db;
+    let e = db.selectFrom('events').select(['kind', 'address', 'detail']).where('kind', 'in', [...SIGNAL_KINDS]).where('at', '>', from).where('at', '<=', to);
+    if (formId) e = e.where('form_id', '=', formId);
+    const events = await e.limit(50_000).execute();
+    // Each signal's key: the mail it names (bounces: detail.outbox; clicks: detail.outbox or the submission id).
+    const keyed = events.map((ev, i) => {
+      let outbox: unknown;
+      try {
+        outbox = (JSON.parse(ev.detail) as { outbox?: unknown } | null)?.outbox;
+      } catch {
+        outbox = undefined;
+      }
+      if (typeof outbox === 'string' && outbox) return { key: `m:${outbox}`, address: ev.address ?? '' };
+      if (ev.kind === 'abuse_link' && ev.detail) return { key: `s:${ev.detail}`, address: ev.address ?? '' };
+      return { key: `e:${i}`, address: ev.address ?? '' };
+    });
+    const chunks = <T>(xs: T[]) => Array.from({ length: Math.ceil(xs.length / 500) }, (_, i) => xs.slice(i * 500, i * 500 + 500));
+    const mails = new Map<string, { id: string; kind: string; state: string; created_at: number }>();
+    const bySubmission = new Map<string, string>();
+    const outboxIds = [...new Set(keyed.filter((k) => k.key.startsWith('m:')).map((k) => k.key.slice(2)))];
+    const submissionIds = [...new Set(keyed.filter((k) => k.key.startsWith('s:')).map((k) => k.key.slice(2)))];
+    for (const ids of chunks(outboxIds)) {
+      for (const r of await db.selectFrom('outbox').select(['id', 'kind', 'state', 'created_at']).where('id', 'in', ids).execute()) mails.set(r.id, r);
+    }
+    for (const ids of chunks(submissionIds)) {
+      const rows = await db.selectFrom('outbox').select(['id', 'kind', 'state', 'created_at', 'submission_id']).where('kind', '=', 'autoreply').where('submission_id', 'in', ids).execute();
+      for (const r of rows) {
+        mails.set(r.id, r);
+        if (r.submission_id) bySubmission.set(r.submission_id, r.id);
+      }
+    }
+    const signals = new Map<string, string>();
+    for (const k of keyed) {
+      const row = k.key.startsWith('s:') ? bySubmission.get(k.key.slice(2)) : undefined;
+      const key = row ? `m:${row}` : k.key;
+      if (!signals.has(key)) signals.set(key, k.address);
+    }
+    const domains = new Set([...signals.values()].filter(Boolean).map((a) => addressDomain(a)));
+    const named = [...signals.keys()].filter((k) => k.startsWith('m:')).map((k) => mails.get(k.slice(2)));
+    const since = Math.max(to - SENT_LOOKBACK_MS, named.reduce((m, r) => (r ? Math.min(m, r.created_at) : m), from));
+    let q = db.selectFrom('outbox').select((eb) => eb.fn.countAll<number>().as('n')).where('kind', '=', 'autoreply').where('state', '=', 'sent').where('created_at', '>', since).where('created_at', '<=', to);
+    if (formId) q = q.where('form_id', '=', formId);
+    const sentInRange = Number((await q.executeTakeFirstOrThrow()).n);
+    // Every mail a signal names was sent, whatever its kind or age: the share never exceeds 1.
+    const counted = (r: { kind: string; state: string; created_at: number } | undefined) => !!r && r.kind === 'autoreply' && r.state === 'sent' && r.created_at > since && r.created_at <= to;
+    const outside = signals.size - named.filter(counted).length;
+    return { bounces: signals.size, bounceDomains: domains.size, sent: sentInRange + outside };
   }
 
   private async trip(scope: string, formId: string | null, reason: string, now: number): Promise<void> {

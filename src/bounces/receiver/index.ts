@@ -2,7 +2,9 @@
 // domain's MX points here): RCPT TO is accepted only for a valid VERP address (550 5.1.1 otherwise), one
 // per message; messages over maxBytes get 552; each client IP may start perClientPerMinute messages a
 // minute (then 450 on MAIL, 421 on connect). No AUTH; STARTTLS only when a certificate is configured.
-// The message is handed over with the outbox id its VERP address names.
+// The message is handed over with the outbox id its VERP address names; what the handler made of it
+// (a counted signal, or ignored: not a report, already counted) is logged, and the sender gets 250
+// either way, so a forger learns nothing from the answer.
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
@@ -17,10 +19,16 @@ export interface ReceiverOptions {
   tls?: { key: string; cert: string };
   verp: Verp;
   /** Acts on one received message; a throw answers 451 so the sender tries again later. */
-  onMessage: (m: { raw: Buffer; outboxId: string; remoteAddress: string }) => Promise<void>;
+  onMessage: (m: { raw: Buffer; outboxId: string; remoteAddress: string }) => Promise<void | ReceivedOutcome>;
   log?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
   /** Server name in the greeting (default: the VERP domain). */
   name?: string;
+}
+
+/** What a received message counted for: signals recorded, and why the rest counted nothing. */
+export interface ReceivedOutcome {
+  counted: number;
+  ignored: string[];
 }
 
 const smtpError = (code: number, message: string) => Object.assign(new Error(message), { responseCode: code });
@@ -82,8 +90,12 @@ export class BounceReceiver {
           const remoteAddress = session.remoteAddress;
           opts
             .onMessage({ raw: Buffer.concat(chunks), outboxId, remoteAddress })
-            .then(() => {
-              opts.log?.info({ outbox: outboxId, client: remoteAddress, bytes: size }, 'bounce received over SMTP');
+            .then((outcome) => {
+              if (outcome && outcome.counted === 0 && outcome.ignored.length) {
+                opts.log?.warn({ outbox: outboxId, client: remoteAddress, bytes: size, ignored: outcome.ignored }, 'message to a VERP address ignored: it counts as no bounce');
+              } else {
+                opts.log?.info({ outbox: outboxId, client: remoteAddress, bytes: size, ...(outcome ? { counted: outcome.counted } : {}) }, 'bounce received over SMTP');
+              }
               cb(null, 'Bounce received');
             })
             .catch((e: unknown) => {

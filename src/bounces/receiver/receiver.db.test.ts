@@ -19,7 +19,7 @@ describe.skipIf(dbUnavailable())('bounces over SMTP to a VERP address', () => {
 
   async function start(opts: { withoutOriginal?: boolean; extra?: string } = {}) {
     mta = new RemoteMta({
-      unknownDomains: ['nowhere.example'],
+      unknownDomains: ['nowhere.example', 'nowhere0.example', 'nowhere1.example', 'nowhere2.example', 'nowhere3.example'],
       bounceTo: () => t!.instance.bounceReceiver!,
       ...(opts.withoutOriginal ? { withoutOriginal: true } : {}),
     });
@@ -130,9 +130,9 @@ describe.skipIf(dbUnavailable())('bounces over SMTP to a VERP address', () => {
     expect(await ingestBounce(k, clock, forged, 3, { verp: t!.instance.verp })).toMatchObject({ ours: 0, foreign: 1 });
   });
 
-  it('a burst of bounces trips the form\'s breaker and the alert reaches the owner', async () => {
+  it('a burst of bounces from several recipient domains trips the form\'s breaker and the alert reaches the owner', async () => {
     await start({ extra: 'monitor: { form: { bounces: 3 } }' });
-    for (let i = 0; i < 4; i++) await post(`gone${i}@nowhere.example`);
+    for (let i = 0; i < 4; i++) await post(`gone${i}@nowhere${i}.example`);
     await t!.instance.worker.drain();
     await mta.settled();
     expect(mta.bounced.filter((b) => b.response?.startsWith('250'))).toHaveLength(4);
@@ -143,12 +143,23 @@ describe.skipIf(dbUnavailable())('bounces over SMTP to a VERP address', () => {
     await t!.instance.worker.drain();
     const alerts = mta.to('owner@example.jp').filter((m) => m.parsed.subject?.includes('Formwarden alert'));
     expect(alerts).toHaveLength(1);
-    expect(alerts[0]!.parsed.text).toContain('bounces 4 in 600s > limit 3');
+    expect(alerts[0]!.parsed.text).toContain('bounces 4 in 600s > limit 3 (4 recipient domains, 4 of 4 auto-replies sent)');
     expect(await t!.instance.db.kysely.selectFrom('suppressions').selectAll().execute()).toHaveLength(4);
 
     // With the breaker open, a new auto-reply is not sent.
     await post('someone@nowhere.example');
     await t!.instance.worker.drain();
     expect(mta.to('someone@nowhere.example')).toHaveLength(0);
+  });
+
+  it('the same burst from one recipient domain suppresses the addresses but does not trip the breaker', async () => {
+    await start({ extra: 'monitor: { form: { bounces: 3 } }' });
+    for (let i = 0; i < 4; i++) await post(`gone${i}@nowhere.example`);
+    await t!.instance.worker.drain();
+    await mta.settled();
+    await waitFor(async () => (await bounceEvents()).length === 4, 'four bounce events');
+    await t!.instance.housekeeping();
+    expect(t!.instance.monitor.isOpen('contact')).toBe(false);
+    expect(await t!.instance.db.kysely.selectFrom('suppressions').selectAll().execute()).toHaveLength(4);
   });
 });
