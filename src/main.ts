@@ -15,10 +15,13 @@ import { Verp } from './bounces/verp.js';
 import { NotifyRate, sendDigests } from './mail/digest.js';
 import { sendAlert } from './monitor/alerts.js';
 import { Monitor } from './monitor/breaker.js';
+import { CapWatch } from './monitor/cap-watch.js';
+import { PruneJob } from './submissions/prune.js';
 import { pruneCharges } from './relay/budget.js';
 import { autoreplyDecoration, autoreplyPrecheck, onAutoreplyCancelled } from './relay/recheck.js';
 import { outboxDepth } from './mail/outbox.js';
 import { parseFrom } from './mail/message.js';
+import { openDkim } from './mail/dkim.js';
 import { createTransport, type Transport } from './mail/transport.js';
 import { OutboxWorker } from './mail/worker.js';
 import { Metrics } from './monitor/metrics.js';
@@ -68,6 +71,8 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
   const from = parseFrom(config.mail.from);
   if (!from) throw new StartupError(`mail.from: "${config.mail.from}" is not one address. Fix: write it as "Example Shop <info@example.jp>"`);
 
+  const dkim = config.mail.dkim ? openDkim(config.mail.dkim, loaded.baseDir) : null;
+  if (dkim && !dkim.ok) throw new StartupError(dkim.problem);
   const db = await openAndMigrate(config.database.url, loaded.baseDir);
   const secrets = {
     tokenKey: await ensureSecret(db, 'tokenKey', config.secrets.tokenKey),
@@ -105,13 +110,17 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
     precheck: autoreplyPrecheck(db.kysely, monitor, clock),
     onCancelled: onAutoreplyCancelled(db.kysely),
     decorate: autoreplyDecoration(config.server.publicUrl ?? `http://${config.server.host}:${config.server.port}`, secrets.linkKey),
+    sign: dkim?.ok ? dkim.sign : undefined,
   });
   const alertDeps = { db: db.kysely, config, clock, fromAddress: from.address, onQueued: () => worker.kick() };
   monitor.setTripHandler(async (trip) => {
     await sendAlert(alertDeps, trip);
   });
+  // Slow drip: a cap used up hours running alerts the owner (once per streak).
+  const capWatch = new CapWatch({ db: db.kysely, config, clock, alert: (a) => sendAlert(alertDeps, a) });
   const housekeeping = async () => {
     await monitor.tick();
+    await capWatch.tick();
     if ((await sendDigests(db.kysely, config, clock, from.address)) > 0) worker.kick();
     await pruneCharges(db.kysely, clock.now().getTime() - 8 * 86_400_000);
   };
@@ -124,6 +133,8 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
   };
   const pollBounces = async () => (bounceSource ? (await bounceSource.pollOnce(onBounce)).count : 0);
   let housekeepingTimer: NodeJS.Timeout | null = null;
+  // Retention (retention.refused): refused and rejected posts are deleted by age, hourly, in small batches.
+  const pruneJob = new PruneJob({ db: db.kysely, config, clock, log: { info: (o, m) => app.log.info(o, m), error: (o, m) => app.log.error(o, m) } });
   let rulesTimer: NodeJS.Timeout | null = null;
 
   // One Redis connection for every shared counter (rate limits, replay, bans, duplicates), when configured.
@@ -149,7 +160,7 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
       clock,
       redis: redis ?? undefined,
       db: db.kysely,
-      raised: (formId) => (monitor.isOpen(formId) ? config.defenses.altcha.raisedFactor : 1),
+      raised: (formId) => (monitor.raisesDifficulty(formId) ? config.defenses.altcha.raisedFactor : 1),
     });
   } catch (e) {
     redis?.disconnect();
@@ -198,7 +209,8 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
           verp,
           log: app.log,
           onMessage: async (m) => {
-            await ingestBounce(db.kysely, clock, m.raw, config.bounces.softLimit, { outboxId: m.outboxId });
+            const r = await ingestBounce(db.kysely, clock, m.raw, config.bounces.softLimit, { outboxId: m.outboxId });
+            return { counted: r.counted, ignored: r.ignored.map((i) => i.why) };
           },
         })
       : null;
@@ -225,6 +237,7 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
       reloadIpRules().catch((e) => app.log.error({ err: String(e) }, 'reloading block list failed'));
     }, 2000);
     rulesTimer.unref();
+    pruneJob.start();
     if (bounceSource && imap) {
       bounceSource.start(mustDuration(imap.every), onBounce, (e) => app.log.warn({ err: String(e), mailbox: redactImapUrl(imap.url) }, 'reading bounces failed; retrying'));
     }
@@ -250,6 +263,7 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
     async close() {
       if (housekeepingTimer) clearInterval(housekeepingTimer);
       if (rulesTimer) clearInterval(rulesTimer);
+      await pruneJob.stop();
       await bounceSource?.stop();
       await receiver?.close();
       await app.close();

@@ -2,6 +2,9 @@
 import { lintConfig, loadConfig } from '../config/load.js';
 import { formatRelayReport, relayRisks } from '../relay/risks.js';
 import { parseFrom } from '../mail/message.js';
+import { dkimReport } from '../mail/dkim.js';
+import { defaultAutoreplyBudget, type Config } from '../config/schema.js';
+import { resolveCapPolicy } from '../relay/caps.js';
 
 export async function checkConfig(configPath: string | undefined): Promise<number> {
   const loaded = loadConfig(configPath);
@@ -15,9 +18,34 @@ export async function checkConfig(configPath: string | undefined): Promise<numbe
     out.push(`form ${form.id}: ${form.fields.length} fields; notifies ${form.notify.to.join(', ')}`);
   }
   out.push('', relayReport(config));
+  if (config.mail.dkim) out.push('', ...dkimReport(config, loaded.baseDir));
   for (const w of lintConfig(config).filter((i) => i.severity === 'warning')) out.push(`warning: ${w.message}`);
+  for (const w of budgetWarnings(config)) out.push(`warning: ${w}`);
   process.stdout.write(`${out.join('\n')}\n`);
   return 0;
+}
+
+/**
+ * The instance budget (mail.autoreplyBudget) is the backstop against a bot that spreads over every form: set
+ * at or above what the forms' caps add up to, it never binds. (Unset, it is derived below that sum.)
+ */
+export function budgetWarnings(config: Config): string[] {
+  const caps = config.forms.filter((f) => f.autoreply?.enabled).map((f) => resolveCapPolicy(f.autoreply?.caps));
+  const out: string[] = [];
+  const check = (key: 'perDay' | 'perHour', perForm: (c: (typeof caps)[number]) => number | null, unit: string, unitJa: string) => {
+    const sending = caps.map(perForm).filter((n) => n !== 0);
+    if (sending.length < 2) return;
+    const sum = sending.reduce<number>((a, b) => a + (b ?? Infinity), 0);
+    const budget = config.mail.autoreplyBudget[key];
+    if (budget < sum) return;
+    const derived = defaultAutoreplyBudget(config.forms)[key];
+    out.push(
+      `mail.autoreplyBudget.${key} (${budget}) is not below what the ${sending.length} forms' caps add up to (${sum} ${unit}): a bot spreading over every form gets all of it. Remove it (the default is ${derived}) or lower it. / mail.autoreplyBudget.${key}（${budget}）が ${sending.length} 個のフォームの上限の合計（${unitJa} ${sum} 通）以上です。全フォームに分散するボットに上限いっぱいまで送られます。設定を削除する（既定値 ${derived}）か、値を下げてください。`,
+    );
+  };
+  check('perDay', (c) => c.perFormDay, 'a day', '1日');
+  check('perHour', (c) => (c.perFormHour === null ? c.perFormDay : c.perFormDay === null ? c.perFormHour : Math.min(c.perFormHour, c.perFormDay)), 'an hour', '1時間');
+  return out;
 }
 
 /** Every mail whose recipient a visitor types, with what protects it. */

@@ -100,6 +100,23 @@ program
     run(async () => (await import('../bounces/cli-parse.js')).runBouncesParse(paths, { json: !!opts.json }, process.stdout)),
   );
 
+program
+  .command('import')
+  .description('bring forms over from another tool')
+  .command('cf7')
+  .description('Contact Form 7: a WordPress export (WXR), REST JSON or form template -> a Formwarden configuration, embed HTML and a report')
+  .argument('<file>')
+  .option('--out <file>', 'write the configuration there (default: stdout)')
+  .option('--embed <file>', 'write the embed HTML there (default: stderr, after the report)')
+  .option('--notify-to <address>', "the owner's address for notifications (repeatable; default: the CF7 recipient)", collect, [])
+  .option('--public-url <url>', 'where Formwarden will be reachable (server.publicUrl, the embed)')
+  .option('--site-url <url>', 'your site, for cors.origins (default: from the export)')
+  .option('--site-name <name>', 'siteName (default: the export\'s site title)')
+  .option('--force', 'overwrite --out and --embed')
+  .action((file: string, opts: { out?: string; embed?: string; notifyTo: string[]; publicUrl?: string; siteUrl?: string; siteName?: string; force?: boolean }) =>
+    run(async () => (await import('../import/cf7/index.js')).runImportCf7(file, opts, { stdout: process.stdout, stderr: process.stderr })),
+  );
+
 const block = program.command('block').description('the block and allow lists (IPs and CIDRs, v4 and v6)');
 block
   .command('add')

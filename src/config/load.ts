@@ -5,6 +5,7 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { configTemplate } from './demo.js';
+import { dkimKeyProblem } from '../mail/dkim.js';
 import { lintForm } from '../relay/template-lint.js';
 import type { LintIssue } from '../relay/types.js';
 import { configSchema, type Config } from './schema.js';
@@ -47,7 +48,11 @@ export function loadConfig(explicit?: string, env = process.env, cwd = process.c
   }
   const text = file ? readFileSync(file, 'utf8') : configTemplate();
   const config = parseConfigText(text, file ?? '(built-in demo configuration)', env, opts);
-  return { config, file, baseDir: file ? path.dirname(file) : cwd };
+  const baseDir = file ? path.dirname(file) : cwd;
+  // The DKIM key must be readable and usable before anything starts (relative to the file's folder).
+  const dkimProblem = dkimKeyProblem(config.mail.dkim, baseDir);
+  if (dkimProblem) throw new ConfigError(file ?? '(built-in demo configuration)', [dkimProblem]);
+  return { config, file, baseDir };
 }
 
 export function parseConfigText(text: string, source: string, env: NodeJS.ProcessEnv = {}, opts: LoadOptions = {}): Config {

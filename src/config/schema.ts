@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { parseDuration } from '../util/duration.js';
 import { countryPolicySchema, defensesSchema } from './defenses.js';
 import { monitorSchema } from './monitor.js';
+import { DEFAULT_CAPS, resolveCapPolicy } from '../relay/caps.js';
 
 const duration = (fallback: string) =>
   z
@@ -182,14 +183,28 @@ export const configSchema = z
           .strictObject({ connect: duration('10s'), greeting: duration('10s'), socket: duration('30s') })
           .prefault({}),
         pool: z.strictObject({ maxConnections: z.number().int().positive().max(50).default(2) }).prefault({}),
-        /** Instance-wide backstop for every mail to an address typed into a form. */
+        /**
+         * Instance-wide backstop for every mail to an address typed into a form. Unset, each is derived from
+         * the forms (defaultAutoreplyBudget): below what all the forms' caps together would allow.
+         */
         autoreplyBudget: z
-          .strictObject({ perHour: z.number().int().nonnegative().default(200), perDay: z.number().int().nonnegative().default(1000) })
+          .strictObject({ perHour: z.number().int().nonnegative().optional(), perDay: z.number().int().nonnegative().optional() })
           .prefault({}),
         /** Above this many owner notifications per hour and form, they are batched into a digest. */
         digest: z
           .strictObject({ threshold: z.number().int().positive().default(30), every: duration('15m') })
           .prefault({}),
+        /** DKIM-sign every mail (docs/dkim.md); the key file (PEM, RSA >= 1024 bits or Ed25519) is checked at load. */
+        dkim: z
+          .strictObject({
+            domain: z
+              .string()
+              .transform((s) => s.toLowerCase().replace(/\.$/, ''))
+              .pipe(z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, { message: 'the signing domain, e.g. example.jp (the domain of mail.from)' })),
+            selector: z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*$/, { message: 'a DNS label such as fw2026 (letters, digits, - and _)' }),
+            privateKeyFile: z.string().min(1),
+          })
+          .optional(),
       })
       .prefault({}),
     redis: z
@@ -251,6 +266,11 @@ export const configSchema = z
         if (b.smtp && !b.verp) ctx.addIssue({ code: 'custom', path: ['smtp'], message: 'bounces.smtp receives mail for the VERP domain: set bounces.verp.domain too' });
       })
       .prefault({}),
+    /**
+     * How long stored data is kept. `refused`: posts refused at the door or rejected by their score (they
+     * reached nobody) are deleted this long after they arrived. (Room for more kinds of data later.)
+     */
+    retention: z.strictObject({ refused: duration('7d') }).prefault({}),
     forms: z.array(formSchema).min(1, { message: 'configure at least one form' }),
   })
   .superRefine((cfg, ctx) => {
@@ -262,7 +282,26 @@ export const configSchema = z
     cfg.mail.retry.forEach((r, i) => {
       if (parseDuration(r) === null) ctx.addIssue({ code: 'custom', path: ['mail', 'retry', i], message: 'not a duration: e.g. 1m, 15m, 4h' });
     });
+  })
+  .transform((cfg) => {
+    const derived = defaultAutoreplyBudget(cfg.forms);
+    const set = cfg.mail.autoreplyBudget;
+    return { ...cfg, mail: { ...cfg.mail, autoreplyBudget: { perHour: set.perHour ?? derived.perHour, perDay: set.perDay ?? derived.perDay } } };
   });
+
+/**
+ * The instance budget when mail.autoreplyBudget leaves it unset: half of what the caps of every form with
+ * an auto-reply would allow together, never less than the largest form's own cap (one busy form still gets
+ * all of its cap) and never more than 200 an hour / 1000 a day. A bot spreading over every form gets at
+ * most half of what the forms' caps add up to.
+ */
+export function defaultAutoreplyBudget(forms: readonly FormConfig[]): { perHour: number; perDay: number } {
+  const caps = forms.filter((f) => f.autoreply?.enabled).map((f) => resolveCapPolicy(f.autoreply?.caps));
+  const hour = caps.map((c) => Math.min(c.perFormHour ?? Infinity, c.perFormDay ?? Infinity));
+  const day = caps.map((c) => c.perFormDay ?? (c.perFormHour === null ? Infinity : c.perFormHour * 24));
+  const derive = (list: number[], ceiling: number) => Math.min(ceiling, Math.max(0, ...list, Math.ceil(list.reduce((a, b) => a + b, 0) / 2)));
+  return { perHour: derive(hour, DEFAULT_CAPS.global.perHour), perDay: derive(day, DEFAULT_CAPS.global.perDay) };
+}
 
 export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema>;

@@ -21,7 +21,7 @@ import { createCaptchaImageDefense } from './captcha-image/index.js';
 import { compileCidrs, type CidrMatcher } from './client-address/index.js';
 import { createAkismetDefense } from './content/akismet.js';
 import { createContentDefense, MemoryDuplicateStore, RedisDuplicateStore } from './content/index.js';
-import { createFormTokenDefense, type FormTokenDefense } from './form-token/index.js';
+import { createFormTokenDefense, tokenReplayKey, type FormTokenDefense } from './form-token/index.js';
 import { createGeoDefense } from './geo/index.js';
 import { createHoneypotDefense } from './honeypot/index.js';
 import type { Kysely } from 'kysely';
@@ -44,11 +44,11 @@ export interface Defenses {
   /** Reasons that turn a request away before anything is stored (cheap rejection). */
   refuseReasons: ReadonlySet<string>;
   /**
-   * Load shedding: whether a post carries what the hosted form adds, checked cheaply (signatures only,
-   * nothing recorded): a well-signed, unexpired form token for this form and, when ALTCHA is on, a
-   * well-signed proof-of-work for it.
+   * Load shedding: whether a post carries what the hosted form adds, checked cheaply (signatures, then one
+   * replay-store lookup; nothing recorded): a well-signed, unexpired form token for this form and, when
+   * ALTCHA is on, a well-signed proof-of-work for it, neither of them already used.
    */
-  carriesProof(formId: string, raw: Record<string, unknown>): boolean;
+  carriesProof(formId: string, raw: Record<string, unknown>): Promise<boolean>;
   context(): CheckContext;
   /** Replace the block list (the CLI changes it; the server reloads it). */
   reloadIpLists(entries: { allow: unknown[]; block: unknown[] }): void;
@@ -152,12 +152,21 @@ export function buildDefenses(config: Config, tokenKey: string, deps: DefenseDep
     // The pipeline's final answers that are refused without storing anything (a forged or foreign
     // token is scored instead, and stored with its verdict).
     refuseReasons: new Set(['E_IP_BLOCKED', 'E_IP_BANNED', 'E_RATE_LIMIT', 'E_TOKEN_MISSING']),
-    carriesProof(formId, raw) {
+    async carriesProof(formId, raw) {
       const token = raw._token;
-      if (typeof token !== 'string' || !tokens.inspectToken(token, formId, now()).ok) return false;
-      if (!altcha) return true;
-      const pow = raw.altcha;
-      return typeof pow === 'string' && altcha.inspect(pow, formId).ok;
+      if (typeof token !== 'string') return false;
+      const t = tokens.inspectToken(token, formId, now());
+      if (!t.ok || !t.nonce) return false;
+      const keys = [tokenReplayKey(t.nonce)];
+      if (altcha) {
+        const pow = raw.altcha;
+        const a = typeof pow === 'string' ? altcha.inspect(pow, formId) : null;
+        if (!a?.ok) return false;
+        if (a.replayKey) keys.push(a.replayKey);
+      }
+      // A token or proof-of-work already spent proves nothing: one memory lookup, or one Redis EXISTS (if
+      // Redis cannot answer, the post is let through to the pipeline, whose own replay check decides).
+      return !(await (replay.seen?.(keys) ?? Promise.resolve(false)).catch(() => false));
     },
     context: () => ({
       clock: now,

@@ -227,7 +227,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await registerBodyParsers(app);
   await app.register(fastifyStatic, { root: webDir, prefix: '/static/', cacheControl: true, maxAge: '1h' });
 
-  const isHtmlRoute = (req: FastifyRequest) => req.url.startsWith('/f/');
+  // The hosted form and the "I didn't request this" page (/u/) answer errors with a page, not JSON.
+  const isHtmlRoute = (req: FastifyRequest) => req.url.startsWith('/f/') || req.url.startsWith('/u/');
   const langOf = (req: FastifyRequest, form?: FormConfig): Lang => {
     const q = (req.query as Record<string, unknown> | undefined)?.lang;
     const b = req.body && typeof req.body === 'object' ? (req.body as Record<string, unknown>).lang : undefined;
@@ -265,9 +266,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (isHtmlRoute(req)) return reply.code(503).type('text/html; charset=utf-8').send(renderMessagePage(lang, '503', message));
     return reply.code(503).send({ error: { code: 'E_OVERLOADED', message } });
   }
-  /** Under the first level of pressure, a post without a valid token and proof-of-work is shed. */
-  const shedUnproven = (req: FastifyRequest, form: FormConfig) =>
-    shedCfg.enabled && !!defenses && shedding.source() !== 'normal' && !defenses.carriesProof(form.id, (req.body ?? {}) as Record<string, unknown>);
+  /** Under the first level of pressure, a post without a valid, unused token and proof-of-work is shed. */
+  const shedUnproven = async (req: FastifyRequest, form: FormConfig) =>
+    shedCfg.enabled && !!defenses && shedding.source() !== 'normal' && !(await defenses.carriesProof(form.id, (req.body ?? {}) as Record<string, unknown>));
 
   const notFound = (req: FastifyRequest, reply: FastifyReply, html: boolean) => {
     const lang = langOf(req);
@@ -314,7 +315,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.post<{ Params: { formId: string } }>('/f/:formId', async (req, reply) => {
     const form = forms.get(req.params.formId);
     if (!form) return notFound(req, reply, true);
-    if (shedUnproven(req, form)) return shed(req, reply, 'unproven');
+    if (await shedUnproven(req, form)) return shed(req, reply, 'unproven');
     const lang = langOf(req, form);
     const result = await submit(req, form, lang);
     if (result.kind === 'refused') return refuse(req, reply, result.reason === 'E_RATE_LIMIT' ? 429 : 403, result.reason, result.retryAfterSeconds);
@@ -339,7 +340,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.post<{ Params: { formId: string } }>('/api/forms/:formId/submissions', async (req, reply) => {
     const form = forms.get(req.params.formId);
     if (!form) return notFound(req, reply, false);
-    if (shedUnproven(req, form)) return shed(req, reply, 'unproven');
+    if (await shedUnproven(req, form)) return shed(req, reply, 'unproven');
     const lang = langOf(req, form);
     const result = await submit(req, form, lang);
     if (result.kind === 'refused') return refuse(req, reply, result.reason === 'E_RATE_LIMIT' ? 429 : 403, result.reason, result.retryAfterSeconds);

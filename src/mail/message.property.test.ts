@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { configSchema, formSchema, type Config, type FormConfig } from '../config/schema.js';
 import { parseEmail } from '../forms/email.js';
 import { validateFields } from '../forms/validate.js';
+import { autoreplyRecipient, normalizeAddress } from '../relay/address.js';
 import { autoreplyDecoration } from '../relay/recheck.js';
 import { buildMessage, parseFrom } from './message.js';
 import { outboxRow, type NewMail } from './outbox.js';
@@ -82,7 +83,13 @@ const template = fc
 const visitorNoise = fc.array(fc.oneof({ weight: 4, arbitrary: fc.string({ maxLength: 10, unit: 'grapheme' }) }, { weight: 1, arbitrary: nasty }), { maxLength: 3 }).map((p) => p.join(''));
 const visitorValue = fc.tuple(visitorNoise, visitorNoise);
 
-const localPart = fc.stringMatching(/^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,12}(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,8}){0,2}$/);
+const localPart = fc.oneof(
+  fc.stringMatching(/^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,12}(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,8}){0,2}$/),
+  // A plain mailbox name with a '+tag' of any atext: the auto-reply goes to the base mailbox.
+  fc
+    .tuple(fc.stringMatching(/^[A-Za-z][A-Za-z0-9]{0,11}(?:[._-][A-Za-z]{1,8})?$/), fc.option(fc.stringMatching(/^[A-Za-z0-9#$&'*+?^_`{|}~-]{1,12}$/), { nil: undefined }))
+    .map(([base, tag]) => (tag === undefined ? base : `${base}+${tag}`)),
+);
 const domain = fc.oneof(
   fc.constantFrom('example.jp', 'EXAMPLE.com', 'mail.example.co.jp', 'ｅｘａｍｐｌｅ.jp', '例え.テスト', 'bücher.example', 'xn--r8jz45g.jp'),
   fc.stringMatching(/^[a-z0-9]{1,10}(?:-[a-z0-9]{1,5})?\.[a-z]{2,6}$/),
@@ -141,6 +148,7 @@ const config = makeConfig();
 describe('message properties', () => {
   it('plan + buildMessage: only Formwarden headers, one recipient, no visitor text with echo: none', async () => {
     let accepted = 0;
+    let replied = 0;
     await fc.assert(
       fc.asyncProperty(
         fc.record({
@@ -175,11 +183,20 @@ describe('message properties', () => {
             const replyTo = parsed.replyTo?.value ?? [];
             expect(replyTo.map((a) => parseEmail(a.address ?? ''))).toEqual([visitorTo]);
           }
-          const ar = planAutoreply(config, sub, 0, scoredClean);
-          expect(ar).not.toBeNull();
-          const built = await build(ar!, config);
-          check(built, visitorTo);
-          const parsed = await checkParsed(built, visitorTo);
+          const plan = planAutoreply(config, sub, 0, scoredClean);
+          expect(plan).not.toBeNull();
+          // The auto-reply goes to the canonical mailbox (no '+tag'), or is withheld for an address that carries words.
+          expect(plan!.key).toBe(normalizeAddress(visitorTo));
+          const ar = plan!.mail;
+          if (!ar) {
+            expect(autoreplyRecipient(visitorTo).ok).toBe(false);
+            return;
+          }
+          expect(ar.to).toBe(plan!.key);
+          replied++;
+          const built = await build(ar, config);
+          check(built, ar.to);
+          const parsed = await checkParsed(built, ar.to);
           expect(parsed.replyTo).toBeUndefined();
           if (templates.echo === 'none') {
             const decoded = [parsed.subject ?? '', parsed.text ?? '', ...[...parsed.headers].filter(([k]) => k !== 'to').map(([, val]) => JSON.stringify(val))].join('\n');
@@ -194,6 +211,7 @@ describe('message properties', () => {
     );
     // The property is only worth something if many submissions got past the validator.
     expect(accepted).toBeGreaterThan(40);
+    expect(replied).toBeGreaterThan(20);
   }, 120_000);
 
   it('the email validator accepts exactly what parseEmail accepts (after trimming), canonically', () => {

@@ -1,10 +1,12 @@
 // Building the RFC 5322 message for an outbox row. One code path for every transport, so what the
 // capture transport stores is byte for byte what SMTP would send. Every header comes from the
 // configuration or from a validated address; visitor text only ever reaches the body or an encoded Subject.
+// Every text that goes into a header passes headerSafe here: no C0/C1 control and no bidi control, whatever
+// its source (a template, a visitor's field, the configuration).
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import addressparser from 'nodemailer/lib/addressparser/index.js';
 import { parseEmail } from '../forms/email.js';
-import { headerText } from './template.js';
+import { headerSafe, headerText } from './template.js';
 
 export interface OutgoingMail {
   id: string;
@@ -45,14 +47,14 @@ export async function buildMessage(mail: OutgoingMail): Promise<Buffer> {
   if (!from || !to || (mail.replyTo !== null && !replyTo)) throw new Error('E_BAD_ADDRESS: refusing to build a message with an invalid address');
   const autoHeader = mail.kind === 'notify' ? {} : { 'Auto-Submitted': mail.kind === 'autoreply' ? 'auto-replied' : 'auto-generated' };
   const composer = new MailComposer({
-    from: { name: from.name, address: from.address },
+    from: { name: headerSafe(from.name), address: from.address },
     to: [{ name: '', address: to }],
     ...(replyTo ? { replyTo: [{ name: '', address: replyTo }] } : {}),
     subject: headerText(mail.subject),
     text: mail.body.replace(/\r\n?/g, '\n'),
     messageId: mail.messageId,
     date: mail.date,
-    headers: { ...autoHeader, 'X-Formwarden-Kind': mail.kind, ...(mail.headers ?? {}) },
+    headers: Object.fromEntries(Object.entries({ ...autoHeader, 'X-Formwarden-Kind': mail.kind, ...(mail.headers ?? {}) }).map(([k, v]) => [k, headerSafe(v)])),
     textEncoding: 'quoted-printable',
   });
   return new Promise((resolve, reject) => composer.compile().build((err, msg) => (err ? reject(err) : resolve(msg))));

@@ -7,9 +7,20 @@ export function render(template: string, values: Readonly<Record<string, string 
   return template.replace(PLACEHOLDER, (_, name: string) => values[name] ?? '');
 }
 
-/** A header value: one line, no control characters, bounded length. */
+// C0 and C1 controls, DEL and the Unicode line/paragraph separators break a header line (a space instead);
+// bidi overrides, isolates and marks reorder what a mail client shows (an RLO makes "gpj.exe" read "exe.jpg"):
+// they are dropped.
+const HEADER_BREAKING = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
+const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** Text safe for any header: no control character (C0, C1, DEL), no line separator, no bidi control. */
+export function headerSafe(text: string): string {
+  return text.replace(BIDI_CONTROLS, '').replace(HEADER_BREAKING, ' ');
+}
+
+/** A header value: one line, no control or bidi characters, bounded length. */
 export function headerText(text: string, max = 200): string {
-  const line = text.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim();
+  const line = headerSafe(text).replace(/\s+/g, ' ').trim();
   const chars = [...line];
   return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : line;
 }

@@ -28,6 +28,8 @@ export interface WorkerOptions {
   onCancelled?: (row: OutboxTable, reason: string) => Promise<void>;
   /** Headers and a footer Formwarden adds at send time (List-Unsubscribe, the "I didn't request this" link). */
   decorate?: (row: OutboxTable) => { headers?: Record<string, string>; footer?: string };
+  /** Signs the built message (mail.dkim); the signed message is what is sent and stored. */
+  sign?: (raw: Buffer) => Promise<Buffer>;
 }
 
 export class OutboxWorker {
@@ -121,7 +123,7 @@ export class OutboxWorker {
         return;
       }
       const extra = this.opts.decorate?.(row) ?? {};
-      const raw = await buildMessage({
+      const built = await buildMessage({
         id: row.id,
         kind: row.kind,
         from: this.opts.fromHeader,
@@ -133,6 +135,7 @@ export class OutboxWorker {
         date: new Date(row.created_at),
         headers: extra.headers,
       });
+      const raw = this.opts.sign ? await this.opts.sign(built) : built;
       const result = await this.transport.send({ from: this.opts.envelopeFrom(row), to: row.to_addr }, raw);
       const now = this.clock.now().getTime();
       if (result.ok) {

@@ -31,6 +31,11 @@ export class MemoryReplayStore implements ReplayStore {
     this.#seen.delete(key);
   }
 
+  async seen(keys: string[]): Promise<boolean> {
+    const now = this.#now();
+    return keys.some((k) => (this.#seen.get(k) ?? 0) > now);
+  }
+
   sweep(): void {
     const now = this.#now();
     for (const [k, until] of this.#seen) if (until <= now) this.#seen.delete(k);
@@ -57,6 +62,12 @@ export class RedisReplayStore implements ReplayStore {
   async release(key: string): Promise<void> {
     await this.redis.del(this.prefix + key);
   }
+
+  /** One EXISTS for all the keys. */
+  async seen(keys: string[]): Promise<boolean> {
+    if (keys.length === 0) return false;
+    return (await this.redis.exists(...keys.map((k) => this.prefix + k))) > 0;
+  }
 }
 
 /**
@@ -72,6 +83,7 @@ export function recordingReplayStore(store: ReplayStore): ReplayStore & { releas
       return first;
     },
     release: (key) => store.release(key),
+    seen: (keys) => store.seen?.(keys) ?? Promise.resolve(false),
     async releaseAll() {
       await Promise.all(used.splice(0).map((k) => store.release(k).catch(() => {})));
     },

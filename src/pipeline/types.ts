@@ -65,6 +65,8 @@ export interface ReplayStore {
   useOnce(key: string, ttlSeconds: number): Promise<boolean>;
   /** Gives a used key back: the submission it was used for could not be stored, so it may come again. */
   release(key: string): Promise<void>;
+  /** Whether any of the keys was already used (and is still remembered); records nothing. For load shedding. */
+  seen?(keys: string[]): Promise<boolean>;
 }
 
 export interface RecordedFinding {

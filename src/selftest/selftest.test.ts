@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { configTemplate } from '../config/demo.js';
 import { parseConfigText } from '../config/load.js';
 import { runCli } from '../test-support/process.js';
-import { formatVerdicts, selftest } from './index.js';
+import { formatVerdicts, selftest, selftestReport } from './index.js';
 
 const VULNERABLE = `
 mail: { from: "Example Shop <info@example.jp>" }
@@ -32,7 +32,13 @@ describe('selftest', () => {
     // 600 posts a day stay under the digest threshold (30 an hour): one notification each, plus alerts.
     expect(v!.ownerMails).toBeGreaterThanOrEqual(600);
     expect(v!.ownerMails).toBeLessThanOrEqual(610);
-  });
+    // The patient bot: the whole daily cap, and the owner is alerted; one fewer without any alert.
+    expect(v!.problems).toEqual([]);
+    expect(v!.drip).toEqual({ worstPerDay: 100, worstAlerted: true, silentPerDay: 99, silentAlerted: false, trips: [] });
+    const text = formatVerdicts([v!]);
+    expect(text).toContain('stranger mails a day, at most:          100 (the owner is alerted)');
+    expect(text).toContain('stranger mails a day, with no alert:    99');
+  }, 180_000); // 600 posts through a whole instance: room for a loaded machine
 
   it('the vulnerable template with echo: sanitized and no caps fails and says which settings to change', async () => {
     const [v] = await selftest(parseConfigText(VULNERABLE, 'vulnerable', {}, { lint: false }), { posts: 300 });
@@ -43,7 +49,33 @@ describe('selftest', () => {
     expect(text).toContain('-> Visitor text reached strangers: set autoreply.echo: none (the default)');
     expect(text).toContain('-> The auto-reply has no form-level cap: remove autoreply.caps: null');
     expect(text).toContain('error: forms[contact].autoreply.caps turns every cap off while the auto-reply carries visitor text');
-  });
+  }, 180_000);
+
+  it('two forms: the patient bot spread over both takes the instance budget (derived: 100 a day, below 2 x 100), alerted; one fewer unseen', async () => {
+    const form = (id: string) => `
+  - id: ${id}
+    title: ${id}
+    fields: [{ name: name, type: text, required: true, maxLength: 80 }, { name: email, type: email, required: true }]
+    notify: { to: [owner@example.jp] }
+    autoreply: { enabled: true, subject: "Thanks", body: "Receipt {{receipt_id}}" }`;
+    const config = parseConfigText(`mail: { from: "Shop <info@example.jp>" }\nforms:${form('a')}${form('b')}\n`, 'two');
+    expect(config.mail.autoreplyBudget).toEqual({ perHour: 20, perDay: 100 });
+    const report = await selftestReport(config, { posts: 50 });
+    expect(report.forms.map((v) => v.drip)).toEqual([
+      { worstPerDay: 100, worstAlerted: true, silentPerDay: 99, silentAlerted: false, trips: [] },
+      { worstPerDay: 100, worstAlerted: true, silentPerDay: 99, silentAlerted: false, trips: [] },
+    ]);
+    expect(report.instance).toMatchObject({ forms: ['a', 'b'], budget: { perHour: 20, perDay: 100 }, problems: [], drip: { worstPerDay: 100, worstAlerted: true, silentPerDay: 99, silentAlerted: false, trips: [] } });
+    const text = formatVerdicts(report.forms, report.instance);
+    expect(text).toContain('instance (2 forms together; budget 20 an hour, 100 a day):');
+  }, 300_000);
+
+  it('with the cap watch off, the patient bot takes the whole cap unseen, and the report says so', async () => {
+    const config = parseConfigText(`${configTemplate()}\nmonitor: { capAlertHours: 0 }\n`, 'demo');
+    const [v] = await selftest(config, { posts: 50 });
+    expect(v!.drip).toMatchObject({ worstPerDay: 100, worstAlerted: false, silentPerDay: 100 });
+    expect(formatVerdicts([v!])).toContain("-> A bot can take this form's whole auto-reply cap every day without you being told");
+  }, 300_000);
 
   it('the command exits 0 on the demo and 1 on the vulnerable file', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'fw-selftest-cli-'));
@@ -55,5 +87,5 @@ describe('selftest', () => {
     const bad = runCli(['--config', file, 'selftest', '--posts', '200']);
     expect(bad.stdout).toContain('form contact: FAIL');
     expect(bad.status).toBe(1);
-  });
+  }, 180_000);
 });

@@ -11,6 +11,8 @@ import * as m002 from './migrations/002_relay.js';
 import * as m003 from './migrations/003_ip_rules.js';
 import * as m004 from './migrations/004_bans.js';
 import * as m005 from './migrations/005_kv.js';
+import * as m006 from './migrations/006_canonical_suppressions.js';
+import * as m008 from './migrations/008_refused_posts.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -21,7 +23,7 @@ export interface Db {
   close(): Promise<void>;
 }
 
-const migrations: Record<string, Migration> = { '001_initial': m001, '002_relay': m002, '003_ip_rules': m003, '004_bans': m004, '005_kv': m005 };
+const migrations: Record<string, Migration> = { '001_initial': m001, '002_relay': m002, '003_ip_rules': m003, '004_bans': m004, '005_kv': m005, '006_canonical_suppressions': m006, '008_refused_posts': m008 };
 
 // int8 columns hold millisecond timestamps: read them as numbers, not strings.
 const pgTypes = {

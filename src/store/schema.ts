@@ -24,6 +24,10 @@ export interface SubmissionTable {
   content_hash: string;
   /** The normalised address the auto-reply went (or would have gone) to. */
   autoreply_to: string | null;
+  /** Refused at the door (no valid token and proof-of-work): the reason symbol; the fields are not stored. Null otherwise. */
+  refused?: string | null;
+  /** The size of a refused post in bytes (its fields as received); null otherwise. */
+  bytes?: number | null;
 }
 
 export interface RelayChargeTable {

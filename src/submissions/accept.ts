@@ -1,7 +1,7 @@
 // Accepting a submission: validate, decide (the defense pipeline), then write the submission and
 // its mails in one transaction (the outbox), so nothing accepted is lost and nothing half-written
 // remains. Requests the pipeline refuses outright (blocked address, rate limit, missing token) are
-// turned away before anything is written.
+// turned away before anything is written; posts refused at the door for want of proof are kept compactly.
 import type { Config, FormConfig } from '../config/schema.js';
 import type { Defenses } from '../defenses/setup.js';
 import type { Lang } from '../i18n/messages.js';
@@ -11,7 +11,6 @@ import { NotifyRate } from '../mail/digest.js';
 import { enqueue, outboxRow, type NewMail } from '../mail/outbox.js';
 import { planAutoreply, planNotifications } from '../mail/plan.js';
 import type { Monitor } from '../monitor/breaker.js';
-import { normalizeAddress } from '../relay/address.js';
 import { chargeCaps } from '../relay/budget.js';
 import { capKeys, resolveCapPolicy, type CapPolicy } from '../relay/caps.js';
 import { isSuppressed } from '../relay/suppression.js';
@@ -122,17 +121,22 @@ export async function acceptSubmission(deps: IntakeDeps, input: IntakeInput): Pr
   const notifyRows = mails.map((m) => outboxRow(m, deps.fromAddress, now));
 
   // The auto-reply: only for an accepted submission, never while the breaker is open or to a
-  // suppressed address, and only within every cap (charged in the same transaction).
+  // suppressed address, and only within every cap (charged in the same transaction). Caps and suppression
+  // key on the canonical mailbox; an address that carries words or routing syntax gets none (`skipped:address:*`).
   const delay = parseDuration(input.form.autoreply?.delay ?? '0s') ?? 0;
-  const autoreply = planAutoreply(deps.config, planned, now + delay, verdict.score <= 0);
-  const autoreplyTo = autoreply ? normalizeAddress(autoreply.to) : null;
-  let autoreplyState = autoreply ? 'pending' : 'none';
-  if (autoreply) {
+  const plan = planAutoreply(deps.config, planned, now + delay, verdict.score <= 0);
+  const autoreply = plan?.mail ?? null;
+  const autoreplyTo = plan ? plan.key : null;
+  let autoreplyState = plan ? 'pending' : 'none';
+  if (plan) {
     if (verdict.action !== 'accept') autoreplyState = `skipped:${verdict.action}`;
+    else if (plan.withheld) autoreplyState = `skipped:address:${plan.withheld}`;
     else if (deps.monitor?.isOpen(input.form.id)) autoreplyState = 'skipped:breaker';
-    else if (await givingBackOnError(isSuppressed(deps.db.kysely, autoreply.to))) autoreplyState = 'skipped:suppressed';
+    else if (await givingBackOnError(isSuppressed(deps.db.kysely, plan.key))) autoreplyState = 'skipped:suppressed';
   }
   const autoreplyRow = autoreply && autoreplyState === 'pending' ? outboxRow(autoreply, deps.fromAddress, now) : null;
+  // Refused at the door (a reject without a valid token and proof-of-work): kept compactly, see refusedAtDoor.
+  const door = deps.defenses ? refusedAtDoor(verdict) : null;
 
   await givingBackOnError(
     deps.db.kysely.transaction().execute(async (trx) => {
@@ -147,16 +151,17 @@ export async function acceptSubmission(deps: IntakeDeps, input: IntakeInput): Pr
           form_id: input.form.id,
           created_at: now,
           ip: input.ip,
-          user_agent: input.userAgent.slice(0, 500),
+          user_agent: door ? '' : input.userAgent.slice(0, 500),
           lang: input.lang,
-          fields: JSON.stringify(checked.values),
+          fields: door ? '{}' : JSON.stringify(checked.values),
           action: verdict.action,
           score: verdict.score,
-          verdict: JSON.stringify(verdict),
+          verdict: JSON.stringify(door ? compactVerdict(verdict) : verdict),
           autoreply: autoreplyState,
           notify: notifyState,
-          content_hash: contentHash(input.form, checked.values),
-          autoreply_to: autoreplyTo,
+          content_hash: door ? '' : contentHash(input.form, checked.values),
+          autoreply_to: door ? null : autoreplyTo,
+          ...(door ? { refused: door, bytes: postBytes(input.raw) } : {}),
         })
         .execute();
       await enqueue(trx, autoreplyState === 'queued' && autoreplyRow ? [...notifyRows, autoreplyRow] : notifyRows);
@@ -165,6 +170,36 @@ export async function acceptSubmission(deps: IntakeDeps, input: IntakeInput): Pr
   const rows = autoreplyState === 'queued' ? notifyRows.length + 1 : notifyRows.length;
   if (deps.defenses && sub) await deps.defenses.pipeline.commit(sub, run, deps.defenses.context());
   return { kind: 'accepted', id, action: verdict.action, mails: rows, verdict, autoreply: autoreplyState };
+}
+
+// Posts refused at the door. A bot that solved nothing (a junk or spent form token, no proof-of-work) can
+// post as fast as the rate limits allow: such a post is kept only as a compact record (form, time, client
+// address, reason, symbols, size), never with its fields, user agent or typed address, and the retention
+// job deletes it after retention.refused. A reject that carried full proof is kept whole (the owner may
+// want to check it), and so is every post that reaches the owner (accepted, quarantined).
+const PROOF_SYMBOL = /^(?:TOKEN|ALTCHA)_/;
+/** Symbols whose details are Formwarden's own words (never visitor text); other details are dropped. */
+const OWN_DETAIL = /^(?:TOKEN|ALTCHA|HONEYPOT|GEO|IP|RATE)_/;
+
+/** The reason a reject is refused at the door (the symbol of the missing or bad proof), or null. */
+export function refusedAtDoor(verdict: Verdict): string | null {
+  if (verdict.action !== 'reject') return null;
+  return verdict.symbols.find((f) => PROOF_SYMBOL.test(f.symbol))?.symbol ?? null;
+}
+
+/** The verdict as kept for a refused post: symbols and scores, and only details Formwarden wrote itself. */
+export function compactVerdict(verdict: Verdict): Verdict {
+  const symbols = verdict.symbols.map((f) => ({ symbol: f.symbol.slice(0, 80), score: f.score, ...(f.detail && OWN_DETAIL.test(f.symbol) ? { detail: f.detail.slice(0, 60) } : {}) }));
+  return { ...verdict, symbols: symbols.slice(0, 20) };
+}
+
+/** The size of a post as received (its fields, JSON-encoded). */
+function postBytes(raw: RawFields): number {
+  try {
+    return Buffer.byteLength(JSON.stringify(raw));
+  } catch {
+    return 0;
+  }
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);

@@ -53,8 +53,8 @@ export type AltchaDefense = Defense & {
   /** The JSON the widget fetches (challengeurl). */
   createChallenge(formId: string): Promise<Challenge>;
   verify(payload: string | undefined, formId: string, replay: ReplayStore): Promise<AltchaResult>;
-  /** verify without the single-use check (synchronous, nothing recorded): for load shedding. */
-  inspect(payload: string | undefined, formId: string): AltchaResult;
+  /** verify without the single-use check (synchronous, nothing recorded): for load shedding. `replayKey`: the key its single use is recorded under. */
+  inspect(payload: string | undefined, formId: string): AltchaResult & { replayKey?: string };
   /** The difficulty a new challenge for this form gets now. */
   difficulty(formId: string): { algorithm: AltchaAlgorithm; cost: number; minNumber: number; maxNumber: number };
 };
@@ -71,6 +71,8 @@ function sortKeys(value: unknown): unknown {
       }),
   );
 }
+
+const replayKey = (nonce: unknown) => `altcha:${nonce}`;
 
 function sameText(a: string, b: string): boolean {
   const x = Buffer.from(a);
@@ -145,7 +147,7 @@ export function createAltchaDefense(config: AltchaConfig, deps: AltchaDeps = {})
     const r = inspectPayload(payload, formId);
     if (!r.ok) return r;
     const ttl = Math.max(60, (r.expiresAt ?? 0) - Math.floor(clock().getTime() / 1000) + 60);
-    if (!(await replay.useOnce(`altcha:${r.nonce}`, ttl))) return { ok: false, reason: 'E_ALTCHA_REPLAYED' };
+    if (!(await replay.useOnce(replayKey(r.nonce), ttl))) return { ok: false, reason: 'E_ALTCHA_REPLAYED' };
     return { ok: true };
   }
 
@@ -174,7 +176,7 @@ export function createAltchaDefense(config: AltchaConfig, deps: AltchaDeps = {})
     verify,
     inspect(payload, formId) {
       const r = inspectPayload(payload, formId);
-      return r.ok ? { ok: true } : r;
+      return r.ok ? { ok: true, replayKey: replayKey(r.nonce) } : r;
     },
     async createChallenge(formId) {
       const d = difficulty(formId);

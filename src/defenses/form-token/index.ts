@@ -35,6 +35,8 @@ export interface FormTokens {
 }
 
 const b64 = (b: Buffer | string) => Buffer.from(b).toString('base64url');
+/** The key a token's single use is recorded under in the ReplayStore. */
+export const tokenReplayKey = (nonce: string) => `token:${nonce}`;
 const VERSION = 'v1';
 
 export function createFormTokens(config: FormTokenConfig): FormTokens {
@@ -85,7 +87,7 @@ export function createFormTokens(config: FormTokenConfig): FormTokens {
     async verifyToken(token, formId, now, replay) {
       const r = inspect(token, formId, now);
       if (!r.ok) return r;
-      if (!(await replay.useOnce(`token:${r.nonce}`, maxAge + skew + 60))) return { ok: false, reason: 'E_TOKEN_REPLAYED' };
+      if (!(await replay.useOnce(tokenReplayKey(r.nonce!), maxAge + skew + 60))) return { ok: false, reason: 'E_TOKEN_REPLAYED' };
       return { ok: true, issuedAt: r.issuedAt, fillSeconds: r.fillSeconds };
     },
     inspectToken: inspect,
