@@ -146,7 +146,8 @@ describe('autoreplyRecipient (property)', () => {
           const local = r.to.slice(0, r.to.lastIndexOf('@'));
           expect(local.length).toBeLessThanOrEqual(MAX_MAILBOX_NAME);
           if (v.tag.length >= 3 && !expectedKey(name, domain).includes(v.tag.toLowerCase())) expect(r.to.toLowerCase()).not.toContain(v.tag.toLowerCase());
-          expect(r.to).not.toMatch(/www|http|\d{9}|dot-?com|\.(com|net|org|xyz|shop|click)\b.*@/i);
+          // The words are judged in the mailbox name; the domain is where the mail goes (digits there are fine).
+          expect(local).not.toMatch(/www|http|\d{9}|dot-?com|\.(com|net|org|xyz|shop|click)\b/i);
         }
       }),
       { numRuns: 1000 },

@@ -57,7 +57,8 @@ function asciiDomain(domain: string): string {
   if (d === '') return d;
   // domainToASCII lower-cases and punycodes; '' means it is not a valid host.
   // Keep the lower-cased input then, so distinct garbage stays distinct.
-  return domainToASCII(d) || d;
+  // (Its output may end in a dot again, ".?" -> ".": strip once more so the key is idempotent.)
+  return (domainToASCII(d) || d).replace(/\.+$/, '');
 }
 
 function split(addr: string): { local: string; domain: string } | null {
@@ -95,7 +96,9 @@ function canonical(addr: string): Canonical | null {
     if (rule.ignoreDots) local = local.replaceAll('.', '');
     domain = rule.canonical;
   }
-  // "+x@example.com" names no mailbox: keep it whole (it never gets an auto-reply, see autoreplyRecipient).
+  // Folding may leave only white space (". @gmail.com"): trim, so the key is idempotent. "+x@example.com"
+  // names no mailbox: keep it whole (it never gets an auto-reply, see autoreplyRecipient).
+  local = local.trim();
   if (local === '') local = typedLocal;
   return { typedLocal, base, local, domain };
 }
