@@ -2,7 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 // Two projects: every test runs on SQLite; tests that touch storage (`*.db.test.ts`) run again on
 // PostgreSQL (FORMWARDEN_TEST_PG, default postgres://postgres@127.0.0.1:5432/postgres).
-const common = { testTimeout: 60_000, hookTimeout: 60_000, pool: 'forks' as const };
+// expect.poll waits for what a browser page does next (1 s by default: too short on a loaded 2-core machine).
+const common = { testTimeout: 60_000, hookTimeout: 60_000, pool: 'forks' as const, expect: { poll: { timeout: 30_000 } } };
 
 export default defineConfig({
   test: {

@@ -22,7 +22,7 @@ describe.skipIf(chromiumMissing())('HTML bounce report in Chromium', () => {
     file = path.join(dir, 'report.html');
     writeFileSync(file, renderHtml(report, 'ja'));
     browser = await launchChromium();
-  });
+  }, 120_000); // Chromium's start: room for a loaded machine
   afterAll(async () => { await browser?.close(); });
 
   it('opens offline, requests nothing else, draws the charts, and switches language without script', async () => {

@@ -7,14 +7,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertLoopback, runAttack, spec, startOwnInstance, summarize, type OwnInstance, type Summary } from '../bench/attack/index.js';
 import { createTestDatabase, dbUnavailable, type TestDatabase } from '../src/test-support/db.js';
 
+// The minimum fill time is raised from 3 s: a too-fast bot posts right after its challenge, but on a
+// loaded machine the server may get to that post a second or two later (and a token keeps its issue
+// time in whole seconds), which must not make it look like a person who took their time.
 const DEFENSES = `
 altcha: { cost: 10, minNumber: 5, maxNumber: 40 }
+formToken: { minFillSeconds: 6 }
 `;
 
 describe.skipIf(dbUnavailable())('attack simulator against a served instance', () => {
   let db: TestDatabase;
   let own: OwnInstance;
   let s: Summary;
+  /** Auto-replies the caps granted: sent, or queued and then cancelled when the breaker tripped. */
+  let granted = 0;
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -40,16 +46,19 @@ describe.skipIf(dbUnavailable())('attack simulator against a served instance', (
       oversizeKb: 100,
       slow: { bytes: 500, everyMs: 200, maxSeconds: 2 },
       thinkMs: 300,
+      // Deadlines for a loaded 2-core machine: a request, and mail still leaving the outbox at the end.
+      timeoutMs: 120_000,
       sink: own.sink,
       owners: own.owners,
       budget: own.budget,
       serverPid: own.pid,
       storedOutcomes: () => own.storedOutcomes(),
-      drain: () => own.drain(20_000),
-      drainTimeoutMs: 20_000,
+      drain: () => own.drain(60_000),
+      drainTimeoutMs: 60_000,
     });
     s = summarize(result);
-  }, 120_000);
+    granted = [...(result.stored?.values() ?? [])].filter((o) => /^(queued|sent|cancelled)/.test(o.autoreply)).length;
+  }, 300_000);
 
   afterAll(async () => {
     await own?.stop();
@@ -69,8 +78,12 @@ describe.skipIf(dbUnavailable())('attack simulator against a served instance', (
     expect(Object.keys(scenario('slow').answers).every((k) => !k.startsWith('2'))).toBe(true);
   });
 
-  it('third parties got mail, but no more than the caps allow, none at injected addresses, with no visitor text', () => {
-    expect(s.mails.thirdPartyRecipients).toBeGreaterThan(0);
+  it('auto-replies were granted, but no more mail reached third parties than the caps allow, none at injected addresses, with no visitor text', () => {
+    // Whether a granted auto-reply leaves before the breaker trips and cancels what is still queued is
+    // a race between the outbox worker and the breaker's next look (on a loaded machine none may
+    // leave): the caps must have granted some, and what reached third parties stays within them.
+    expect(granted).toBeGreaterThan(0);
+    expect(s.mails.thirdPartyRecipients).toBeLessThanOrEqual(granted);
     expect(s.mails.thirdPartyRecipients).toBeLessThanOrEqual(own.budget!);
     expect(s.mails.injectedRecipients).toBe(0);
     expect(s.mails.visitorTextHits).toBe(0);

@@ -59,5 +59,5 @@ describe.skipIf(dbUnavailable())('formwarden serve with a bounce receiver', () =
     writeFileSync(eml, mta.bounced[0]!.raw);
     const withDb = JSON.parse(runCli(['--config', config, 'analyze', eml, '--json']).stdout) as { byOrigin: Record<string, number> };
     expect(withDb.byOrigin.ours).toBe(1);
-  });
+  }, 180_000); // two processes and several CLI runs: room for a loaded machine
 });

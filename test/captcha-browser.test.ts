@@ -154,7 +154,7 @@ describe.skipIf(chromiumMissing())('third-party CAPTCHA in Chromium', () => {
     for (const p of ['recaptcha', 'turnstile', 'hcaptcha'] as const) instances[p] = await startTestInstance({ defenses: defensesYaml(p, fake.url), forms });
     plain = await startTestInstance({ defenses: defensesYaml(null, fake.url) });
     browser = await launchChromium();
-  });
+  }, 180_000); // four instances and Chromium: room for a loaded machine
   afterAll(async () => {
     await browser?.close();
     await Promise.all([...Object.values(instances), plain].map((t) => t?.close()));
@@ -331,11 +331,15 @@ describe.skipIf(chromiumMissing())('third-party CAPTCHA in Chromium', () => {
       await page.getByLabel('Email').fill(`fetch${n}@example.jp`);
       await page.getByLabel('Message').fill(`Send number ${n}.`);
       await page.waitForSelector('altcha-widget .altcha[data-state="verified"]');
+      const used = await page.locator('input[name="_token"]').inputValue();
       await page.getByRole('button', { name: 'Send' }).click();
       await expect.poll(() => status.textContent()).toMatch(/^Thank you\. .*Receipt: s_[0-9a-z]{22}$/);
       const sub = await submission(t, `fetch${n}@example.jp`);
       expect(symbolsOf(sub).find((s) => s.symbol === 'CAPTCHA_3P_PASSED')?.detail).toBe('recaptcha 0.9');
       tokens.push(fake.state.verifies.at(-1)!.response!);
+      // After the answer the widget fetches a fresh token and proof-of-work, ignoring clicks until then
+      // (the old "verified" state may still show meanwhile): the next send waits for the new token.
+      await expect.poll(() => page.locator('input[name="_token"]').inputValue()).not.toBe(used);
       await page.evaluate(() => (document.querySelector('[data-formwarden-status]')!.textContent = ''));
     }
     expect(new Set(tokens).size).toBe(2);

@@ -1,5 +1,6 @@
 // Caps and budgets across two separate `formwarden serve` processes sharing one database and Redis:
 // concurrent posts to one address and to one domain never spend a budget twice.
+import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,9 +16,9 @@ describe.skipIf(dbUnavailable())('two server processes', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     const config = path.join(db.dir, 'formwarden.yaml');
-    writeFileSync(config, testConfigYaml({ dbUrl: db.url, extra: `redis: { url: "redis://127.0.0.1:6379", keyPrefix: "fw:proc:${process.pid}:${Date.now()}:" }` }));
+    writeFileSync(config, testConfigYaml({ dbUrl: db.url, extra: `redis: { url: "redis://127.0.0.1:6379", keyPrefix: "fw:proc:${randomUUID()}:" }` }));
     servers.push(await startServer(['--config', config]), await startServer(['--config', config]));
-  });
+  }, 120_000); // two server processes: room for a loaded machine
   afterAll(async () => {
     await Promise.all(servers.map((s) => s.kill()));
     await db?.drop();

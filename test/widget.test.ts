@@ -68,7 +68,7 @@ describe.skipIf(chromiumMissing())('web/widget.js on the owner\'s site, in Chrom
     ownerUrl = `http://127.0.0.1:${(owner.address() as AddressInfo).port}`;
     t = await startTestInstance({ clock, defenses: DEFENSES, forms: `${BASE_FORM}    cors: { origins: ["${ownerUrl}"] }\n` });
     browser = await launchChromium();
-  });
+  }, 120_000); // Chromium's start: room for a loaded machine
   afterEach(() => {
     offsetMs = 0;
   });
@@ -142,14 +142,18 @@ describe.skipIf(chromiumMissing())('web/widget.js on the owner\'s site, in Chrom
     await page.getByLabel('Email').fill('jane@');
     await page.getByLabel('Message').fill('Sent without leaving the page.');
     await page.evaluate(() => document.querySelector('form')!.setAttribute('novalidate', '')); // let the server judge
+    const used = await page.locator('input[name="_token"]').inputValue();
     await page.getByRole('button', { name: 'Send' }).click();
     await expect.poll(() => page.getByLabel('Email').getAttribute('aria-invalid')).toBe('true');
     const describedBy = await page.getByLabel('Email').getAttribute('aria-describedby');
     expect(await page.locator(`#${describedBy}`).textContent()).toBeTruthy();
     await expect(status.textContent()).resolves.toBe('Some fields need your attention.');
 
-    // Corrected: a fresh token and proof-of-work are used for the second send.
+    // Corrected: a fresh token and proof-of-work are used for the second send. The widget fetches them
+    // after the answer and ignores a click until then: wait for the new token, then for its ALTCHA (the
+    // old "verified" state may still show meanwhile).
     await page.getByLabel('Email').fill('jane@example.jp');
+    await expect.poll(() => page.locator('input[name="_token"]').inputValue()).not.toBe(used);
     await page.waitForSelector('altcha-widget .altcha[data-state="verified"]');
     await page.getByRole('button', { name: 'Send' }).click();
     await expect.poll(() => status.textContent()).toMatch(/^Thank you\. .*Receipt: s_[0-9a-z]{22}$/);

@@ -59,7 +59,7 @@ describe('parseConfigText properties', () => {
       fc.property(fc.oneof(fc.string({ maxLength: 300, unit: 'binary' }), fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b).toString('latin1'))), (text) => void outcome(text)),
       { numRuns: 200 },
     );
-  });
+  }, 120_000); // 200 full parses: 12 s on a loaded 2-core machine
 
   it('arbitrary JSON-like objects serialized to YAML: a config or a ConfigError', () => {
     fc.assert(

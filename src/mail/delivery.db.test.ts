@@ -144,5 +144,5 @@ describe.skipIf(dbUnavailable())('mail delivery through the outbox', () => {
     clock.advance(1000);
     await t.instance.worker.drain();
     expect(sink.received).toHaveLength(3);
-  });
+  }, 120_000); // each hanging attempt waits out the socket timeout (5 s)
 });

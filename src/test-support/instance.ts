@@ -59,7 +59,10 @@ mail:
   from: "Example Shop <info@example.jp>"
   transport: "${opts.transport ?? 'capture'}"
   retry: [1s, 1s, 1s]
-  timeouts: { connect: 2s, greeting: 2s, socket: 3s }
+  # Sized for a loaded 2-core machine: a sink (often in the same process) held up for a few seconds must
+  # not be taken for a dead server (a retry, or a second copy of a mail it already took). Leases are
+  # twice the sum: 30 s.
+  timeouts: { connect: 5s, greeting: 5s, socket: 5s }
 ${opts.defenses ?? TEST_DEFENSES}
 ${opts.extra ?? ''}
 forms:${opts.forms ?? BASE_FORM}`;

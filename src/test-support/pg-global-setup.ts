@@ -6,7 +6,8 @@ import type { TestProject } from 'vitest/node';
 export const PG_ADMIN_URL = process.env.FORMWARDEN_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 export default async function setup(project: TestProject): Promise<void> {
-  const client = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 5000 });
+  // A generous deadline: on a loaded machine a busy server may take seconds to accept a connection.
+  const client = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 30_000 });
   let ok = false;
   try {
     await client.connect();

@@ -83,7 +83,8 @@ export class RemoteMta extends SmtpSink {
   private async bounce(rcpt: string, envelopeFrom: string, original: Buffer): Promise<void> {
     await new Promise((r) => setImmediate(r));
     const { host, port } = this.mtaOpts.bounceTo();
-    const t = nodemailer.createTransport({ host, port, secure: false, ignoreTLS: true, connectionTimeout: 5000, greetingTimeout: 5000, socketTimeout: 10_000 });
+    // Deadlines for a loaded 2-core machine (the receiver is another process), not a judgement of speed.
+    const t = nodemailer.createTransport({ host, port, secure: false, ignoreTLS: true, connectionTimeout: 30_000, greetingTimeout: 30_000, socketTimeout: 30_000 });
     const raw = rfc3464Dsn({ rcpt, envelopeFrom, n: ++this.n, ...(this.mtaOpts.withoutOriginal ? {} : { original }) });
     try {
       const info = await t.sendMail({ envelope: { from: '', to: [envelopeFrom] }, raw });

@@ -3,6 +3,7 @@
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import type { AddressInfo } from 'node:net';
+import { listenOnStablePort } from './ports.js';
 
 export type SinkMode = 'accept' | 'tempfail' | 'permfail' | 'hang' | 'hold';
 
@@ -49,10 +50,20 @@ export class SmtpSink {
       },
     });
     server.on('error', () => {});
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
-    });
+    // Resolves false when the port is taken.
+    const listen = (p: number) =>
+      new Promise<boolean>((resolve, reject) => {
+        const onError = (e: NodeJS.ErrnoException) => (e.code === 'EADDRINUSE' ? resolve(false) : reject(e));
+        server.server.once('error', onError);
+        server.listen(p, '127.0.0.1', () => {
+          server.server.off('error', onError);
+          resolve(true);
+        });
+      });
+    // A new sink takes a port outside the ephemeral range, so that stop() and start(port) (the server
+    // "down" for a while) cannot lose it to another connection meanwhile (see ports.ts).
+    if (port === 0) await listenOnStablePort(listen);
+    else if (!(await listen(port))) throw new Error(`SMTP sink: port ${port} is taken`);
     this.server = server;
     this.port = (server.server.address() as AddressInfo).port;
     return this.port;
@@ -86,5 +97,14 @@ export class SmtpSink {
 
   to(address: string): ReceivedMail[] {
     return this.received.filter((m) => m.envelopeTo.includes(address));
+  }
+
+  /**
+   * Mails of one kind (X-Formwarden-Kind: notify, autoreply, alert, digest) to `address`. A running
+   * instance's housekeeping may mail the owner an alert or a digest at any moment: count notifications
+   * with this, not with to(owner).
+   */
+  toKind(address: string, kind: string): ReceivedMail[] {
+    return this.to(address).filter((m) => m.parsed.headers.get('x-formwarden-kind') === kind);
   }
 }

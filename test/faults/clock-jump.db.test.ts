@@ -103,9 +103,9 @@ describe.skipIf(dbUnavailable())('faults: the clock jumps', () => {
     // A retry scheduled, and a lease held, against the later time.
     sink.mode = 'tempfail';
     await failedOnce((await post('e@e.example.jp')).id);
-    // One of them as a killed process leaves it: leased (14 s here) by a worker that will never finish it.
+    // One of them as a killed process leaves it: leased (30 s here) by a worker that will never finish it.
     const leased = await k().selectFrom('outbox').select('id').where('to_addr', '=', 'e@e.example.jp').executeTakeFirstOrThrow();
-    await k().updateTable('outbox').set({ locked_by: 'w_killed', locked_until: clock.now().getTime() + 14_000 }).where('id', '=', leased.id).execute();
+    await k().updateTable('outbox').set({ locked_by: 'w_killed', locked_until: clock.now().getTime() + 30_000 }).where('id', '=', leased.id).execute();
     sink.mode = 'accept';
     clock.advance(-6 * HOUR);
     // The charge made "in the future" still counts: no second auto-reply to d, and exactly one charge.
@@ -116,7 +116,7 @@ describe.skipIf(dbUnavailable())('faults: the clock jumps', () => {
     expect(fromFuture).toMatchObject({ action: 'accept_no_autoreply', notify: 'queued' });
     expect(fromFuture.verdict).toContain('TOKEN_EXPIRED');
     // The retry due, and the lease ending, 6 hours "from now" do not wait for the clock to catch up.
-    clock.advance(15_000);
+    clock.advance(31_000);
     await checkInvariants({ db: t.instance.db, sink, url: t.url, accepted });
     expect(sink.to('e@e.example.jp')).toHaveLength(1);
     expect(sink.to('d@d.example.jp')).toHaveLength(1);

@@ -32,8 +32,9 @@ describe.skipIf(dbUnavailable())('faults: SIGKILL in the middle of a flood', () 
     let killed: Promise<void> | null = null;
     const posted = await flood(server.url, 20, {
       concurrency: 4,
+      // At 8 or later: two answers arriving together report 9 twice, never 8.
       onAccepted: (n) => {
-        if (n === 8) killed = server.kill('SIGKILL');
+        if (n >= 8 && !killed) killed = server.kill('SIGKILL');
       },
     });
     await killed;
@@ -54,5 +55,5 @@ describe.skipIf(dbUnavailable())('faults: SIGKILL in the middle of a flood', () 
       await store.close();
       await again.kill();
     }
-  });
+  }, 240_000); // waits out the killed process's leases (30 s), on a possibly loaded machine
 });

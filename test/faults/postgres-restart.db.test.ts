@@ -56,14 +56,16 @@ describe.runIf(dialect === 'postgres' && !dbUnavailable() && installed('initdb/p
 
   it('answers 503 + Retry-After while it is down, and recovers without a restart of Formwarden', async () => {
     const load = keepPosting(t.url, { concurrency: 2, max: 200 });
-    await waitFor(() => load.out.accepted.length >= 5, 'the flood to be under way');
+    // Deadlines for a loaded machine: while the server is down a request may wait for the pool's
+    // connection timeout (10 s) before its 503.
+    await waitFor(() => load.out.accepted.length >= 5, 'the flood to be under way', 90_000);
     await cluster.stop();
     // While it is down: turned away with 503, health says so too.
-    await waitFor(() => load.out.unavailable.length >= 3, 'requests answered 503 during the outage');
+    await waitFor(() => load.out.unavailable.length >= 3, 'requests answered 503 during the outage', 90_000);
     expect((await fetch(`${t.url}/healthz`)).status).toBe(503);
     await cluster.start();
     const acceptedBefore = load.out.accepted.length;
-    await waitFor(() => load.out.accepted.length >= acceptedBefore + 5, 'submissions accepted again after the restart');
+    await waitFor(() => load.out.accepted.length >= acceptedBefore + 5, 'submissions accepted again after the restart', 90_000);
     const posted = await load.stop();
 
     expect(posted.failed.filter((f) => f !== 503)).toEqual([]);
@@ -71,7 +73,7 @@ describe.runIf(dialect === 'postgres' && !dbUnavailable() && installed('initdb/p
     await noOrphans(t, posted.accepted);
     // A mail whose SMTP answer came while the database was gone is sent again after its lease: two copies at most.
     await checkInvariants({ db: t.instance.db, sink, url: t.url, accepted: posted.accepted, maxCopies: 2 });
-  });
+  }, 300_000);
 });
 
 describe.runIf(dialect === 'sqlite')('faults: the SQLite file locked by another writer', () => {
@@ -110,7 +112,7 @@ describe.runIf(dialect === 'sqlite')('faults: the SQLite file locked by another 
     expect(posted.failed).toEqual([]);
     expect(posted.accepted).toHaveLength(3);
     await checkInvariants({ db: t.instance.db, sink, url: t.url, accepted: posted.accepted });
-  });
+  }, 180_000);
 
   it('locked past busy_timeout: 503 + Retry-After, nothing written; accepted again once the lock is gone', async () => {
     const k = t.instance.db.kysely;
@@ -141,5 +143,5 @@ describe.runIf(dialect === 'sqlite')('faults: the SQLite file locked by another 
     const posted = await flood(t.url, 2, { tag: 'unlocked' });
     expect(posted.accepted).toHaveLength(2);
     await checkInvariants({ db: t.instance.db, sink, url: t.url, accepted: posted.accepted });
-  });
+  }, 180_000); // busy_timeout alone is 10 s
 });

@@ -57,7 +57,7 @@ describe.skipIf(dbUnavailable() || !installed('redis-server', PrivateRedis.avail
       expect(s.verdict).toMatch(/DEFENSE_ERROR:form-token/);
       expect(s.verdict).not.toMatch(/DEFENSE_ERROR:rate-limit/);
     }
-    await waitFor(() => sink.to('owner@example.jp').length === 4, 'the owner notified of every inquiry');
+    await waitFor(() => sink.toKind('owner@example.jp', 'notify').length === 4, 'the owner notified of every inquiry');
     expect(sink.to('down1@down1.example.jp')).toHaveLength(0);
     expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
 

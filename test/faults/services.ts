@@ -2,9 +2,10 @@
 // stopped. Each runs on a free loopback port and is removed afterwards.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer, Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { stablePort } from '../../src/test-support/ports.js';
 import { waitFor } from '../../src/test-support/wait.js';
 
 /** False (and says why on stderr) when a server binary a fault test needs is not installed; CI must have it. */
@@ -15,13 +16,8 @@ export function installed(what: string, ok: boolean, hint: string): boolean {
   return false;
 }
 
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+/** A free port for a server that is restarted on the same port: outside the ephemeral range (see ports.ts). */
+export const freePort = stablePort;
 
 const accepts = (port: number) =>
   new Promise<boolean>((resolve) => {

@@ -39,7 +39,7 @@ describe.skipIf(dbUnavailable())('faults: the SMTP server', () => {
     waitFor(async () => {
       const all = await rows();
       return all.length > 0 && all.every((r) => r.state !== 'pending' || (r.attempts >= n && re.test(r.last_error ?? ''))) ? all : null;
-    }, `every mail attempted ${n} time(s)`);
+    }, `every mail attempted ${n} time(s)`, 90_000); // a hanging server costs each mail the socket timeout (5 s), two at a time
 
   it('down during a flood, then up: every accepted submission is notified and auto-replied exactly once', async () => {
     await sink.stop();
@@ -51,8 +51,8 @@ describe.skipIf(dbUnavailable())('faults: the SMTP server', () => {
     clock.advance(1000);
     const { sent } = await checkInvariants({ db: t.instance.db, sink, url: t.url, accepted: posted.accepted });
     expect(sent).toBe(12);
-    expect(sink.to('owner@example.jp')).toHaveLength(6);
-  });
+    expect(sink.toKind('owner@example.jp', 'notify')).toHaveLength(6);
+  }, 180_000);
 
   it('4xx for two attempts, then accepted: delivered on the next scheduled attempt, once', async () => {
     sink.mode = 'tempfail';
@@ -65,7 +65,7 @@ describe.skipIf(dbUnavailable())('faults: the SMTP server', () => {
     clock.advance(1000);
     const { sent } = await checkInvariants({ db: t.instance.db, sink, url: t.url, accepted: posted.accepted });
     expect(sent).toBe(8);
-  });
+  }, 180_000);
 
   it('5xx: the mails are dead (never re-sent), the submissions stored; mail accepted again afterwards goes out', async () => {
     sink.mode = 'permfail';
@@ -79,7 +79,7 @@ describe.skipIf(dbUnavailable())('faults: the SMTP server', () => {
     for (const id of during.accepted) expect(all.filter((r) => r.submission_id === id).map((r) => r.state)).toEqual(['dead', 'dead']);
     for (const id of after.accepted) expect(all.filter((r) => r.submission_id === id).map((r) => r.state)).toEqual(['sent', 'sent']);
     expect(all.find((r) => r.state === 'dead')?.last_error).toContain('550');
-  });
+  }, 180_000);
 
   it('hanging: the attempt times out (connection released), is retried, and delivered once', async () => {
     sink.mode = 'hang';
@@ -92,5 +92,5 @@ describe.skipIf(dbUnavailable())('faults: the SMTP server', () => {
     clock.advance(1000);
     const { sent } = await checkInvariants({ db: t.instance.db, sink, url: t.url, accepted: posted.accepted });
     expect(sent).toBe(6);
-  });
+  }, 180_000);
 });

@@ -16,15 +16,35 @@ export function dovecotMissing(): boolean {
   return true;
 }
 
+/**
+ * A free port that stays ours across stop() and start(): drawn below the ephemeral range, from which
+ * outgoing connections take their source ports (one could take a port from listen(0) while Dovecot is
+ * down, and the restart would fail). As src/test-support/ports.ts, which this file, built into dist/,
+ * does not import.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
+  let lo = 32768;
+  try {
+    lo = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || lo;
+  } catch {
+    lo = 49152; // not Linux: the IANA range
+  }
+  const listens = (port: number) =>
+    new Promise<number | null>((resolve) => {
+      const srv = net.createServer();
+      srv.once('error', () => resolve(null));
+      srv.listen({ port, host: '127.0.0.1', exclusive: true }, () => {
+        const p = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(p));
+      });
     });
-  });
+  for (let i = 0; lo > 11_000 && i < 200; i++) {
+    const p = await listens(10_000 + Math.floor(Math.random() * (lo - 10_000)));
+    if (p) return p;
+  }
+  const p = await listens(0);
+  if (!p) throw new Error('no free port');
+  return p;
 }
 
 function uidOf(name: string): { uid: number; gid: number } | null {
