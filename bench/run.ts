@@ -1,7 +1,8 @@
 // `npm run bench`: runs every benchmark and (re)writes docs/benchmarks.md.
 //   npm run bench                      3 s warm-up, then 3 rounds of 5 s per server, 50 connections, medians
 //   npm run bench -- --quick           1 round of 2 s, servers via tsx (a smoke check; prints, writes the doc only with --write)
-//   npm run bench -- --only intake     run some modules (comma-separated ids: baseline, intake, rejection, pipeline, attack, bounces)
+//   npm run bench -- --only intake     run some modules (comma-separated ids: baseline, intake, rejection, pipeline, attack, bounces,
+//                                      bounce-adversarial, bounce-flood)
 //   options: --rounds N --duration S --warmup S --connections N --out FILE --write --no-write
 //            --tsx (run the servers from TypeScript with tsx; their RSS then includes the loader)
 //            --compiled (compile them with tsc first: the default, except with --quick)
@@ -12,6 +13,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { attackBench } from './attack/bench-module.js';
 import { baseline } from './baseline.js';
+import { bounceAdversarial } from './bounce-adversarial-module.js';
+import { bounceFlood } from './bounce-flood.js';
 import { bounceReport, BOUNCES_SCRIPT } from './bounce-report.js';
 import { intake } from './intake.js';
 import { pipelineBench } from './pipeline.js';
@@ -22,7 +25,9 @@ import { projectRoot, setRuntime } from './lib/server.js';
 import type { BenchContext, BenchModule, BenchResult, BenchSettings, Row } from './lib/types.js';
 
 /** In run order: the baseline first, since later modules compare against it. */
-const MODULES: BenchModule[] = [baseline, intake, rejection, pipelineBench, attackBench, bounceReport];
+const MODULES: BenchModule[] = [baseline, intake, rejection, pipelineBench, attackBench, bounceReport, bounceAdversarial, bounceFlood];
+/** Modules that start no bench/servers/*.ts server (bounce-flood compiles `formwarden serve` itself). */
+const NO_SERVER_BUILD = new Set([bounceReport.id, attackBench.id, bounceAdversarial.id, bounceFlood.id]);
 
 const PEERS = [
   'Stock WordPress + Contact Form 7: 9 to 17 accepted submissions per second (9.2/s on one connection, 16.8/s on four).',
@@ -128,7 +133,10 @@ function markdown(args: ReturnType<typeof parseArgs>, results: { module: BenchMo
   }
   out.push('## Reproduce', '', '```sh', 'npm run bench               # full run, rewrites this file', 'npm run bench -- --quick    # 1 round of 2 s, servers via tsx, prints only (add --write to write this file)',
     'npm run bench -- --tsx      # full run with the servers run from TypeScript (RSS then includes the tsx loader)', 'npm run bench:bounces       # bounce parser accuracy and speed',
-    'npm run bench -- --only attack --attack-seconds 60   # the attack flood alone (bench/attack; CLI: node --import tsx bench/attack/cli.ts --help)', '```', '');
+    'npm run bench -- --only attack --attack-seconds 60   # the attack flood alone (bench/attack; CLI: node --import tsx bench/attack/cli.ts --help)',
+    'npm run bench -- --only bounce-adversarial,bounce-flood --no-write   # adversarial 1 MiB bounces: parse times, and /healthz while 30 arrive',
+    'npm run bench:bounce-adversarial   # the parse-time table alone (options: --rounds N --only case,... --size BYTES)',
+    'node --import tsx bench/bounce-flood.ts --rounds 3 --compiled   # the /healthz flood alone', '```', '');
   return out.join('\n');
 }
 
@@ -147,7 +155,7 @@ async function main(): Promise<void> {
   console.log(`bench: ${s.rounds} round(s) × ${s.duration} s, warm-up ${s.warmup} s, ${s.connections} connections, servers ${s.runtime}${s.quick ? ' (quick)' : ''}`);
   const results: { module: BenchModule; result?: BenchResult; error?: string; seconds: number }[] = [];
   const notes: string[] = [];
-  if (s.runtime === 'compiled' && modules.some((m) => m.id !== bounceReport.id && m.id !== attackBench.id)) {
+  if (s.runtime === 'compiled' && modules.some((m) => !NO_SERVER_BUILD.has(m.id))) {
     console.log('\n== Build');
     try {
       await buildServers(ctx.log);
@@ -176,7 +184,7 @@ async function main(): Promise<void> {
     mkdirSync(path.dirname(args.out), { recursive: true });
     writeFileSync(args.out, md);
     console.log(`\nwrote ${path.relative(process.cwd(), args.out) || args.out}`);
-  } else console.log('\n(not written: --quick prints only; add --write to write the doc)');
+  } else console.log(`\n(not written: ${args.settings.quick && !process.argv.includes('--no-write') ? '--quick prints only; add --write to write the doc' : '--no-write'})`);
   if (results.some((r) => r.error)) process.exitCode = 1;
 }
 
