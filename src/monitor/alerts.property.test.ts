@@ -53,7 +53,11 @@ function trip(g: Gen, map: (s: string) => string): TripInfo {
   };
 }
 
-/** Every distinct attacker string becomes a distinct harmless word: same shape, no markup. */
+/**
+ * Every distinct attacker string becomes a distinct harmless word: same shape, no markup, and nothing for
+ * the alert to merge (attacker strings that clean to the same text share a line), so the calm alert has the
+ * most lines the structure allows: an attacked alert may have fewer, never more.
+ */
 function benign(g: Gen): (s: string) => string {
   const seen = new Map<string, string>();
   return (s) => seen.get(s) ?? (seen.set(s, `v${seen.size}`), `v${seen.size - 1}`);
@@ -77,7 +81,7 @@ describe('alerts escape attacker text for their target', () => {
         const open = s.indexOf('```');
         expect(s.endsWith('```')).toBe(true);
         expect(s.slice(open + 3, -3)).not.toContain('```');
-        expect(s.split('\n')).toHaveLength(slack(calm).split('\n').length);
+        expect(s.split('\n').length).toBeLessThanOrEqual(slack(calm).split('\n').length);
 
         // Chatwork: exactly the tags the calm alert has ([info][title]…[/title]…[/info]).
         const chatwork = (t: TripInfo) => new URLSearchParams(webhookPayload('chatwork', config, t).body).get('body') ?? '';
@@ -85,13 +89,13 @@ describe('alerts escape attacker text for their target', () => {
         expect(chatworkTags(c)).toEqual(chatworkTags(chatwork(calm)));
         expect(c.startsWith('[info][title]')).toBe(true);
         expect(c.endsWith('[/info]')).toBe(true);
-        expect(c.split('\n')).toHaveLength(chatwork(calm).split('\n').length);
+        expect(c.split('\n').length).toBeLessThanOrEqual(chatwork(calm).split('\n').length);
 
         // Mail: a one-line subject; as many lines as the calm alert; no control, bidi or zero-width
         // characters; no clickable URL or address.
         const m = alertText(config, attacked);
         expect(m.subject).not.toMatch(/[\r\n]/);
-        expect(m.body.split('\n')).toHaveLength(alertText(config, calm).body.split('\n').length);
+        expect(m.body.split('\n').length).toBeLessThanOrEqual(alertText(config, calm).body.split('\n').length);
         expect(m.body).not.toMatch(/[\p{Cf}\p{Zl}\p{Zp}]|[^\P{Cc}\n]/u);
         for (const [, scheme] of m.body.matchAll(/([a-z][a-z0-9+.-]*):\/\//gi)) expect(scheme!.toLowerCase()).toMatch(/^hxxps?$/);
         expect(m.body).not.toMatch(/\bhttps?:/i);
@@ -103,7 +107,7 @@ describe('alerts escape attacker text for their target', () => {
         const strings = [...parsed.stats.topIps.map(([ip]) => ip), ...parsed.stats.samples.flatMap((x) => [x.ip, ...Object.keys(x.fields), ...Object.values(x.fields)])];
         for (const v of strings) expect(v).not.toMatch(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u);
       }),
-      { numRuns: 300 },
+      { numRuns: Number(process.env.FW_PROPERTY_RUNS ?? 300) },
     );
   });
 });
