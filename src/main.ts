@@ -24,6 +24,9 @@ import { parseFrom } from './mail/message.js';
 import { openDkim } from './mail/dkim.js';
 import { createTransport, type Transport } from './mail/transport.js';
 import { OutboxWorker } from './mail/worker.js';
+import { resolveWebhooks } from './integrations/config.js';
+import { webhookDeliverer } from './integrations/deliver.js';
+import { WebhookPlanner } from './integrations/plan.js';
 import { Metrics } from './monitor/metrics.js';
 import { openAndMigrate, type Db } from './store/db.js';
 import { ensureSecret } from './store/secrets.js';
@@ -45,6 +48,8 @@ export interface Instance {
   db: Db;
   app: FastifyInstance;
   worker: OutboxWorker;
+  /** The same outbox, for webhook rows only (forms[].webhooks): a slow receiver never holds up mail. */
+  webhookWorker: OutboxWorker;
   monitor: Monitor;
   metrics: Metrics;
   /** One pass of the background jobs: breaker evaluation (and alerts), digests, pruning. */
@@ -73,6 +78,9 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
 
   const dkim = config.mail.dkim ? openDkim(config.mail.dkim, loaded.baseDir) : null;
   if (dkim && !dkim.ok) throw new StartupError(dkim.problem);
+  // Webhook URLs and secrets may come from the environment: all of them must be there before anything starts.
+  const webhooks = resolveWebhooks(config.forms, process.env);
+  if (webhooks.problems.length > 0) throw new StartupError(webhooks.problems.join('\n'));
   const db = await openAndMigrate(config.database.url, loaded.baseDir);
   const secrets = {
     tokenKey: await ensureSecret(db, 'tokenKey', config.secrets.tokenKey),
@@ -81,7 +89,10 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
   };
   const verp = config.bounces.verp && secrets.verpKey ? new Verp({ ...config.bounces.verp, key: secrets.verpKey }) : null;
   const metrics = new Metrics(() => outboxDepth(db.kysely));
-  const monitor = new Monitor({ db: db.kysely, config, clock });
+  // The logger comes with the app, built further down: the worker and the monitor log through it once it exists.
+  let appLog: Pick<FastifyInstance['log'], 'warn' | 'error'> | null = null;
+  const lateLog = { warn: (o: object, m: string) => appLog?.warn(o, m), error: (o: object, m: string) => appLog?.error(o, m) };
+  const monitor = new Monitor({ db: db.kysely, config, clock, log: lateLog });
   await monitor.refresh();
   const transport =
     opts.transport ??
@@ -111,6 +122,20 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
     onCancelled: onAutoreplyCancelled(db.kysely),
     decorate: autoreplyDecoration(config.server.publicUrl ?? `http://${config.server.host}:${config.server.port}`, secrets.linkKey),
     sign: dkim?.ok ? dkim.sign : undefined,
+    log: lateLog,
+    webhookLane: false,
+  });
+  // Each attempt ends within its target's timeout; the lease outlasts the slowest one.
+  const webhookLeaseMs = 2 * Math.max(0, ...[...webhooks.targets.values()].map((w) => w.timeoutMs)) + 30_000;
+  const webhookWorker = new OutboxWorker(db.kysely, transport, clock, {
+    fromHeader: config.mail.from,
+    envelopeFrom: () => from.address,
+    retryScheduleMs: config.mail.retry.map(mustDuration),
+    concurrency: 4,
+    leaseMs: webhookLeaseMs,
+    onResult: (row, state) => metrics.mails.inc({ kind: row.kind, state }),
+    webhooks: webhookDeliverer(webhooks.targets),
+    webhookLane: true,
   });
   const alertDeps = { db: db.kysely, config, clock, fromAddress: from.address, onQueued: () => worker.kick() };
   monitor.setTripHandler(async (trip) => {
@@ -181,18 +206,22 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
   await reloadIpRules();
 
   const notifyRate = new NotifyRate(config.mail.digest.threshold);
-  const intake: IntakeDeps = { config, db, clock, fromAddress: from.address, defenses, monitor, notifyRate };
+  const intake: IntakeDeps = { config, db, clock, fromAddress: from.address, defenses, monitor, notifyRate, webhooks: webhooks.targets.size > 0 ? new WebhookPlanner(config) : undefined };
   const app = await buildApp({
     config,
     intake,
     metrics,
     logger,
-    onAccepted: () => worker.kick(),
+    onAccepted: () => {
+      worker.kick();
+      webhookWorker.kick();
+    },
     healthCheck: async () => {
       await db.kysely.selectFrom('secrets').select('name').limit(1).execute();
       return true;
     },
   });
+  appLog = app.log;
 
   registerUnsubscribe(app, { db: db.kysely, linkKey: secrets.linkKey, clock });
 
@@ -229,6 +258,7 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
 
   if (opts.startWorker !== false) {
     worker.start();
+    webhookWorker.start();
     housekeepingTimer = setInterval(() => {
       housekeeping().catch((e) => app.log.error({ err: String(e) }, 'housekeeping failed'));
     }, config.monitor.intervalSeconds * 1000);
@@ -248,6 +278,7 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
     db,
     app,
     worker,
+    webhookWorker,
     monitor,
     housekeeping,
     pollBounces,
@@ -268,6 +299,7 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
       await receiver?.close();
       await app.close();
       await worker.stop();
+      await webhookWorker.stop();
       transport.close();
       redis?.disconnect();
       await db.close();

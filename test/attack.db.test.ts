@@ -10,9 +10,12 @@ import { createTestDatabase, dbUnavailable, type TestDatabase } from '../src/tes
 // The minimum fill time is raised from 3 s: a too-fast bot posts right after its challenge, but on a
 // loaded machine the server may get to that post a second or two later (and a token keeps its issue
 // time in whole seconds), which must not make it look like a person who took their time.
+// formToken.missing: reject (the strict option): the naive bot is turned away at the door as before. Under
+// the default (accept) its posts would be stored as NO_PROOF and reach the owner, never a third party
+// (test/plain-form.db.test.ts).
 const DEFENSES = `
 altcha: { cost: 10, minNumber: 5, maxNumber: 40 }
-formToken: { minFillSeconds: 6 }
+formToken: { minFillSeconds: 6, missing: reject }
 `;
 
 describe.skipIf(dbUnavailable())('attack simulator against a served instance', () => {

@@ -49,7 +49,7 @@ describe.skipIf(chromiumMissing())('hosted demo form in Chromium', () => {
     await page.waitForURL(/\/f\/contact\/thanks/);
     await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('送信が完了しました');
     const receipt = await page.locator('.fw-receipt').textContent();
-    expect(receipt).toMatch(/^s_/);
+    expect(receipt).toMatch(/^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/);
     await page.screenshot({ path: path.join(cwd, 'thanks.png') });
 
     // The notification is captured at once; the auto-reply waits in the outbox for autoreply.delay
@@ -65,9 +65,9 @@ describe.skipIf(chromiumMissing())('hosted demo form in Chromium', () => {
     ]);
     const reply = mails.find((m) => m.kind === 'autoreply')!;
     expect(Date.parse(reply.next_attempt_at) - Date.parse(reply.created_at)).toBe(120_000);
-    expect(mails.every((m) => m.submission_id === receipt)).toBe(true);
-    const subs = JSON.parse(runCli(['submissions', 'list', '--json'], { cwd, env }).stdout) as { outcome: string; reasons: string[] }[];
-    expect(subs[0]).toMatchObject({ outcome: 'accept' });
+    const subs = JSON.parse(runCli(['submissions', 'list', '--json'], { cwd, env }).stdout) as { id: string; receipt: string; outcome: string; reasons: string[] }[];
+    expect(subs[0]).toMatchObject({ receipt, outcome: 'accept' });
+    expect(mails.every((m) => m.submission_id === subs[0]!.id)).toBe(true);
     expect(subs[0]!.reasons.filter((r) => !r.startsWith('GEO_COUNTRY_UNKNOWN'))).toEqual([]);
   }, 180_000);
 
@@ -82,14 +82,14 @@ describe.skipIf(chromiumMissing())('hosted demo form in Chromium', () => {
     await page.getByRole('button', { name: 'Send' }).click();
     await page.waitForURL(/\/f\/contact\/thanks/);
     const receipt = await page.locator('.fw-receipt').textContent();
+    const subs = JSON.parse(runCli(['submissions', 'list', '--json'], { cwd, env }).stdout) as { id: string; receipt: string; outcome: string; reasons: string[]; autoreply: string }[];
+    const sub = subs.find((s) => s.receipt === receipt)!;
     const mails = await waitFor(() => {
       const rows = JSON.parse(runCli(['mail', 'list', '--json'], { cwd, env }).stdout) as { kind: string; state: string; to_addr: string; submission_id: string }[];
-      const mine = rows.filter((m) => m.submission_id === receipt);
+      const mine = rows.filter((m) => m.submission_id === sub.id);
       return mine.length >= 1 && mine.every((m) => m.state === 'sent') ? mine : null;
     }, 'the owner notification');
     expect(mails.map((m) => m.kind)).toEqual(['notify']);
-    const subs = JSON.parse(runCli(['submissions', 'list', '--json'], { cwd, env }).stdout) as { id: string; outcome: string; reasons: string[]; autoreply: string }[];
-    const sub = subs.find((s) => s.id === receipt)!;
     expect(sub.outcome).toBe('accept_no_autoreply');
     expect(sub.reasons).toContain('ALTCHA_MISSING(4)');
     expect(sub.autoreply).toBe('skipped:accept_no_autoreply');

@@ -67,7 +67,7 @@ describe.skipIf(dbUnavailable())('formwarden serve + submit against a real SMTP 
     try {
       const fields = ['--field', 'name=佐藤 花子', '--field', 'email=hanako@example.jp', '--field', 'message=見積もりをお願いします'];
       const r = await runCliAsync(['submit', '--url', server.url, '--form', 'contact', ...fields, '--header', 'X-Test: yes']);
-      expect(r.stdout).toMatch(/HTTP 201\n\{"id":"s_[0-9a-z]{22}","status":"accepted"\}/);
+      expect(r.stdout).toMatch(/HTTP 201\n\{"id":"s_[0-9a-z]{22}","receipt":"[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}","status":"accepted"\}/);
       expect(r.status).toBe(0);
       await waitFor(() => sink.toKind('owner@example.jp', 'notify').length >= 1 && sink.to('hanako@example.jp').length >= 1, 'both mails at the SMTP server');
       const owner = sink.toKind('owner@example.jp', 'notify');

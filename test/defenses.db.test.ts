@@ -230,8 +230,8 @@ describe.skipIf(dbUnavailable())('bot defenses (acceptance)', () => {
   });
 
   describe('form token', () => {
-    it('a curl-style post without a token is refused with 403 E_TOKEN_MISSING and nothing is stored (missing: reject, the default)', async () => {
-      const s = track(await start());
+    it('with missing: reject, a curl-style post without a token is refused with 403 E_TOKEN_MISSING and nothing is stored (the default is accept: test/plain-form.db.test.ts)', async () => {
+      const s = track(await start({ defenses: { formToken: { missing: 'reject' } } }));
       expect(s.instance.config.defenses.formToken.missing).toBe('reject');
       const before = await counts(s);
       const r = await curl(s, visitor(), JP[1]);
@@ -290,7 +290,7 @@ describe.skipIf(dbUnavailable())('bot defenses (acceptance)', () => {
       const before = await counts(s);
       const r = await post(s, { ...visitor(), ...again, _token: first._token! }, ip);
       const id2 = acceptedId(r);
-      expect(Object.keys(r.body).sort()).toEqual(['id', 'status']);
+      expect(Object.keys(r.body).sort()).toEqual(['id', 'receipt', 'status']);
       const got = await stored(s, id2);
       expect(got.symbols).toEqual(['TOKEN_REPLAYED']);
       expect(got.verdict).toMatchObject({ action: 'quarantine', score: 8 });

@@ -113,11 +113,12 @@ describe.skipIf(chromiumMissing())('web/widget.js on the owner\'s site, in Chrom
     const receipt = await page.locator('.fw-receipt').textContent();
 
     const [sub] = await submissionsWith('hanako@example.jp');
-    expect(sub).toMatchObject({ id: receipt, action: 'accept', lang: 'ja' });
+    expect(receipt).toMatch(/^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/);
+    expect(sub).toMatchObject({ receipt, action: 'accept', lang: 'ja' });
     const verdict = JSON.parse(sub!.verdict) as { symbols: { symbol: string }[] };
     expect(verdict.symbols.map((s) => s.symbol).filter((s) => PROTOCOL_SYMBOL.test(s))).toEqual([]);
     const mails = await waitFor(async () => {
-      const rows = await t.instance.db.kysely.selectFrom('outbox').select(['kind', 'to_addr']).where('submission_id', '=', receipt).execute();
+      const rows = await t.instance.db.kysely.selectFrom('outbox').select(['kind', 'to_addr']).where('submission_id', '=', sub!.id).execute();
       return rows.length === 2 ? rows : null;
     }, 'the notification and the auto-reply');
     expect(mails.map((m) => [m.kind, m.to_addr]).sort()).toEqual([
@@ -156,13 +157,14 @@ describe.skipIf(chromiumMissing())('web/widget.js on the owner\'s site, in Chrom
     await expect.poll(() => page.locator('input[name="_token"]').inputValue()).not.toBe(used);
     await page.waitForSelector('altcha-widget .altcha[data-state="verified"]');
     await page.getByRole('button', { name: 'Send' }).click();
-    await expect.poll(() => status.textContent()).toMatch(/^Thank you\. .*Receipt: s_[0-9a-z]{22}$/);
+    await expect.poll(() => status.textContent()).toMatch(/^Thank you\. .*Receipt: [0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/);
     expect(await page.getByLabel('Email').getAttribute('aria-invalid')).toBeNull();
     expect(page.url()).toBe(`${ownerUrl}/fetch?lang=en`);
     expect(navigations).toBe(0);
     expect(await page.getByLabel('Name').inputValue()).toBe(''); // the form was reset
 
     const [sub] = await submissionsWith('jane@example.jp');
+    expect(await status.textContent()).toContain(sub!.receipt!);
     expect(sub!.action).toBe('accept');
     const verdict = JSON.parse(sub!.verdict) as { symbols: { symbol: string }[] };
     expect(verdict.symbols.map((s) => s.symbol).filter((s) => PROTOCOL_SYMBOL.test(s))).toEqual([]);
@@ -199,7 +201,7 @@ describe.skipIf(chromiumMissing())('web/widget.js on the owner\'s site, in Chrom
     await page.close();
   });
 
-  it('with JavaScript off the owner\'s form posts as a plain form: with formToken.missing: reject the server answers 403 (the documented limit)', async () => {
+  it('with JavaScript off the owner\'s form posts as a plain form: stored as NO_PROOF and notified, the visitor sees the thank-you page, no auto-reply (formToken.missing: accept, the default)', async () => {
     const context = await browser.newContext({ javaScriptEnabled: false, locale: 'en-US' });
     const page = await context.newPage();
     await page.goto(`${ownerUrl}/?lang=en`);
@@ -208,10 +210,12 @@ describe.skipIf(chromiumMissing())('web/widget.js on the owner\'s site, in Chrom
     await page.getByLabel('Email').fill('noscript@example.jp');
     await page.getByLabel('Message').fill('Plain form, no JavaScript.');
     const [response] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST' && r.url() === `${t.url}/f/contact`), page.getByRole('button', { name: 'Send' }).click()]);
-    expect(response.status()).toBe(403);
-    await page.waitForLoadState();
-    await expect(page.getByRole('alert').textContent()).resolves.toContain('reload the page');
-    expect(await submissionsWith('noscript@example.jp')).toEqual([]);
+    expect(response.status()).toBe(303);
+    await page.waitForURL(/\/f\/contact\/thanks/);
+    const [sub] = await submissionsWith('noscript@example.jp');
+    expect(sub!.action).toBe('accept_no_autoreply');
+    expect(sub!.autoreply).toBe('skipped:no_proof');
+    expect((JSON.parse(sub!.verdict) as { symbols: { symbol: string }[] }).symbols.map((s) => s.symbol)).toContain('NO_PROOF');
     await context.close();
   });
 

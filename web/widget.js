@@ -202,7 +202,7 @@
     form.prepend(top);
     if (ch.token) setHidden(form, '_token', ch.token);
     if (!field(form, 'lang')) setHidden(form, 'lang', lang);
-    if (ch.altchaUrl && !form.querySelector('altcha-widget')) {
+    if (ch.altchaUrl && !form.querySelector('altcha-widget') && window.isSecureContext) {
       loadAltcha(st.base);
       const w = el('altcha-widget', { challenge: st.base + ch.altchaUrl, auto: 'onload', hidefooter: '', hidelogo: '', language: lang, 'data-fw-added': '' });
       placeBeforeSubmit(form, w);
@@ -313,16 +313,20 @@
     clearErrors(st);
     box.textContent = M.sending;
     const data = Object.create(null);
-    for (const [k, v] of new FormData(form)) {
+    const formData = new FormData(form);
+    let hasFile = false;
+    for (const [k, v] of formData) {
       if (typeof v === 'string') data[k] = k in data ? [].concat(data[k], v) : v;
+      else if (v && v.size > 0) hasFile = true;
     }
     let res = null;
     let body = null;
     try {
+      // A chosen file goes as multipart/form-data (the browser sets the boundary); otherwise JSON, as always.
       res = await fetch(`${st.base}/api/forms/${encodeURIComponent(st.id)}/submissions`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify(data),
+        headers: hasFile ? { accept: 'application/json' } : { 'content-type': 'application/json', accept: 'application/json' },
+        body: hasFile ? formData : JSON.stringify(data),
         credentials: 'omit',
       });
       body = await res.json().catch(() => null);
@@ -331,7 +335,7 @@
     }
     const err = body && body.error;
     if (res && res.ok) {
-      box.textContent = body && body.id ? `${M.ok} ${M.receipt}: ${body.id}` : M.ok;
+      box.textContent = body && (body.receipt || body.id) ? `${M.ok} ${M.receipt}: ${body.receipt || body.id}` : M.ok;
       form.reset();
     } else {
       if (err && err.fields) markErrors(form, st, err.fields);
@@ -378,6 +382,13 @@
   }
 
   async function setup(form) {
+    // A page on plain http from a LAN address is no secure context: ALTCHA cannot compute there (no
+    // crypto.subtle) and its unchecked box would block the post. The form goes without the proof-of-work
+    // (the server delivers it, without the auto-reply).
+    if (!window.isSecureContext) {
+      for (const w of form.querySelectorAll('altcha-widget')) w.remove();
+      log('not a secure context (plain http): the form posts without the proof-of-work');
+    }
     const st = { ...target(form), at: Date.now(), marked: [], busy: false, pass: false };
     if (!st.id) return log('no form id', form);
     if (!form.hasAttribute('data-fw-form')) {

@@ -5,6 +5,7 @@ import { parseFrom } from '../mail/message.js';
 import { dkimReport } from '../mail/dkim.js';
 import { defaultAutoreplyBudget, type Config } from '../config/schema.js';
 import { resolveCapPolicy } from '../relay/caps.js';
+import { webhookLines, webhookWarnings } from '../integrations/report.js';
 
 export async function checkConfig(configPath: string | undefined): Promise<number> {
   const loaded = loadConfig(configPath);
@@ -16,11 +17,13 @@ export async function checkConfig(configPath: string | undefined): Promise<numbe
   const out: string[] = [`configuration OK: ${loaded.file ?? 'built-in demo'}`];
   for (const form of config.forms) {
     out.push(`form ${form.id}: ${form.fields.length} fields; notifies ${form.notify.to.join(', ')}`);
+    out.push(...webhookLines(form));
   }
   out.push('', relayReport(config));
   if (config.mail.dkim) out.push('', ...dkimReport(config, loaded.baseDir));
   for (const w of lintConfig(config).filter((i) => i.severity === 'warning')) out.push(`warning: ${w.message}`);
   for (const w of budgetWarnings(config)) out.push(`warning: ${w}`);
+  for (const w of webhookWarnings(config, process.env)) out.push(`warning: ${w}`);
   process.stdout.write(`${out.join('\n')}\n`);
   return 0;
 }

@@ -60,7 +60,8 @@ export async function mailShow(configPath: string | undefined, id: string, opts:
     `kind:      ${row.kind}`,
     `state:     ${row.state} (attempts ${row.attempts}${row.last_error ? `, last error: ${t(row.last_error)}` : ''})`,
     `form:      ${row.form_id ?? ''}  submission: ${row.submission_id ?? ''}`,
-    `to:        ${t(row.to_addr)}`,
+    // A webhook row names its target (type:name); the URL stays in the configuration.
+    row.kind === 'webhook' ? `target:    ${t(row.to_addr)} (forms[${t(row.form_id)}].webhooks; the URL is not stored)` : `to:        ${t(row.to_addr)}`,
     `subject:   ${t(row.subject)}`,
     `created:   ${iso(row.created_at)}   sent: ${iso(row.sent_at)}`,
     '',

@@ -70,7 +70,7 @@ mail
   .command('list')
   .description('list mail, newest first')
   .addOption(new Option('--state <state>', 'only this state').choices(['pending', 'sent', 'dead', 'cancelled']))
-  .addOption(new Option('--kind <kind>', 'only this kind').choices(['notify', 'autoreply', 'alert', 'digest']))
+  .addOption(new Option('--kind <kind>', 'only this kind').choices(['notify', 'autoreply', 'alert', 'digest', 'webhook']))
   .option('--limit <n>', 'how many', '100')
   .option('--json', 'JSON output')
   .action((opts, cmd: Command) => run(async () => (await import('./data.js')).mailList(configPath(cmd), opts)));

@@ -1,5 +1,8 @@
 // `formwarden serve`: the server and the outbox worker, until SIGINT/SIGTERM.
+import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { lintConfig, loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
 import { createInstance } from '../main.js';
 import { relayReport } from './check-config.js';
 
@@ -9,7 +12,10 @@ export async function serve(configPath: string | undefined): Promise<number> {
   for (const w of lintConfig(loaded.config).filter((i) => i.severity === 'warning')) process.stderr.write(`formwarden: warning: ${w.message}\n`);
   const level = loaded.config.server.logLevel;
   const instance = await createInstance(loaded, { logger: { level } });
-  const url = await instance.listen();
+  await instance.listen();
+  const bound = instance.app.server.address() as AddressInfo;
+  const startup = startupInfo(loaded.config, bound, lanAddresses());
+  const url = startup.listening;
   const log = instance.app.log;
   const rx = instance.bounceReceiver;
   if (rx && instance.verp) {
@@ -17,9 +23,12 @@ export async function serve(configPath: string | undefined): Promise<number> {
     log.info({ host: rx.host, port: rx.port, domain: instance.verp.domain }, 'bounce receiver listening');
   }
   // One plain line whatever the log level, for people and scripts waiting for the server.
-  process.stderr.write(`formwarden: listening on ${url} (forms: ${loaded.config.forms.map((f) => `${url}/f/${f.id}`).join(', ')})\n`);
-  log.info({ url, config: loaded.file ?? 'built-in demo', database: redactUrl(loaded.config.database.url), transport: redactUrl(loaded.config.mail.transport) }, 'formwarden listening');
-  for (const form of loaded.config.forms) log.info({ form: form.id, page: `${url}/f/${form.id}` }, 'form ready');
+  process.stderr.write(`${startup.line}\n`);
+  log.info(
+    { url, bind: `${bound.address}:${bound.port}`, publicUrl: startup.publicUrl, config: loaded.file ?? 'built-in demo', database: redactUrl(loaded.config.database.url), transport: redactUrl(loaded.config.mail.transport) },
+    'formwarden listening',
+  );
+  for (const form of loaded.config.forms) log.info({ form: form.id, page: `${startup.base}/f/${form.id}` }, 'form ready');
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
@@ -33,4 +42,33 @@ export async function serve(configPath: string | undefined): Promise<number> {
 /** Never log a password that sits in a URL. */
 export function redactUrl(url: string): string {
   return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+}
+
+/** This machine's non-internal IPv4 addresses (what other machines on the LAN use). */
+export function lanAddresses(): string[] {
+  return Object.values(networkInterfaces())
+    .flat()
+    .filter((i) => !!i && i.family === 'IPv4' && !i.internal)
+    .map((i) => i!.address);
+}
+
+const hostPart = (address: string) => (address.includes(':') ? `[${address}]` : address);
+
+/**
+ * The start-up line: the address really bound (0.0.0.0 / :: = every interface, with the LAN addresses it is
+ * reachable at), the public URL visitors and mail links use, and each form's page under it.
+ */
+export function startupInfo(config: Config, bound: { address: string; port: number }, lan: readonly string[] = []): { line: string; listening: string; base: string; publicUrl: string | null } {
+  const listening = `http://${hostPart(bound.address)}:${bound.port}`;
+  const everywhere = bound.address === '0.0.0.0' || bound.address === '::';
+  const publicUrl = config.server.publicUrl?.replace(/\/+$/, '') ?? null;
+  const reachable = everywhere ? lan.map((a) => `http://${hostPart(a)}:${bound.port}`) : [];
+  const base = publicUrl ?? reachable[0] ?? (everywhere ? `http://127.0.0.1:${bound.port}` : listening);
+  const where = everywhere ? ` (every interface${reachable.length ? `: ${reachable.join(', ')}` : ''})` : '';
+  const pub = publicUrl
+    ? `public URL ${publicUrl}${/^https:/i.test(publicUrl) ? '' : ' (plain http: no HSTS, pages load over http)'}`
+    : `public URL not set (server.publicUrl): mail links use ${config.server.host === '0.0.0.0' || config.server.host === '::' ? `http://${hostPart(config.server.host)}:${config.server.port}` : `http://${config.server.host}:${config.server.port}`}`;
+  const forms = config.forms.map((f) => `${base}/f/${f.id}`).join(', ');
+  // The URL stands alone (space after it): scripts and tests take it with /listening on (http:\/\/\S+)/.
+  return { line: `formwarden: listening on ${listening}${where} - ${pub} - forms: ${forms}`, listening, base, publicUrl };
 }

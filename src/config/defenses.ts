@@ -61,8 +61,11 @@ export const defensesSchema = z
       .strictObject({
         minFillSeconds: z.number().min(0).default(3),
         maxAgeMinutes: z.number().positive().default(60),
-        /** reject: a post without a token is turned away before anything is stored. */
-        missing: z.enum(['reject', 'flag']).default('reject'),
+        /**
+         * A post without a token (a plain HTML form): accept (stored as NO_PROOF, notified, never auto-replied),
+         * flag (scored as TOKEN_MISSING) or reject (403 E_TOKEN_MISSING before anything is stored).
+         */
+        missing: z.enum(['accept', 'reject', 'flag']).default('accept'),
       })
       .prefault({}),
     honeypot: z

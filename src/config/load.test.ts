@@ -81,7 +81,7 @@ describe('configuration', () => {
   it('names the key path (with the form id), what is wrong and how to fix it', () => {
     const bad = MINIMAL.replace('type: email', 'type: e-mail');
     expect(problems(bad)).toEqual([
-      'forms[contact].fields[email].type: "e-mail" is not allowed. Fix: use one of "text", "email", "tel", "url", "textarea", "select", "checkbox", "radio", "hidden"',
+      'forms[contact].fields[email].type: "e-mail" is not allowed. Fix: use one of "text", "email", "tel", "url", "textarea", "select", "checkbox", "radio", "hidden", "file"',
     ]);
   });
   it('reports unknown keys, wrong types and missing keys', () => {

@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { configTemplate } from './demo.js';
 import { dkimKeyProblem } from '../mail/dkim.js';
 import { lintForm } from '../relay/template-lint.js';
+import { lintNotifyCoverage, lintTranslations } from './mail-lint.js';
 import type { LintIssue } from '../relay/types.js';
 import { configSchema, type Config } from './schema.js';
 
@@ -82,7 +83,7 @@ export function parseConfigText(text: string, source: string, env: NodeJS.Proces
 
 /** The relay lint of every form: visitor text in auto-replies, visitor-chosen recipients, caps. */
 export function lintConfig(config: Config): LintIssue[] {
-  const issues = config.forms.flatMap((form) => lintForm(form));
+  const issues = config.forms.flatMap((form) => [...lintForm(form), ...lintTranslations(form), ...lintNotifyCoverage(form)]);
   if (!config.server.publicUrl && config.forms.some((f) => f.autoreply?.enabled)) {
     issues.push({
       severity: 'warning',

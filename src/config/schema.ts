@@ -5,6 +5,9 @@ import { parseDuration } from '../util/duration.js';
 import { countryPolicySchema, defensesSchema } from './defenses.js';
 import { monitorSchema } from './monitor.js';
 import { DEFAULT_CAPS, resolveCapPolicy } from '../relay/caps.js';
+import { webhookIssues, webhookSchema } from '../integrations/config.js';
+import { FAMILIES, FAMILY_GROUPS, isAcceptName } from '../attachments/sniff.js';
+import { isTimeZone } from '../mail/template.js';
 
 const duration = (fallback: string) =>
   z
@@ -21,9 +24,14 @@ const localized = z.union([
 ]);
 export type Localized = { ja: string; en: string };
 
+/** A mail's subject and body in other languages: the visitor's page language picks one (subject/body otherwise). */
+const templateTranslation = z.strictObject({ subject: z.string().optional(), body: z.string().optional() });
+const translations = z.strictObject({ ja: templateTranslation.optional(), en: templateTranslation.optional() }).optional();
+export type Translations = z.output<typeof translations>;
+
 const capWindow = z.strictObject({ count: z.number().int().nonnegative(), windowSeconds: z.number().int().positive() });
 
-export const FIELD_TYPES = ['text', 'email', 'tel', 'url', 'textarea', 'select', 'checkbox', 'radio', 'hidden'] as const;
+export const FIELD_TYPES = ['text', 'email', 'tel', 'url', 'textarea', 'select', 'checkbox', 'radio', 'hidden', 'file'] as const;
 export type FieldType = (typeof FIELD_TYPES)[number];
 
 const fieldName = z
@@ -63,8 +71,17 @@ export const fieldSchema = z
     options: z.array(option).optional(),
     placeholder: localized.optional(),
     value: z.string().optional(),
+    /** type: file only (docs/attachments.md): families or groups sniffed from the bytes, size per file, files per field. */
+    accept: z.array(z.string().refine(isAcceptName, { message: `use families or groups: ${[...Object.keys(FAMILY_GROUPS), ...FAMILIES].join(', ')}` })).min(1).optional(),
+    maxBytes: z.number().int().positive().max(25 * 1024 * 1024).optional(),
+    maxFiles: z.number().int().positive().max(20).optional(),
   })
   .superRefine((f, ctx) => {
+    if (f.type !== 'file') {
+      for (const key of ['accept', 'maxBytes', 'maxFiles'] as const) {
+        if (f[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${key} is for fields of type file only` });
+      }
+    }
     if ((f.type === 'select' || f.type === 'radio') && (!f.options || f.options.length === 0)) {
       ctx.addIssue({ code: 'custom', path: ['options'], message: `a ${f.type} field needs options: list the choices` });
     }
@@ -91,6 +108,7 @@ export const formSchema = z
       to: z.array(z.union([address, z.string().regex(/\{\{/)], { message: 'not a plain email address (owner@example.jp)' })).min(1, { message: 'list at least one owner address' }),
       subject: z.string().default('[{{form_title}}] {{receipt_id}}'),
       body: z.string().optional(),
+      translations,
     }),
     autoreply: z
       .strictObject({
@@ -98,6 +116,7 @@ export const formSchema = z
         to: z.string().default('email'),
         subject: z.string(),
         body: z.string(),
+        translations,
         echo: z.enum(['none', 'sanitized']).default('none'),
         /** Auto-replies wait this long in the outbox and are checked again just before sending. */
         delay: duration('2m'),
@@ -117,8 +136,11 @@ export const formSchema = z
     /** Country policy for this form (offline mmdb lookup): { allow: [JP] }, { deny: [...] } or { score: {...} }. */
     countries: countryPolicySchema.optional(),
     successUrl: z.string().url().optional(),
+    /** Chat and webhook targets told about each inquiry (docs/integrations.md). */
+    webhooks: z.array(webhookSchema).default([]),
   })
   .superRefine((form, ctx) => {
+    for (const issue of webhookIssues(form)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
     const names = new Set<string>();
     form.fields.forEach((f, i) => {
       if (names.has(f.name)) ctx.addIssue({ code: 'custom', path: ['fields', i, 'name'], message: `duplicate field name "${f.name}"` });
@@ -139,6 +161,8 @@ const pressureLevel = (eventLoopDelayMs: number) =>
 export const configSchema = z
   .strictObject({
     siteName: z.string().default('Formwarden'),
+    /** The time zone of {{submitted_at}} and dates in mails: an IANA name such as Asia/Tokyo. */
+    timeZone: z.string().default('UTC').refine(isTimeZone, { message: 'not a time zone: use an IANA name such as Asia/Tokyo or UTC' }),
     server: z
       .strictObject({
         host: z.string().default('127.0.0.1'),
@@ -268,9 +292,19 @@ export const configSchema = z
       .prefault({}),
     /**
      * How long stored data is kept. `refused`: posts refused at the door or rejected by their score (they
-     * reached nobody) are deleted this long after they arrived. (Room for more kinds of data later.)
+     * reached nobody) are deleted this long after they arrived. `attachments`: files sent with an inquiry are
+     * deleted this long after they arrived (the inquiry itself is kept).
      */
-    retention: z.strictObject({ refused: duration('7d') }).prefault({}),
+    retention: z.strictObject({ refused: duration('7d'), attachments: duration('90d') }).prefault({}),
+    /** Files sent with file fields (docs/attachments.md): defaults for every file field, and the total per post. */
+    attachments: z
+      .strictObject({
+        maxFileBytes: z.number().int().positive().max(25 * 1024 * 1024).default(5 * 1024 * 1024),
+        maxFiles: z.number().int().positive().max(20).default(3),
+        maxTotalBytes: z.number().int().positive().max(50 * 1024 * 1024).default(10 * 1024 * 1024),
+        accept: z.array(z.string().refine(isAcceptName, { message: `use families or groups: ${[...Object.keys(FAMILY_GROUPS), ...FAMILIES].join(', ')}` })).min(1).default(['image', 'pdf']),
+      })
+      .prefault({}),
     forms: z.array(formSchema).min(1, { message: 'configure at least one form' }),
   })
   .superRefine((cfg, ctx) => {

@@ -87,7 +87,7 @@ export function buildDefenses(config: Config, tokenKey: string, deps: DefenseDep
     secret: deriveKey(tokenKey, 'form-token'),
     minFillSeconds: d.formToken.minFillSeconds,
     maxAgeMinutes: d.formToken.maxAgeMinutes,
-    missing: d.formToken.missing === 'reject' ? 'reject' : 'flag',
+    missing: d.formToken.missing,
   });
   const altcha = d.altcha.enabled
     ? createAltchaDefense(

@@ -20,7 +20,7 @@ const form = formSchema.parse({
 describe('validateFields', () => {
   it('returns clean values', () => {
     const r = validateFields(form, { name: ' 山田 ', email: 'a@EXAMPLE.jp', tel: '03-1234-5678', topic: 'a', tags: ['x', 'y'], zip: '100-0001', message: 'hi\r\nthere' });
-    expect(r).toEqual({ ok: true, values: { name: '山田', email: 'a@example.jp', tel: '03-1234-5678', topic: 'a', tags: 'x, y', zip: '100-0001', message: 'hi\nthere' } });
+    expect(r).toEqual({ ok: true, values: { name: '山田', email: 'a@example.jp', tel: '03-1234-5678', topic: 'a', tags: 'x, y', zip: '100-0001', message: 'hi\nthere' }, files: [] });
   });
   it('names each failing field with a code', () => {
     const r = validateFields(form, { name: 'x'.repeat(11), email: 'a@example.jp, b@example.jp', tel: 'call me', topic: 'c', tags: 'z', zip: '1000001', message: 'x' });

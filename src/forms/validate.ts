@@ -1,6 +1,11 @@
 // Validating a visitor's fields against the form definition. Returns clean values or per-field errors;
 // malformed requests (repeated fields, non-text values, NUL bytes, too many fields) are a BadInput.
-import type { FieldConfig, FormConfig } from '../config/schema.js';
+import { createHash } from 'node:crypto';
+import type { Config, FieldConfig, FormConfig } from '../config/schema.js';
+import { sanitizeFilename } from '../attachments/filename.js';
+import { DEFAULT_ATTACHMENTS, fileFieldLimits } from '../attachments/limits.js';
+import { sniff } from '../attachments/sniff.js';
+import { UploadedFile } from '../attachments/uploaded.js';
 import { parseEmail } from './email.js';
 
 export type RawFields = Record<string, unknown>;
@@ -16,15 +21,29 @@ export type FieldErrorCode =
   | 'single_line'
   | 'repeated'
   | 'not_text'
-  | 'control_chars';
+  | 'control_chars'
+  | 'file_type'
+  | 'file_too_large'
+  | 'too_many_files'
+  | 'not_file';
 export interface FieldError {
   code: FieldErrorCode;
   max?: number;
   min?: number;
 }
 
+/** A file that passed its field's checks: type sniffed from the bytes, name cleaned for display only. */
+export interface AcceptedFile {
+  field: string;
+  filename: string;
+  contentType: string;
+  size: number;
+  sha256: string;
+  data: Buffer;
+}
+
 export type ValidationResult =
-  | { ok: true; values: Record<string, string> }
+  | { ok: true; values: Record<string, string>; files: AcceptedFile[] }
   | { ok: false; errors: Record<string, FieldError>; badInput?: string };
 
 /** Names the form may send besides its own fields (protocol fields of the widget, submit buttons). */
@@ -33,15 +52,21 @@ export const SYSTEM_FIELDS = new Set(['lang', 'submit', '_token', '_hp', 'altcha
 export const MAX_UNKNOWN_FIELDS = 20;
 
 const DEFAULT_MAX: Record<FieldConfig['type'], number> = {
-  text: 200, email: 254, tel: 30, url: 2000, textarea: 10_000, select: 200, checkbox: 1000, radio: 200, hidden: 1000,
+  text: 200, email: 254, tel: 30, url: 2000, textarea: 10_000, select: 200, checkbox: 1000, radio: 200, hidden: 1000, file: 0,
 };
 
 // C0 controls except TAB/LF/CR, DEL, and NUL in particular.
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
-export function validateFields(form: FormConfig, raw: RawFields, extraAllowed: ReadonlySet<string> = SYSTEM_FIELDS): ValidationResult {
+export function validateFields(
+  form: FormConfig,
+  raw: RawFields,
+  extraAllowed: ReadonlySet<string> = SYSTEM_FIELDS,
+  attachments: Config['attachments'] = DEFAULT_ATTACHMENTS,
+): ValidationResult {
   const errors: Record<string, FieldError> = {};
   const values: Record<string, string> = {};
+  const files: AcceptedFile[] = [];
   const known = new Set(form.fields.map((f) => f.name));
   let unknown = 0;
   for (const [key, value] of Object.entries(raw)) {
@@ -53,6 +78,11 @@ export function validateFields(form: FormConfig, raw: RawFields, extraAllowed: R
 
   for (const field of form.fields) {
     const got = raw[field.name];
+    if (field.type === 'file') {
+      const error = checkFiles(field, got, attachments, files);
+      if (error) errors[field.name] = error;
+      continue;
+    }
     const multi = field.type === 'checkbox' && (field.options?.length ?? 0) > 0;
     let list: string[];
     if (got === undefined || got === null) list = [];
@@ -73,7 +103,37 @@ export function validateFields(form: FormConfig, raw: RawFields, extraAllowed: R
     const error = multi ? checkMulti(field, list, values) : checkOne(field, list[0] ?? '', values);
     if (error) errors[field.name] = error;
   }
-  return Object.keys(errors).length > 0 ? { ok: false, errors } : { ok: true, values };
+  return Object.keys(errors).length > 0 ? { ok: false, errors } : { ok: true, values, files };
+}
+
+/**
+ * A file field: only files the multipart parser made (UploadedFile) count; an empty string (a JSON or
+ * urlencoded post, an empty input) is no file. Each file's type is sniffed from its bytes and must be one
+ * the field accepts; the declared type and the name's extension play no part.
+ */
+function checkFiles(field: FieldConfig, got: unknown, attachments: Config['attachments'], out: AcceptedFile[]): FieldError | null {
+  const list = got === undefined || got === null ? [] : Array.isArray(got) ? got : [got];
+  const uploads = list.filter((v) => v !== '');
+  if (!uploads.every((v) => v instanceof UploadedFile)) return { code: 'not_file' };
+  if (uploads.length === 0) return field.required ? { code: 'required' } : null;
+  const limits = fileFieldLimits({ attachments }, field);
+  if (uploads.length > limits.maxFiles) return { code: 'too_many_files', max: limits.maxFiles };
+  const accepted: AcceptedFile[] = [];
+  for (const file of uploads as UploadedFile[]) {
+    if (file.size > limits.maxBytes) return { code: 'file_too_large', max: limits.maxBytes };
+    const type = sniff(file.data);
+    if (!type.ok || !limits.accept.has(type.family)) return { code: 'file_type' };
+    accepted.push({
+      field: field.name,
+      filename: sanitizeFilename(file.filename, type.family),
+      contentType: type.contentType,
+      size: file.size,
+      sha256: createHash('sha256').update(file.data).digest('hex'),
+      data: file.data,
+    });
+  }
+  out.push(...accepted);
+  return null;
 }
 
 function checkMulti(field: FieldConfig, list: string[], out: Record<string, string>): FieldError | null {

@@ -81,7 +81,7 @@ describe.skipIf(dbUnavailable())('HTTP API and hosted form', () => {
       });
       expect(res.status).toBe(303);
       const location = res.headers.get('location')!;
-      expect(location).toMatch(/^\/f\/contact\/thanks\?lang=en&id=s_/);
+      expect(location).toMatch(/^\/f\/contact\/thanks\?lang=en&id=[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/);
       const thanks = await (await fetch(`${t.url}${location}`)).text();
       expect(thanks).toContain('Thank you');
       expect(thanks).toContain('<html lang="en">');

@@ -11,13 +11,14 @@ import { createRequire } from 'node:module';
 import { createReadStream } from 'node:fs';
 import type { Config, FormConfig } from '../config/schema.js';
 import { parseDuration } from '../util/duration.js';
-import { clientAddress } from '../defenses/client-address/index.js';
-import { t, pickLang, type Lang, fieldErrorText } from '../i18n/messages.js';
+import { clientAddress, compileCidrs, parseAddress } from '../defenses/client-address/index.js';
+import { t, pickLang, type Lang, fieldErrorText, formatBytes } from '../i18n/messages.js';
 import type { FieldError, RawFields } from '../forms/validate.js';
 import type { Metrics } from '../monitor/metrics.js';
 import { acceptSubmission, type IntakeDeps, type IntakeResult } from '../submissions/accept.js';
 import { isDbUnavailable } from '../store/db.js';
-import { BadInputError, registerBodyParsers } from './body.js';
+import { BadInputError, UploadError, registerBodyParsers } from './body.js';
+import { uploadLimitsFor, type UploadLimits } from '../attachments/limits.js';
 import { renderFormPage, renderMessagePage, renderThanksPage } from './form-page.js';
 import { captchaForClient, protocolHtml, protocolScripts, withCaptchaSources } from './protocol.js';
 
@@ -60,15 +61,21 @@ const PAGE_CSP: Record<string, string[]> = { 'form-action': ["'self'"], 'script-
 const securityHeadersByCsp = new Map<string, Promise<Record<string, string>>>();
 /**
  * The headers @fastify/helmet sets, computed once: the plugin rebuilds helmet (and re-parses the CSP)
- * on every request, which cost more than the rest of a refusal.
+ * on every request, which cost more than the rest of a refusal. `https: false` (a page served over plain
+ * http, e.g. on a LAN address) leaves out HSTS and upgrade-insecure-requests, which would send the
+ * browser to https for the stylesheet, the scripts and the form post, and break the page.
  */
-function securityHeaders(directives: Record<string, string[]>): Promise<Record<string, string>> {
-  const key = JSON.stringify(directives);
+function securityHeaders(directives: Record<string, string[]>, https = true): Promise<Record<string, string>> {
+  const key = JSON.stringify([directives, https]);
   let once = securityHeadersByCsp.get(key);
   if (once) return once;
   once = (async () => {
     const probe = Fastify({ logger: false });
-    await probe.register(helmet, { contentSecurityPolicy: { directives }, crossOriginResourcePolicy: { policy: 'cross-origin' } });
+    await probe.register(helmet, {
+      contentSecurityPolicy: { directives: https ? directives : { ...directives, 'upgrade-insecure-requests': null } },
+      crossOriginResourcePolicy: { policy: 'cross-origin' },
+      ...(https ? {} : { strictTransportSecurity: false }),
+    });
     probe.get('/', (_req, reply) => reply.send(''));
     const res = await probe.inject('/');
     await probe.close();
@@ -124,6 +131,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       status = 400;
       error = new BadInputError('file uploads are not accepted');
     }
+    if (error instanceof UploadError) {
+      const lang = langOf(req);
+      const key = error.code === 'E_FILE_TOO_LARGE' ? 'upload_file_too_large' : error.code === 'E_TOO_MANY_FILES' ? 'upload_too_many_files' : error.code === 'E_UPLOAD_TOO_LARGE' ? 'upload_too_large' : 'upload_field_too_large';
+      const message = t(lang, key, { max: error.limit, size: formatBytes(error.limit) });
+      if (isHtmlRoute(req)) return reply.code(413).type('text/html; charset=utf-8').send(renderMessagePage(lang, '413', message));
+      return reply.code(413).send({ error: { code: error.code, message, limit: error.limit, ...(error.field ? { field: error.field } : {}) } });
+    }
     // The database is down or busy: nothing was written (one transaction), so ask the client to try again.
     if (dbDown) {
       req.log.warn({ err: String(error) }, 'database unavailable; answered 503');
@@ -144,8 +158,23 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.decorateRequest('clientIp', '');
 
   // The page CSP also allows a third-party CAPTCHA provider's origins when one is configured.
-  const security = await securityHeaders(withCaptchaSources(deps.intake.defenses, PAGE_CSP));
+  const pageCsp = withCaptchaSources(deps.intake.defenses, PAGE_CSP);
+  const security = await securityHeaders(pageCsp);
   const apiSecurity = apiHeaders(security);
+  const plainSecurity = await securityHeaders(pageCsp, false);
+  const plainApiSecurity = apiHeaders(plainSecurity);
+  // Over https: publicUrl says so, the connection is TLS, or a trusted proxy says X-Forwarded-Proto: https.
+  const publicHttps = /^https:/i.test(config.server.publicUrl ?? '');
+  const proxies = defenses?.trustProxy ?? compileCidrs(config.server.trustProxy, 'server.trustProxy');
+  const overHttps = (req: FastifyRequest): boolean => {
+    if (publicHttps || (req.socket as { encrypted?: boolean }).encrypted === true) return true;
+    const proto = req.headers['x-forwarded-proto'];
+    if (typeof proto !== 'string' || proto.split(',')[0]!.trim().toLowerCase() !== 'https') return false;
+    const peer = parseAddress(req.socket.remoteAddress);
+    return !!peer && proxies.size > 0 && proxies(peer);
+  };
+  // A CORS mismatch is logged once per form and origin (a bot may send any Origin: the set is bounded).
+  const corsMisses = new Set<string>();
   // CORS as @fastify/cors did it with a per-request delegator, without its per-request option objects:
   // only the API of a form, only the origins listed on that form.
   const corsOrigins = new Map(config.forms.map((f) => [f.id, new Set(f.cors.origins.map((o) => new URL(o).origin))]));
@@ -192,9 +221,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // the client address is checked against the block list and temporary bans before the body is read,
   // so a blocked address costs no parsing and no write.
   app.addHook('onRequest', (req, reply, done) => {
-    reply.headers(req.url.startsWith('/api/') ? apiSecurity : security);
+    const https = overHttps(req);
+    reply.headers(req.url.startsWith('/api/') ? (https ? apiSecurity : plainApiSecurity) : https ? security : plainSecurity);
     reply.header('vary', 'Origin');
     const origin = req.headers.origin;
+    if (origin && !corsAllowed(req, origin)) logCorsMiss(req, origin);
     if (corsAllowed(req, origin)) {
       reply.header('access-control-allow-origin', origin);
       if (req.method === 'OPTIONS') {
@@ -224,7 +255,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Preflights CORS allows are answered by the hook; any other OPTIONS is not found.
   app.options('*', (_req, reply) => reply.callNotFound());
   // After the hook: a request it answers skips the multipart plugin's own per-request hooks.
-  await registerBodyParsers(app);
+  // Files only for a form with file fields, within its limits (docs/attachments.md).
+  const uploadLimits = new Map<string, UploadLimits | null>(config.forms.map((f) => [f.id, uploadLimitsFor(config, f)]));
+  await registerBodyParsers(app, { uploadLimits: (req) => uploadLimits.get((req.params as { formId?: string } | undefined)?.formId ?? '') ?? null });
   await app.register(fastifyStatic, { root: webDir, prefix: '/static/', cacheControl: true, maxAge: '1h' });
 
   // The hosted form and the "I didn't request this" page (/u/) answer errors with a page, not JSON.
@@ -247,8 +280,29 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return formId && forms.has(formId) ? formId : '(unknown)';
   };
 
+  /** A page on another origin calls a form's API without being listed in its cors.origins: say what to add. */
+  function logCorsMiss(req: FastifyRequest, origin: string) {
+    const match = FORM_API.exec(req.url);
+    if (!match) return;
+    let formId: string;
+    try {
+      formId = decodeURIComponent(match[1]!);
+      if (new URL(origin).host === req.headers.host) return; // same origin: no CORS needed
+    } catch {
+      return;
+    }
+    if (!forms.has(formId) || corsMisses.size >= 200 || corsMisses.has(`${formId} ${origin}`)) return;
+    corsMisses.add(`${formId} ${origin}`);
+    const seen = origin.slice(0, 200);
+    req.log.warn(
+      { form: formId, origin: seen, allowed: [...(corsOrigins.get(formId) ?? [])] },
+      `cors: ${seen} is not in forms[${formId}].cors.origins, so the browser hides the answer from that page (no token: the form posts as a plain HTML form). Fix: add "${seen}" to forms[${formId}].cors.origins (localhost and 127.0.0.1 are different origins)`,
+    );
+  }
+
   function refuse(req: FastifyRequest, reply: FastifyReply, status: number, code: string, retryAfterSeconds?: number) {
     const lang = langOf(req);
+    req.log.info({ form: formLabel(req), code, address: req.clientIp || req.socket.remoteAddress, status }, 'submission refused');
     deps.metrics.submissions.inc({ form: formLabel(req), outcome: status === 429 ? 'rate_limited' : code === 'E_TOKEN_MISSING' || code === 'E_TOKEN_INVALID' ? 'no_token' : 'blocked' });
     if (retryAfterSeconds !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterSeconds))));
     const message = t(lang, status === 429 ? 'rate_limited' : code.startsWith('E_TOKEN') ? 'token_missing' : 'blocked');
@@ -288,8 +342,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     });
     if (result.kind === 'accepted') {
       deps.metrics.submissions.inc({ form: form.id, outcome: result.action });
+      // Never field values: the id, the verdict and what happened to the mails.
+      req.log.info(
+        { submission: result.id, receipt: result.receipt, form: form.id, action: result.action, score: result.verdict.score, symbols: result.verdict.symbols.map((f) => f.symbol), autoreply: result.autoreply },
+        'submission stored',
+      );
       deps.onAccepted?.();
-    } else if (result.kind === 'invalid') deps.metrics.submissions.inc({ form: form.id, outcome: 'invalid' });
+    } else if (result.kind === 'invalid') {
+      deps.metrics.submissions.inc({ form: form.id, outcome: 'invalid' });
+      req.log.info({ form: form.id, fields: Object.keys(result.errors), ...(result.badInput ? { badInput: true } : {}) }, 'submission invalid');
+    }
     return result;
   };
   /** A submission rejected by its score is answered like an accepted one unless silentReject is off. */
@@ -303,6 +365,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       errors,
       protocolHtml: defenses ? protocolHtml(defenses, form, lang, deps.intake.clock.now()) : '',
       head: defenses ? protocolScripts(defenses) : '',
+      config,
     });
 
   app.get<{ Params: { formId: string } }>('/f/:formId', async (req, reply) => {
@@ -321,7 +384,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (result.kind === 'refused') return refuse(req, reply, result.reason === 'E_RATE_LIMIT' ? 429 : 403, result.reason, result.retryAfterSeconds);
     if (loudReject(result)) return reply.code(422).type('text/html; charset=utf-8').send(renderMessagePage(lang, '422', t(lang, 'rejected')));
     if (result.kind === 'accepted') {
-      const target = form.successUrl ?? `/f/${form.id}/thanks?lang=${lang}&id=${result.id}`;
+      const target = form.successUrl ?? `/f/${form.id}/thanks?lang=${lang}&id=${encodeURIComponent(result.receipt)}`;
       return reply.code(303).header('location', target).send();
     }
     if (result.badInput) throw new BadInputError(result.badInput);
@@ -345,7 +408,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const result = await submit(req, form, lang);
     if (result.kind === 'refused') return refuse(req, reply, result.reason === 'E_RATE_LIMIT' ? 429 : 403, result.reason, result.retryAfterSeconds);
     if (loudReject(result)) return reply.code(422).send({ error: { code: 'E_REJECTED', message: t(lang, 'rejected') } });
-    if (result.kind === 'accepted') return reply.code(201).send({ id: result.id, status: 'accepted' });
+    if (result.kind === 'accepted') return reply.code(201).send({ id: result.id, receipt: result.receipt, status: 'accepted' });
     if (result.badInput) throw new BadInputError(result.badInput);
     return reply.code(400).send(fieldErrorBody(lang, result.errors));
   });

@@ -1,7 +1,10 @@
 // The hosted form page and the thank-you page: plain, accessible HTML that works without JavaScript.
 import type { FieldConfig, FormConfig } from '../config/schema.js';
 import type { FieldError } from '../forms/validate.js';
-import { fieldErrorText, t, type Lang } from '../i18n/messages.js';
+import { fieldErrorText, formatBytes, t, type Lang } from '../i18n/messages.js';
+import { DEFAULT_ATTACHMENTS, fileFieldLimits } from '../attachments/limits.js';
+import { CONTENT_TYPES, EXTENSIONS } from '../attachments/sniff.js';
+import type { Config } from '../config/schema.js';
 import { esc, page } from './html.js';
 
 /** In protocolHtml, what follows this marker goes just before the submit button (a CAPTCHA widget). */
@@ -15,6 +18,8 @@ export interface FormPageOptions {
   /** Hidden protocol inputs (token, honeypot) and widgets added by the defenses. */
   protocolHtml?: string;
   head?: string;
+  /** The instance's attachment defaults (file fields); the schema's defaults without it. */
+  config?: Pick<Config, 'attachments'>;
 }
 
 export function renderFormPage(o: FormPageOptions): string {
@@ -35,12 +40,12 @@ export function renderFormPage(o: FormPageOptions): string {
 </div>`
       : '';
   const [protocol = '', beforeSubmit = ''] = (o.protocolHtml ?? '').split(BEFORE_SUBMIT);
-  const fields = form.fields.map((f) => renderField(f, lang, o.values?.[f.name], errors[f.name])).join('\n');
+  const fields = form.fields.map((f) => renderField(f, lang, o.values?.[f.name], errors[f.name], o)).join('\n');
   const body = `<p class="fw-lang"><a href="?lang=${other}" lang="${other}" hreflang="${other}">${esc(t(lang, 'language'))}</a></p>
 <h1>${esc(form.title[lang])}</h1>
 ${form.description ? `<p class="fw-desc">${esc(form.description[lang])}</p>` : ''}
 ${summary}
-<form method="post" action="/f/${esc(form.id)}" class="fw-form" data-fw-form="${esc(form.id)}" novalidate>
+<form method="post" action="/f/${esc(form.id)}"${form.fields.some((f) => f.type === 'file') ? ' enctype="multipart/form-data"' : ''} class="fw-form" data-fw-form="${esc(form.id)}" novalidate>
 <input type="hidden" name="lang" value="${lang}">
 ${protocol}
 ${fields}
@@ -49,7 +54,7 @@ ${beforeSubmit}<p class="fw-actions"><button type="submit">${esc(t(lang, 'submit
   return page({ lang, title: form.title[lang], body, head: o.head });
 }
 
-function renderField(f: FieldConfig, lang: Lang, value: unknown, error: FieldError | undefined): string {
+function renderField(f: FieldConfig, lang: Lang, value: unknown, error: FieldError | undefined, o: FormPageOptions): string {
   const id = `f-${f.name}`;
   const errId = `${id}-error`;
   const label = esc(f.label[lang]);
@@ -63,6 +68,15 @@ function renderField(f: FieldConfig, lang: Lang, value: unknown, error: FieldErr
   switch (f.type) {
     case 'hidden':
       return `<input type="hidden" name="${esc(f.name)}" value="${esc(current)}">`;
+    case 'file': {
+      // A browser never refills a file input: the visitor picks the files again after an error.
+      const limits = fileFieldLimits(o.config ?? { attachments: DEFAULT_ATTACHMENTS }, f);
+      const accept = [...limits.accept].flatMap((family) => [CONTENT_TYPES[family].split(';')[0]!, ...EXTENSIONS[family].map((e) => `.${e}`)]).join(',');
+      const hint = `${t(lang, 'file_hint', { size: formatBytes(limits.maxBytes), max: limits.maxFiles })}`;
+      return `<div class="fw-field${error ? ' fw-invalid' : ''}"><label for="${id}">${label}${req}</label>
+<input type="file" id="${id}" name="${esc(f.name)}" accept="${esc(accept)}"${limits.maxFiles > 1 ? ' multiple' : ''}${aria}>
+<p class="fw-hint">${esc(hint)}</p>${err}</div>`;
+    }
     case 'textarea':
       return `<div class="fw-field${error ? ' fw-invalid' : ''}"><label for="${id}">${label}${req}</label>
 <textarea id="${id}" name="${esc(f.name)}" rows="8"${limits}${ph}${aria}>${esc(current)}</textarea>${err}</div>`;
@@ -98,7 +112,7 @@ ${f.options
 export function renderThanksPage(form: FormConfig, lang: Lang, receipt: string | undefined): string {
   const body = `<h1>${esc(t(lang, 'thanks_title'))}</h1>
 <p role="status">${esc(t(lang, 'thanks_body'))}</p>
-${receipt && /^s_[0-9a-z]{22}$/.test(receipt) ? `<p>${esc(t(lang, 'receipt'))}: <strong class="fw-receipt">${esc(receipt)}</strong></p>` : ''}
+${receipt && /^(?:s_[0-9a-z]{22}|[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4})$/.test(receipt) ? `<p>${esc(t(lang, 'receipt'))}: <strong class="fw-receipt">${esc(receipt)}</strong></p>` : ''}
 <p><a href="/f/${esc(form.id)}?lang=${lang}">${esc(t(lang, 'back'))}</a></p>`;
   return page({ lang, title: `${t(lang, 'thanks_title')} - ${form.title[lang]}`, body });
 }

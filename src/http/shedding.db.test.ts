@@ -59,11 +59,12 @@ describe.skipIf(dbUnavailable())('load shedding', () => {
     expect(t.instance.app.memoryUsage()).toHaveProperty('eventLoopDelay');
   });
 
-  it('below the first level nothing changes: no token is 403 E_TOKEN_MISSING, a visitor with proof is accepted', async () => {
+  it('below the first level nothing changes: no token is stored as NO_PROOF (missing: accept, the default), a visitor with proof is accepted', async () => {
     setLevel('normal');
-    const r = await api(visitor);
-    expect(r.status).toBe(403);
-    expect(((await r.json()) as { error: Obj }).error.code).toBe('E_TOKEN_MISSING');
+    const r = await api({ ...visitor, message: `${visitor.message} (フォームから)` });
+    expect(r.status).toBe(201);
+    const row = await t.instance.db.kysely.selectFrom('submissions').select(['verdict', 'autoreply']).where('id', '=', ((await r.json()) as { id: string }).id).executeTakeFirstOrThrow();
+    expect(row.autoreply).toBe('skipped:no_proof');
     const before = await stored();
     expect((await api(await withProof())).status).toBe(201);
     expect((await stored()).submissions).toBe(before.submissions + 1);

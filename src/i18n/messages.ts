@@ -17,6 +17,15 @@ const dict = {
     repeated: 'この項目が複数回送信されました。',
     not_text: '文字列で入力してください。',
     control_chars: '使用できない制御文字が含まれています。',
+    file_type: 'このファイルの種類は受け付けていません（ファイル名ではなく中身で判定しています）。',
+    file_too_large: 'ファイルが大きすぎます（1ファイル{size}まで）。',
+    too_many_files: 'ファイルが多すぎます（{max}件まで）。',
+    not_file: 'ファイルを選んでください。',
+    file_hint: '1ファイル{size}まで、{max}件まで。',
+    upload_file_too_large: 'ファイルが大きすぎます（1ファイル{size}まで）。小さいファイルを選んで、もう一度送信してください。',
+    upload_too_many_files: 'ファイルが多すぎます（{max}件まで）。数を減らして、もう一度送信してください。',
+    upload_too_large: 'ファイルの合計が大きすぎます（合計{size}まで）。数か大きさを減らして、もう一度送信してください。',
+    upload_field_too_large: '入力内容が長すぎます。短くして、もう一度送信してください。',
     form_has_errors: '入力内容に誤りがあります。各項目をご確認ください。',
     submit: '送信する',
     sending: '送信中…',
@@ -39,6 +48,12 @@ const dict = {
     captcha_refresh: '別の画像を表示',
     noscript: 'JavaScript が無効でも送信できます（自動返信メールは送られない場合があります）。',
     language: 'English',
+    webhook_accepted_title: '新しいお問い合わせ: {site} / {form}',
+    webhook_quarantined_title: 'お問い合わせを保留しました: {site} / {form}',
+    webhook_accepted_body: '受付番号 {receipt}（{time}）\n内容は通知メール、または `formwarden submissions list --form {form_id}` で確認できます。',
+    webhook_quarantined_body: '受付番号 {receipt}（{time}）、スコア {score}\n迷惑投稿の疑いがあるため保留しました（通知はダイジェストにまとめて送ります）。`formwarden submissions list --form {form_id}` で確認できます。',
+    mail_submitted_at: '受付日時',
+    mail_form: 'フォーム',
   },
   en: {
     required: 'This field is required.',
@@ -53,6 +68,15 @@ const dict = {
     repeated: 'This field was sent more than once.',
     not_text: 'Enter text.',
     control_chars: 'This field contains control characters that are not allowed.',
+    file_type: 'This kind of file is not accepted (judged by its content, not its name).',
+    file_too_large: 'The file is too large (at most {size} per file).',
+    too_many_files: 'Too many files (at most {max}).',
+    not_file: 'Choose a file.',
+    file_hint: 'Up to {max} files of at most {size} each.',
+    upload_file_too_large: 'A file is too large (at most {size} per file). Choose a smaller file and send the form again.',
+    upload_too_many_files: 'Too many files (at most {max}). Send fewer files.',
+    upload_too_large: 'The files are too large together (at most {size} in all). Send fewer or smaller files.',
+    upload_field_too_large: 'The text sent is too long. Shorten it and send the form again.',
     form_has_errors: 'Some fields need your attention.',
     submit: 'Send',
     sending: 'Sending…',
@@ -75,6 +99,12 @@ const dict = {
     captcha_refresh: 'Show another image',
     noscript: 'You can send this form without JavaScript (an automatic reply may not be sent).',
     language: '日本語',
+    webhook_accepted_title: 'New inquiry: {site} / {form}',
+    webhook_quarantined_title: 'Inquiry quarantined: {site} / {form}',
+    webhook_accepted_body: 'Receipt {receipt} ({time})\nRead it in the notification mail or with `formwarden submissions list --form {form_id}`.',
+    webhook_quarantined_body: 'Receipt {receipt} ({time}), score {score}\nHeld as possible spam (its notification goes into the digest). Read it with `formwarden submissions list --form {form_id}`.',
+    mail_submitted_at: 'Received',
+    mail_form: 'Form',
   },
 } as const;
 
@@ -85,7 +115,14 @@ export function t(lang: Lang, key: MessageKey, params: Record<string, string | n
 }
 
 export function fieldErrorText(lang: Lang, error: FieldError): string {
-  return t(lang, error.code, { max: error.max, min: error.min });
+  return t(lang, error.code, { max: error.max, min: error.min, size: error.max === undefined ? undefined : formatBytes(error.max) });
+}
+
+/** 5 MB, 300 KB, 12 bytes (1 KB = 1024 bytes), the same in both languages. */
+export function formatBytes(n: number): string {
+  if (n >= 1024 * 1024) return `${Number((n / (1024 * 1024)).toFixed(1))} MB`;
+  if (n >= 1024) return `${Number((n / 1024).toFixed(1))} KB`;
+  return `${n} bytes`;
 }
 
 /** ?lang= wins, then Accept-Language (by q), then the form's language, then Japanese. */

@@ -44,7 +44,7 @@ describe.skipIf(dbUnavailable())('mail delivery through the outbox', () => {
   const post = async (fields: Record<string, string>) => {
     const res = await submitLikeAPerson(t.url, 'contact', fields);
     expect(res.status).toBe(201);
-    return ((await res.json()) as { id: string }).id;
+    return ((await res.json()) as { receipt: string }).receipt;
   };
   const visitor = { name: '山田 太郎', email: 'taro@example.jp', message: 'こんにちは\r\nBcc: victim@example.com' };
 

@@ -20,6 +20,8 @@ export interface OutgoingMail {
   date: Date;
   /** Extra headers set by Formwarden itself (never from visitor input). */
   headers?: Record<string, string>;
+  /** Files the visitor sent: only ever on the owner's notification (kind notify). */
+  attachments?: readonly { filename: string; contentType: string; content: Buffer }[];
 }
 
 export interface ParsedFrom {
@@ -45,6 +47,9 @@ export async function buildMessage(mail: OutgoingMail): Promise<Buffer> {
   const to = parseEmail(mail.to);
   const replyTo = mail.replyTo === null ? null : parseEmail(mail.replyTo);
   if (!from || !to || (mail.replyTo !== null && !replyTo)) throw new Error('E_BAD_ADDRESS: refusing to build a message with an invalid address');
+  // Second line of defense (the lint and the worker are the first): a visitor's files go to the owner only.
+  const attachments = mail.attachments ?? [];
+  if (attachments.length > 0 && mail.kind !== 'notify') throw new Error(`E_ATTACH_NOT_OWNER: refusing to attach files to a ${mail.kind} mail`);
   const autoHeader = mail.kind === 'notify' ? {} : { 'Auto-Submitted': mail.kind === 'autoreply' ? 'auto-replied' : 'auto-generated' };
   const composer = new MailComposer({
     from: { name: headerSafe(from.name), address: from.address },
@@ -56,6 +61,8 @@ export async function buildMessage(mail: OutgoingMail): Promise<Buffer> {
     date: mail.date,
     headers: Object.fromEntries(Object.entries({ ...autoHeader, 'X-Formwarden-Kind': mail.kind, ...(mail.headers ?? {}) }).map(([k, v]) => [k, headerSafe(v)])),
     textEncoding: 'quoted-printable',
+    // nodemailer encodes the (already cleaned) name in Content-Disposition and Content-Type (RFC 2231).
+    attachments: attachments.map((a) => ({ filename: headerSafe(a.filename), content: a.content, contentType: a.contentType, contentDisposition: 'attachment' as const })),
   });
   return new Promise((resolve, reject) => composer.compile().build((err, msg) => (err ? reject(err) : resolve(msg))));
 }

@@ -5,7 +5,8 @@ import type { Database, OutboxTable } from '../store/schema.js';
 import { newId } from '../util/id.js';
 import { messageIdFor } from './message.js';
 
-export type MailKind = 'notify' | 'autoreply' | 'alert' | 'digest';
+/** webhook: a chat or webhook message (src/integrations); to_addr names the target (`slack:team-chat`), body is the HTTP body. */
+export type MailKind = 'notify' | 'autoreply' | 'alert' | 'digest' | 'webhook';
 export type MailState = 'pending' | 'sent' | 'dead' | 'cancelled';
 
 export interface NewMail {

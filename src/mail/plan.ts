@@ -2,16 +2,18 @@
 // visitor's validated address, as typed) and, when enabled and allowed by the verdict, one auto-reply to
 // the visitor's mailbox only: its canonical address (no '+tag'), or none when the address itself carries
 // visitor-chosen words or routing syntax (see autoreplyRecipient).
-import type { Config, FormConfig } from '../config/schema.js';
-import type { Lang } from '../i18n/messages.js';
+import type { Config, FormConfig, Translations } from '../config/schema.js';
+import { t, type Lang } from '../i18n/messages.js';
 import type { NewMail } from './outbox.js';
 import { parseEmail } from '../forms/email.js';
 import { autoreplyRecipient, normalizeAddress, type WithheldReason } from '../relay/address.js';
 import { echoCapFor, sanitizeVisitorText } from '../relay/sanitize.js';
-import { render } from './template.js';
+import { formatInZone, render } from './template.js';
 
 export interface PlannedSubmission {
   id: string;
+  /** The short receipt number (K7QD-3M9X); rows from before migration 011 have none and show their id. */
+  receipt?: string;
   form: FormConfig;
   values: Record<string, string>;
   lang: Lang;
@@ -21,8 +23,8 @@ export interface PlannedSubmission {
 /** Placeholders Formwarden fills itself; they never carry visitor text. */
 export function systemValues(config: Config, sub: PlannedSubmission): Record<string, string> {
   return {
-    receipt_id: sub.id,
-    submitted_at: sub.createdAt.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC'),
+    receipt_id: sub.receipt ?? sub.id,
+    submitted_at: formatInZone(sub.createdAt, config.timeZone, sub.lang),
     form_title: sub.form.title[sub.lang],
     site_name: config.siteName,
   };
@@ -35,15 +37,35 @@ export function visitorAddress(form: FormConfig, values: Record<string, string>)
   return field ? values[field.name] || null : null;
 }
 
-export function defaultNotifyBody(form: FormConfig, values: Record<string, string>, lang: Lang): string {
-  return form.fields.map((f) => `${f.label[lang]}:\n${values[f.name] ?? ''}\n`).join('\n');
+/** A field's value as the owner reads it: the labels of chosen options (as on the page), else the text. */
+export function displayValue(field: FormConfig['fields'][number], value: string | undefined, lang: Lang): string {
+  if (value === undefined || value === '') return '';
+  if (!field.options?.length) return value;
+  const picked = field.type === 'checkbox' ? value.split(', ') : [value];
+  return picked.map((v) => field.options!.find((o) => o.value === v)?.label[lang] ?? v).join(', ');
+}
+
+/** The notification body when notify.body is unset: receipt number, time, form, then every field by its label. */
+export function defaultNotifyBody(form: FormConfig, values: Record<string, string>, lang: Lang, system?: Record<string, string>): string {
+  const head = system ? `${t(lang, 'receipt')}: ${system.receipt_id}\n${t(lang, 'mail_submitted_at')}: ${system.submitted_at}\n${t(lang, 'mail_form')}: ${form.title[lang]}\n\n` : '';
+  return head + form.fields.map((f) => `${f.label[lang]}:\n${displayValue(f, values[f.name], lang)}\n`).join('\n');
+}
+
+/** The subject and body for a language: its translation where one is given, else the form's subject/body. */
+export function pickTemplate(base: { subject: string; body?: string; translations?: Translations }, lang: Lang): { subject: string; body: string | undefined } {
+  const tr = base.translations?.[lang];
+  return { subject: tr?.subject ?? base.subject, body: tr?.body ?? base.body };
 }
 
 export function planNotifications(config: Config, sub: PlannedSubmission): NewMail[] {
   const { form } = sub;
-  const vars = { ...sub.values, ...systemValues(config, sub) };
-  const subject = render(form.notify.subject, vars);
-  const body = form.notify.body !== undefined ? render(form.notify.body, vars) : defaultNotifyBody(form, sub.values, form.language ?? 'ja');
+  // The owner reads the form's language; a translation for the visitor's language, when given, wins.
+  const ownerLang = form.language ?? 'ja';
+  const system = systemValues(config, { ...sub, lang: ownerLang });
+  const vars = { ...sub.values, ...system };
+  const tpl = pickTemplate(form.notify, sub.lang);
+  const subject = render(tpl.subject, vars);
+  const body = tpl.body !== undefined ? render(tpl.body, vars) : defaultNotifyBody(form, sub.values, ownerLang, system);
   const replyTo = visitorAddress(form, sub.values);
   return form.notify.to.map((to) => ({ kind: 'notify', submissionId: sub.id, formId: form.id, to, replyTo, subject, body }));
 }
@@ -77,6 +99,7 @@ export function planAutoreply(config: Config, sub: PlannedSubmission, notBefore:
   }
   const system = systemValues(config, sub);
   const vars = { ...echoed, ...system };
+  const tpl = pickTemplate(ar, sub.lang);
   return {
     key,
     mail: {
@@ -85,8 +108,8 @@ export function planAutoreply(config: Config, sub: PlannedSubmission, notBefore:
       formId: sub.form.id,
       to: recipient.to,
       replyTo: null,
-      subject: render(ar.subject, system),
-      body: render(ar.body, vars),
+      subject: render(tpl.subject, system),
+      body: render(tpl.body ?? ar.body, vars),
       notBefore,
     },
   };

@@ -24,3 +24,39 @@ export function headerText(text: string, max = 200): string {
   const chars = [...line];
   return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : line;
 }
+
+/** Whether `zone` is an IANA time-zone name this Node.js knows (Asia/Tokyo, UTC, Europe/Berlin). */
+export function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return zone.length > 0;
+  } catch {
+    return false;
+  }
+}
+
+const zoneFormats = new Map<string, Intl.DateTimeFormat>();
+/**
+ * A moment as people in `timeZone` read it: "2026-12-05 03:10:53 JST" (ja) or "2026-12-05 03:10:53 GMT+9"
+ * (en); UTC stays "… UTC" in both.
+ */
+export function formatInZone(at: Date, timeZone: string, lang: 'ja' | 'en'): string {
+  const key = `${timeZone}|${lang}`;
+  let f = zoneFormats.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat(lang === 'ja' ? 'ja-JP' : 'en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      timeZoneName: 'short',
+    });
+    zoneFormats.set(key, f);
+  }
+  const p = Object.fromEntries(f.formatToParts(at).map((x) => [x.type, x.value]));
+  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second} ${p.timeZoneName}`;
+}

@@ -7,7 +7,8 @@ import type { Kysely } from 'kysely';
 import type { Database, OutboxTable } from '../store/schema.js';
 import type { Clock } from '../util/clock.js';
 import { buildMessage } from './message.js';
-import type { Transport } from './transport.js';
+import { attachmentsForMail } from '../attachments/store.js';
+import type { SendResult, Transport } from './transport.js';
 
 /** A step back of the clock larger than this reschedules pending mail (smaller ones are noise). */
 export const CLOCK_BACK_MS = 60_000;
@@ -30,6 +31,13 @@ export interface WorkerOptions {
   decorate?: (row: OutboxTable) => { headers?: Record<string, string>; footer?: string };
   /** Signs the built message (mail.dkim); the signed message is what is sent and stored. */
   sign?: (raw: Buffer) => Promise<Buffer>;
+  /**
+   * Webhook rows (src/integrations) are POSTed by this instead of built and sent as mail; precheck,
+   * decorate and sign do not apply to them. Without it the worker leaves them alone.
+   */
+  webhooks?: { deliver(row: OutboxTable, nowMs: number): Promise<SendResult> };
+  /** Claim only webhook rows (true), or only mail (false), so a slow receiver never holds up mail; both when unset. */
+  webhookLane?: boolean;
 }
 
 export class OutboxWorker {
@@ -69,6 +77,8 @@ export class OutboxWorker {
       .where('state', '=', 'pending')
       .where('next_attempt_at', '<=', now)
       .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', now)]))
+      .$if(this.onlyWebhooks, (q) => q.where('kind', '=', 'webhook'))
+      .$if(this.noWebhooks, (q) => q.where('kind', '<>', 'webhook'))
       .orderBy('next_attempt_at')
       .limit(this.opts.batchSize ?? 20)
       .execute();
@@ -93,12 +103,16 @@ export class OutboxWorker {
       .set((eb) => ({ next_attempt_at: eb('next_attempt_at', '-', by) }))
       .where('state', '=', 'pending')
       .where('next_attempt_at', '>', now)
+      .$if(this.onlyWebhooks, (q) => q.where('kind', '=', 'webhook'))
+      .$if(this.noWebhooks, (q) => q.where('kind', '<>', 'webhook'))
       .execute();
     await this.db
       .updateTable('outbox')
       .set((eb) => ({ locked_until: eb('locked_until', '-', by) }))
       .where('state', '=', 'pending')
       .where('locked_until', '>', now)
+      .$if(this.onlyWebhooks, (q) => q.where('kind', '=', 'webhook'))
+      .$if(this.noWebhooks, (q) => q.where('kind', '<>', 'webhook'))
       .execute();
   }
 
@@ -113,7 +127,36 @@ export class OutboxWorker {
     return Number(r.numUpdatedRows) === 1;
   }
 
+  /** This worker takes webhook rows only (webhookLane: true). */
+  private get onlyWebhooks(): boolean {
+    return this.opts.webhookLane === true;
+  }
+
+  /** This worker leaves webhook rows alone (webhookLane: false, or nothing to deliver them with). */
+  private get noWebhooks(): boolean {
+    return this.opts.webhookLane === false || (this.opts.webhookLane === undefined && !this.opts.webhooks);
+  }
+
+  /** A webhook row: its stored body is POSTed as it is; no precheck (it notifies the owner: fail open). */
+  private async attemptWebhook(row: OutboxTable): Promise<void> {
+    try {
+      if (!this.opts.webhooks) throw new Error('no webhook deliverer');
+      const result = await this.opts.webhooks.deliver(row, this.clock.now().getTime());
+      const now = this.clock.now().getTime();
+      if (result.ok) {
+        await this.finish(row, { state: 'sent', sent_at: now, raw: row.body, transport: 'webhook', attempts: row.attempts + 1, last_error: null });
+        this.opts.onResult?.(row, 'sent');
+        return;
+      }
+      await this.failed(row, result.error, result.permanent, now);
+    } catch (e) {
+      this.opts.log?.error({ mail: row.id, err: String(e) }, 'outbox: webhook attempt failed');
+      await this.failed(row, `E_WEBHOOK: ${String((e as Error).message ?? e)}`, true, this.clock.now().getTime());
+    }
+  }
+
   private async attempt(row: OutboxTable): Promise<void> {
+    if (row.kind === 'webhook') return this.attemptWebhook(row);
     try {
       const cancel = this.opts.precheck ? await this.opts.precheck(row) : null;
       if (cancel) {
@@ -134,6 +177,8 @@ export class OutboxWorker {
         messageId: row.message_id,
         date: new Date(row.created_at),
         headers: extra.headers,
+        // The visitor's files ride on the owner's notification only (docs/attachments.md); never on any other kind.
+        attachments: row.kind === 'notify' && row.submission_id ? await attachmentsForMail(this.db, row.submission_id) : undefined,
       });
       const raw = this.opts.sign ? await this.opts.sign(built) : built;
       const result = await this.transport.send({ from: this.opts.envelopeFrom(row), to: row.to_addr }, raw);
@@ -160,6 +205,7 @@ export class OutboxWorker {
       this.opts.onResult?.(row, 'dead');
     } else {
       await this.finish(row, { state: 'pending', attempts, last_error: error, next_attempt_at: now + delay });
+      this.opts.log?.warn({ mail: row.id, kind: row.kind, attempts, error, retryInSeconds: Math.round(delay / 1000) }, 'outbox: send failed; will retry');
       this.opts.onResult?.(row, 'retry');
     }
   }

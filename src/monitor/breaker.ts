@@ -318,7 +318,10 @@ export class Monitor {
       .values({ scope, state, reason, tripped_at: trippedAt, retry_at: retryAt, updated_at: now })
       .onConflict((oc) => oc.column('scope').doUpdateSet({ state, reason, tripped_at: trippedAt, retry_at: retryAt, updated_at: now }))
       .execute();
+    const before = this.states.get(scope) ?? 'closed';
     this.states.set(scope, state);
+    // Opening is logged by trip() with its reason; half-open and closed here.
+    if (before !== state && state !== 'open') this.deps.log?.warn({ scope, from: before, to: state }, `circuit breaker ${state === 'closed' ? 'closed' : 'half-open'}`);
   }
 
   /** `formwarden breaker reset FORM`: closes the breaker now. */

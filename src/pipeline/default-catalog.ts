@@ -28,6 +28,7 @@ export const DEFAULT_CATALOG: SymbolCatalog = {
 
   // form-token
   TOKEN_MISSING: s(4, 'The form token is missing (the form was not loaded from this server, or an old copy was used).', 'フォームトークンがありません（このサーバーから読み込んだフォームではないか、古いページからの送信です）。'),
+  NO_PROOF: s(1, 'No form token: a plain HTML form (formToken.missing: accept). Stored and notified, never auto-replied; it stands for the missing honeypot and proof-of-work.', 'フォームトークンがありません（通常の HTML フォームからの送信。formToken.missing: accept）。保存して通知しますが、自動返信は送りません。ハニーポットと計算チャレンジがないことも、この記号にまとめて数えます。'),
   TOKEN_INVALID: s(10, 'The form token is malformed or its signature is wrong (forged).', 'フォームトークンの形式または署名が不正です（偽造）。'),
   TOKEN_TOO_FAST: s(6, 'The form was submitted faster than a person can fill it in.', '人が入力できるより速くフォームが送信されました。'),
   TOKEN_EXPIRED: s(3, 'The form token has expired (the page was open for a long time).', 'フォームトークンの有効期限が切れています（ページを長時間開いていました）。'),

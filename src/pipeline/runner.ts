@@ -44,6 +44,8 @@ class Tally {
   readonly symbols: RecordedFinding[] = [];
   readonly ran: string[] = [];
   floor: Action = 'accept';
+  /** Symbols a finding of this run stands for (Finding.replaces): left out of the verdict. */
+  readonly replaced = new Set<string>();
   final?: { by: string; reason: string; retryAfterSeconds?: number };
   constructor(private readonly record: (f: Finding) => RecordedFinding) {}
 
@@ -52,6 +54,7 @@ class Tally {
     for (const f of findings) {
       this.symbols.push(this.record(f));
       if (f.minAction) this.floor = maxAction(this.floor, f.minAction);
+      for (const r of f.replaces ?? []) this.replaced.add(r);
     }
   }
 
@@ -67,10 +70,11 @@ class Tally {
   }
 
   result(ladder: ActionLadder): RunResult {
+    const symbols = this.replaced.size ? this.symbols.filter((f) => !this.replaced.has(f.symbol)) : this.symbols;
     let sum = 0;
-    for (const f of this.symbols) sum += f.score;
+    for (const f of symbols) sum += f.score;
     const score = round(sum);
-    const verdict: Verdict = { action: maxAction(actionForScore(score, ladder), this.floor), score, symbols: this.symbols };
+    const verdict: Verdict = { action: maxAction(actionForScore(score, ladder), this.floor), score, symbols };
     if (this.final) {
       verdict.finalBy = this.final.by;
       verdict.finalReason = this.final.reason;

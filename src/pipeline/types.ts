@@ -17,6 +17,8 @@ export interface Finding {
   detail?: string;
   /** The verdict is at least this action, whatever the score (e.g. a verifier was unreachable). */
   minAction?: Action;
+  /** Symbols this finding stands for: they are not recorded in this run (NO_PROOF replaces HONEYPOT_MISSING, ALTCHA_MISSING). */
+  replaces?: readonly string[];
 }
 
 export type CheckResult =

@@ -40,7 +40,7 @@ describe.skipIf(dbUnavailable())('relay-proof mail', () => {
   }
 
   /** Posts through the HTTP API exactly as a bot that passes the bot checks would. */
-  async function post(t: TestInstance, clock: ManualClock, fields: Record<string, string>, ip = '203.0.113.7'): Promise<{ id: string }> {
+  async function post(t: TestInstance, clock: ManualClock, fields: Record<string, string>, ip = '203.0.113.7'): Promise<{ id: string; receipt: string }> {
     const token = t.instance.defenses.tokens.issueToken('contact', clock.now());
     const res = await fetch(`${t.url}/api/forms/contact/submissions`, {
       method: 'POST',
@@ -48,7 +48,7 @@ describe.skipIf(dbUnavailable())('relay-proof mail', () => {
       body: JSON.stringify({ ...fields, _token: token, website: '' }),
     });
     expect(res.status).toBe(201);
-    return (await res.json()) as { id: string };
+    return (await res.json()) as { id: string; receipt: string };
   }
 
   const victimsOf = () => sink.received.filter((m) => !m.envelopeTo.includes(OWNER));
@@ -135,7 +135,7 @@ describe.skipIf(dbUnavailable())('relay-proof mail', () => {
         await minute();
       }
       expect(sink.to('suzuki@example.jp')).toHaveLength(1);
-      expect(sink.to('suzuki@example.jp')[0]!.parsed.text).toContain(after.id);
+      expect(sink.to('suzuki@example.jp')[0]!.parsed.text).toContain(after.receipt);
       expect(genuine).toHaveLength(2);
     } finally {
       await t.close();

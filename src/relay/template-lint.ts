@@ -152,9 +152,25 @@ function lintAutoreply(form: RelayFormView, ar: RelayAutoreplyView, out: LintIss
     });
   }
 
+  // Files go to the owner only: an auto-reply may not name, list or carry them, whatever the echo mode.
+  const fileFields = new Set(form.fields.filter((f) => f.type === 'file').map((f) => f.name));
+  for (const [part, template] of [['subject', ar.subject], ['body', ar.body]] as const) {
+    for (const field of visitorFieldsIn(template, form).filter((n) => fileFields.has(n))) {
+      out.push({
+        severity: 'error',
+        path: `${base}.${part}`,
+        code: 'E_AUTOREPLY_FILE_FIELD',
+        message:
+          `${base}.${part} uses the file field {{${field}}}: files a visitor sends go to the owner only, and the auto-reply goes to whatever address was typed. ` +
+          `Fix: remove {{${field}}} from the auto-reply; the files reach you with the notification.`,
+      });
+    }
+  }
+  const nonFile = (names: string[]) => names.filter((n) => !fileFields.has(n));
+
   // Subject: never visitor text, whatever the echo mode.
   const subjectPath = `${base}.subject`;
-  for (const field of visitorFieldsIn(ar.subject, form)) {
+  for (const field of nonFile(visitorFieldsIn(ar.subject, form))) {
     out.push({
       severity: 'error',
       path: subjectPath,
@@ -168,7 +184,7 @@ function lintAutoreply(form: RelayFormView, ar: RelayAutoreplyView, out: LintIss
   // Body: visitor text only with echo: sanitized.
   const bodyPath = `${base}.body`;
   if (ar.echo !== 'sanitized') {
-    for (const field of visitorFieldsIn(ar.body, form)) {
+    for (const field of nonFile(visitorFieldsIn(ar.body, form))) {
       out.push({
         severity: 'error',
         path: bodyPath,

@@ -10,7 +10,8 @@ export type RelayFieldType =
   | 'select'
   | 'checkbox'
   | 'radio'
-  | 'hidden';
+  | 'hidden'
+  | 'file';
 
 export interface RelayFieldView {
   readonly name: string;

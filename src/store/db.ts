@@ -13,6 +13,8 @@ import * as m004 from './migrations/004_bans.js';
 import * as m005 from './migrations/005_kv.js';
 import * as m006 from './migrations/006_canonical_suppressions.js';
 import * as m008 from './migrations/008_refused_posts.js';
+import * as m010 from './migrations/010_attachments.js';
+import * as m011 from './migrations/011_receipts.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -23,7 +25,7 @@ export interface Db {
   close(): Promise<void>;
 }
 
-const migrations: Record<string, Migration> = { '001_initial': m001, '002_relay': m002, '003_ip_rules': m003, '004_bans': m004, '005_kv': m005, '006_canonical_suppressions': m006, '008_refused_posts': m008 };
+const migrations: Record<string, Migration> = { '001_initial': m001, '002_relay': m002, '003_ip_rules': m003, '004_bans': m004, '005_kv': m005, '006_canonical_suppressions': m006, '008_refused_posts': m008, '010_attachments': m010, '011_receipts': m011 };
 
 // int8 columns hold millisecond timestamps: read them as numbers, not strings.
 const pgTypes = {
@@ -95,7 +97,7 @@ class ImmediateSqliteDialect extends SqliteDialect {
  * succeed, so the request is answered 503, not 500. Whatever the request wrote was rolled back.
  */
 export function isDbUnavailable(e: unknown): boolean {
-  const err = e as { code?: unknown; message?: unknown } | null;
+  const err = e as { code?: unknown; message?: unknown; constraint?: unknown } | null;
   if (!err || typeof err !== 'object') return false;
   const code = typeof err.code === 'string' ? err.code : '';
   if (/^SQLITE_(BUSY|LOCKED)/.test(code)) return true;
@@ -103,6 +105,8 @@ export function isDbUnavailable(e: unknown): boolean {
   if (/^08...$/.test(code) || /^57P0[1-3]$/.test(code)) return true;
   if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN'].includes(code)) return true;
   const msg = typeof err.message === 'string' ? err.message : '';
+  // Two posts drew the same receipt number at once (unique index): nothing was stored, the next try draws anew.
+  if (/submissions_receipt|submissions\.receipt/.test(msg) || err.constraint === 'submissions_receipt') return true;
   return /Connection terminated|connection error and is not queryable|timeout exceeded when trying to connect|Client was closed/i.test(msg);
 }
 

@@ -28,6 +28,8 @@ export interface SubmissionTable {
   refused?: string | null;
   /** The size of a refused post in bytes (its fields as received); null otherwise. */
   bytes?: number | null;
+  /** The short receipt number people read aloud ("K7QD-3M9X"), unique; null for rows stored before migration 011. */
+  receipt?: string | null;
 }
 
 export interface RelayChargeTable {
@@ -69,8 +71,9 @@ export interface OutboxTable {
   id: string;
   submission_id: string | null;
   form_id: string | null;
-  /** notify | autoreply | alert | digest */
+  /** notify | autoreply | alert | digest | webhook */
   kind: string;
+  /** The recipient; for a webhook its target as type:name (never its URL). */
   to_addr: string;
   reply_to: string | null;
   subject: string;
@@ -87,8 +90,23 @@ export interface OutboxTable {
   sent_at: number | null;
   /** The message as it left (capture transport, or a copy of what SMTP accepted). */
   raw: string | null;
-  /** capture | smtp */
+  /** capture | smtp | webhook */
   transport: string | null;
+}
+
+/** A file sent with a submission (migration 010, docs/attachments.md). */
+export interface AttachmentTable {
+  id: string;
+  submission_id: string;
+  field: string;
+  /** Cleaned, for display only. */
+  filename: string;
+  /** Sniffed from the bytes. */
+  content_type: string;
+  size: number;
+  sha256: string;
+  data: Buffer;
+  created_at: number;
 }
 
 export interface SecretTable {
@@ -100,6 +118,7 @@ export interface SecretTable {
 export interface Database {
   submissions: SubmissionTable;
   outbox: OutboxTable;
+  attachments: AttachmentTable;
   secrets: SecretTable;
   relay_charges: RelayChargeTable;
   suppressions: SuppressionTable;

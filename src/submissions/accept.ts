@@ -19,6 +19,11 @@ import type { Db } from '../store/db.js';
 import type { Clock } from '../util/clock.js';
 import { parseDuration } from '../util/duration.js';
 import { newId } from '../util/id.js';
+import type { WebhookPlanner } from '../integrations/plan.js';
+import { NO_PROOF } from '../defenses/form-token/index.js';
+import { newReceipt } from './receipt.js';
+import { fileSummaries } from '../attachments/summary.js';
+import { insertAttachments } from '../attachments/store.js';
 
 export type { Action, Verdict };
 
@@ -34,7 +39,7 @@ export interface IntakeInput {
 }
 
 export type IntakeResult =
-  | { kind: 'accepted'; id: string; action: Action; mails: number; verdict: Verdict; autoreply: string }
+  | { kind: 'accepted'; id: string; receipt: string; action: Action; mails: number; verdict: Verdict; autoreply: string }
   | { kind: 'invalid'; errors: Record<string, FieldError>; badInput?: string }
   | { kind: 'refused'; reason: string; retryAfterSeconds?: number; verdict: Verdict };
 
@@ -49,6 +54,10 @@ export interface IntakeDeps {
   monitor?: Monitor;
   /** Notifications per form and hour; above the threshold they go into the digest. */
   notifyRate?: NotifyRate;
+  /** Chat and webhook messages (forms[].webhooks), enqueued with the submission; none without it. */
+  webhooks?: WebhookPlanner;
+  /** Draws a receipt number (tests force collisions); default newReceipt. */
+  newReceipt?: () => string;
 }
 
 /** The budgets one form's auto-replies draw from: its own caps over the defaults, and the instance budget. */
@@ -72,7 +81,7 @@ export function contentHash(form: FormConfig, values: Record<string, string>): s
 
 export async function acceptSubmission(deps: IntakeDeps, input: IntakeInput): Promise<IntakeResult> {
   const protocolFields = deps.defenses ? new Set([...SYSTEM_FIELDS, ...deps.defenses.honeypotFields]) : SYSTEM_FIELDS;
-  const checked = validateFields(input.form, input.raw, protocolFields);
+  const checked = validateFields(input.form, input.raw, protocolFields, deps.config.attachments);
   if (!checked.ok) return { kind: 'invalid', errors: checked.errors, badInput: checked.badInput };
 
   const createdAt = deps.clock.now();
@@ -104,7 +113,8 @@ export async function acceptSubmission(deps: IntakeDeps, input: IntakeInput): Pr
   };
   const now = createdAt.getTime();
   const id = newId('s', now);
-  const planned = { id, form: input.form, values: checked.values, lang: input.lang, createdAt };
+  const receipt = await givingBackOnError(freeReceipt(deps));
+  const planned = { id, receipt, form: input.form, values: checked.values, lang: input.lang, createdAt };
 
   const delivered = verdict.action === 'accept' || verdict.action === 'accept_no_autoreply';
   // Owner notifications: one mail each, or the digest when the form is flooded or the verdict is quarantine.
@@ -114,11 +124,14 @@ export async function acceptSubmission(deps: IntakeDeps, input: IntakeInput): Pr
   else if (delivered) {
     if (deps.notifyRate?.overOrCount(input.form.id, now)) notifyState = 'digest';
     else {
-      mails.push(...planNotifications(deps.config, planned));
+      // The owner's notification names the files (they ride on it as attachments); nothing else does.
+      mails.push(...planNotifications(deps.config, { ...planned, values: { ...planned.values, ...fileSummaries(checked.files) } }));
       notifyState = 'queued';
     }
   }
   const notifyRows = mails.map((m) => outboxRow(m, deps.fromAddress, now));
+  // Webhooks for the events the owner chose (accepted, quarantined): in the same transaction, never for a reject.
+  const hookRows = deps.webhooks?.rows({ id, receipt, form: input.form, values: checked.values, createdAt, action: verdict.action, score: verdict.score }, deps.fromAddress, now) ?? [];
 
   // The auto-reply: only for an accepted submission, never while the breaker is open or to a
   // suppressed address, and only within every cap (charged in the same transaction). Caps and suppression
@@ -129,7 +142,8 @@ export async function acceptSubmission(deps: IntakeDeps, input: IntakeInput): Pr
   const autoreplyTo = plan ? plan.key : null;
   let autoreplyState = plan ? 'pending' : 'none';
   if (plan) {
-    if (verdict.action !== 'accept') autoreplyState = `skipped:${verdict.action}`;
+    if (verdict.symbols.some((f) => f.symbol === NO_PROOF)) autoreplyState = 'skipped:no_proof';
+    else if (verdict.action !== 'accept') autoreplyState = `skipped:${verdict.action}`;
     else if (plan.withheld) autoreplyState = `skipped:address:${plan.withheld}`;
     else if (deps.monitor?.isOpen(input.form.id)) autoreplyState = 'skipped:breaker';
     else if (await givingBackOnError(isSuppressed(deps.db.kysely, plan.key))) autoreplyState = 'skipped:suppressed';
@@ -148,6 +162,7 @@ export async function acceptSubmission(deps: IntakeDeps, input: IntakeInput): Pr
         .insertInto('submissions')
         .values({
           id,
+          receipt,
           form_id: input.form.id,
           created_at: now,
           ip: input.ip,
@@ -164,12 +179,27 @@ export async function acceptSubmission(deps: IntakeDeps, input: IntakeInput): Pr
           ...(door ? { refused: door, bytes: postBytes(input.raw) } : {}),
         })
         .execute();
-      await enqueue(trx, autoreplyState === 'queued' && autoreplyRow ? [...notifyRows, autoreplyRow] : notifyRows);
+      // The files, with their submission (never for a post refused at the door, whose fields are not kept either).
+      if (!door) await insertAttachments(trx, id, checked.files, now);
+      await enqueue(trx, [...(autoreplyState === 'queued' && autoreplyRow ? [...notifyRows, autoreplyRow] : notifyRows), ...hookRows]);
     }),
   );
   const rows = autoreplyState === 'queued' ? notifyRows.length + 1 : notifyRows.length;
   if (deps.defenses && sub) await deps.defenses.pipeline.commit(sub, run, deps.defenses.context());
-  return { kind: 'accepted', id, action: verdict.action, mails: rows, verdict, autoreply: autoreplyState };
+  return { kind: 'accepted', id, receipt, action: verdict.action, mails: rows, verdict, autoreply: autoreplyState };
+}
+
+/**
+ * A receipt number no stored submission has. The unique index is the guarantee: two posts drawing the same
+ * 40 bits in the same instant (about one in 10^12) fail to store: the second is answered 503 (try again), nothing written.
+ */
+async function freeReceipt(deps: IntakeDeps): Promise<string> {
+  const draw = deps.newReceipt ?? newReceipt;
+  for (let i = 0; ; i++) {
+    const receipt = draw();
+    const taken = await deps.db.kysely.selectFrom('submissions').select('id').where('receipt', '=', receipt).executeTakeFirst();
+    if (!taken || i >= 20) return receipt;
+  }
 }
 
 // Posts refused at the door. A bot that solved nothing (a junk or spent form token, no proof-of-work) can
@@ -177,9 +207,9 @@ export async function acceptSubmission(deps: IntakeDeps, input: IntakeInput): Pr
 // address, reason, symbols, size), never with its fields, user agent or typed address, and the retention
 // job deletes it after retention.refused. A reject that carried full proof is kept whole (the owner may
 // want to check it), and so is every post that reaches the owner (accepted, quarantined).
-const PROOF_SYMBOL = /^(?:TOKEN|ALTCHA)_/;
+const PROOF_SYMBOL = /^(?:(?:TOKEN|ALTCHA)_|NO_PROOF$)/;
 /** Symbols whose details are Formwarden's own words (never visitor text); other details are dropped. */
-const OWN_DETAIL = /^(?:TOKEN|ALTCHA|HONEYPOT|GEO|IP|RATE)_/;
+const OWN_DETAIL = /^(?:TOKEN|ALTCHA|HONEYPOT|GEO|IP|RATE|NO)_/;
 
 /** The reason a reject is refused at the door (the symbol of the missing or bad proof), or null. */
 export function refusedAtDoor(verdict: Verdict): string | null {

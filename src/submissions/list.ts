@@ -4,6 +4,8 @@ import type { Database } from '../store/schema.js';
 
 export interface SubmissionSummary {
   id: string;
+  /** The receipt number the visitor and the mails show (K7QD-3M9X); null for rows older than migration 011. */
+  receipt: string | null;
   form: string;
   created: string;
   outcome: string;
@@ -66,6 +68,7 @@ export async function listSubmissions(db: Kysely<Database>, opts: { form?: strin
     const verdict = JSON.parse(r.verdict) as { symbols?: { symbol: string; score: number }[] };
     return {
       id: r.id,
+      receipt: r.receipt ?? null,
       form: r.form_id,
       created: new Date(r.created_at).toISOString(),
       outcome: r.action,

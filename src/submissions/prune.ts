@@ -1,5 +1,6 @@
 // Retention: posts that reached nobody (refused at the door, or rejected by their score; no mail was sent
-// for them) are deleted once they are older than `retention.refused` (default 7 days). The job deletes in
+// for them) are deleted once they are older than `retention.refused` (default 7 days), their files with
+// them; the files of every inquiry are deleted after `retention.attachments` (default 90 days). The job deletes in
 // small batches, each its own short statement, so it never holds the SQLite writer or a PostgreSQL
 // transaction for long, and yields to requests between batches.
 import type { Kysely } from 'kysely';
@@ -7,6 +8,7 @@ import type { Config } from '../config/schema.js';
 import type { Database } from '../store/schema.js';
 import type { Clock } from '../util/clock.js';
 import { mustDuration } from '../util/duration.js';
+import { attachmentUsage, deleteAttachmentsOf } from '../attachments/store.js';
 
 export interface PruneOptions {
   /** Rows per delete (default 500). */
@@ -30,16 +32,37 @@ export async function pruneRefused(db: Kysely<Database>, olderThan: number, opts
       .limit(batch)
       .execute();
     if (rows.length === 0) break;
-    const r = await db
-      .deleteFrom('submissions')
-      .where('id', 'in', rows.map((x) => x.id))
-      .where('action', '=', 'reject')
-      .executeTakeFirst();
+    // A submission and its files go together (one short transaction per batch).
+    const ids = rows.map((x) => x.id);
+    const r = await db.transaction().execute(async (trx) => {
+      await deleteAttachmentsOf(trx, ids);
+      return trx.deleteFrom('submissions').where('id', 'in', ids).where('action', '=', 'reject').executeTakeFirst();
+    });
     deleted += Number(r.numDeletedRows);
     if (rows.length < batch) break;
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
   return deleted;
+}
+
+/**
+ * Deletes the files of any submission that arrived before `olderThan` (ms): retention.attachments. The
+ * inquiry itself stays. Returns the files and bytes freed.
+ */
+export async function pruneAttachments(db: Kysely<Database>, olderThan: number, opts: PruneOptions = {}): Promise<{ files: number; bytes: number }> {
+  const batch = opts.batch ?? 100;
+  const maxBatches = opts.maxBatches ?? 200;
+  const freed = { files: 0, bytes: 0 };
+  for (let i = 0; i < maxBatches; i++) {
+    const rows = await db.selectFrom('attachments').select(['id', 'size']).where('created_at', '<', olderThan).orderBy('created_at').limit(batch).execute();
+    if (rows.length === 0) break;
+    const r = await db.deleteFrom('attachments').where('id', 'in', rows.map((x) => x.id)).executeTakeFirst();
+    freed.files += Number(r.numDeletedRows);
+    freed.bytes += rows.reduce((n, x) => n + Number(x.size), 0);
+    if (rows.length < batch) break;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return freed;
 }
 
 export interface PruneDeps {
@@ -64,6 +87,12 @@ export class PruneJob {
         const cutoff = this.deps.clock.now().getTime() - mustDuration(this.deps.config.retention.refused);
         const n = await pruneRefused(this.deps.db, cutoff);
         if (n > 0) this.deps.log?.info({ deleted: n, olderThan: this.deps.config.retention.refused }, 'retention: refused posts deleted');
+        const now = this.deps.clock.now().getTime();
+        const files = await pruneAttachments(this.deps.db, now - mustDuration(this.deps.config.retention.attachments));
+        if (files.files > 0) {
+          const left = await attachmentUsage(this.deps.db);
+          this.deps.log?.info({ files: files.files, bytes: files.bytes, storedFiles: left.files, storedBytes: left.bytes, olderThan: this.deps.config.retention.attachments }, 'retention: attachments deleted');
+        }
         return n;
       } finally {
         this.running = null;

@@ -80,3 +80,39 @@ describe('form-token defense', () => {
     expect(() => createFormTokenDefense({ secret, missing: 'maybe' as never })).toThrow(/formToken.missing/);
   });
 });
+
+describe('missing: accept (a plain HTML form)', () => {
+  // Imported here so the block reads on its own.
+  const pipelineFor = async () => {
+    const { createPipeline, DEFAULT_CATALOG } = await import('../../pipeline/index.js');
+    const { createHoneypotDefense } = await import('../honeypot/index.js');
+    const token = createFormTokenDefense({ secret, missing: 'accept' });
+    return { token, pipeline: createPipeline({ defenses: [createHoneypotDefense({ fields: ['website'] }), token], catalog: DEFAULT_CATALOG }) };
+  };
+
+  it('a missing token is NO_PROOF with the floor accept_no_autoreply; it stands for the missing honeypot', async () => {
+    const { pipeline } = await pipelineFor();
+    const r = await pipeline.run(makeSubmission({ formId: 'contact', honeypot: {} }), createCheckContext());
+    expect(r.verdict.symbols.map((f) => f.symbol)).toEqual(['NO_PROOF']);
+    expect(r.verdict).toMatchObject({ action: 'accept_no_autoreply', score: 1 });
+    expect(r.verdict.finalReason).toBeUndefined();
+  });
+
+  it('a filled honeypot still counts beside NO_PROOF; a present token is checked as always', async () => {
+    const { pipeline, token } = await pipelineFor();
+    const bot = await pipeline.run(makeSubmission({ formId: 'contact', honeypot: { website: 'http://spam.example' } }), createCheckContext());
+    expect(bot.verdict.symbols.map((f) => f.symbol).sort()).toEqual(['HONEYPOT_FILLED', 'NO_PROOF']);
+    expect(bot.verdict.action).toBe('reject');
+    let now = t0;
+    const ctx = createCheckContext({ clock: () => now });
+    const tok = token.issueToken('contact', t0);
+    now = at(30);
+    const person = await pipeline.run(makeSubmission({ formId: 'contact', token: tok, honeypot: { website: '' } }), ctx);
+    expect(person.verdict).toMatchObject({ action: 'accept', score: 0, symbols: [] });
+    expect((await pipeline.run(makeSubmission({ formId: 'contact', token: 'forged.x', honeypot: { website: '' } }), ctx)).verdict.symbols.map((f) => f.symbol)).toEqual(['TOKEN_INVALID']);
+  });
+
+  it('the factory names the three policies', () => {
+    expect(() => createFormTokenDefense({ secret, missing: 'maybe' as never })).toThrow(/use accept, flag or reject/);
+  });
+});

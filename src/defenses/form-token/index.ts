@@ -21,11 +21,20 @@ export interface FormTokenConfig {
   /** Issue times this far in the future are accepted (clock skew between instances). Default 30 s. */
   clockSkewSeconds?: number;
   /**
-   * What a missing token does: 'flag' (default: TOKEN_MISSING is scored; plain HTML forms pasted on other
-   * sites still deliver) or 'reject' (final reject E_TOKEN_MISSING: only forms served by us are accepted).
+   * What a missing token does: 'accept' (a plain HTML form on the owner's site: NO_PROOF, stored and notified,
+   * never auto-replied; it stands for the honeypot and proof-of-work such a form cannot carry), 'flag'
+   * (default here: TOKEN_MISSING is scored with the rest) or 'reject' (final reject E_TOKEN_MISSING before
+   * any other check: only forms served by us or the widget are accepted).
    */
-  missing?: 'flag' | 'reject';
+  missing?: MissingTokenPolicy;
 }
+
+export type MissingTokenPolicy = 'accept' | 'flag' | 'reject';
+
+/** The symbol of a post without a token under missing: accept. */
+export const NO_PROOF = 'NO_PROOF';
+/** What a plain HTML form cannot carry: NO_PROOF stands for these (they are not scored beside it). */
+export const NO_PROOF_REPLACES = ['HONEYPOT_MISSING', 'ALTCHA_MISSING'] as const;
 
 export interface FormTokens {
   issueToken(formId: string, now?: Date): string;
@@ -107,10 +116,11 @@ export type FormTokenDefense = Defense & FormTokens;
 
 export function createFormTokenDefense(config: FormTokenConfig): FormTokenDefense {
   const tokens = createFormTokens(config);
-  if (config.missing !== undefined && config.missing !== 'flag' && config.missing !== 'reject') {
-    throw new Error('formToken.missing: use flag or reject');
+  if (config.missing !== undefined && config.missing !== 'accept' && config.missing !== 'flag' && config.missing !== 'reject') {
+    throw new Error('formToken.missing: use accept, flag or reject');
   }
   const missingRejects = config.missing === 'reject';
+  const missingAccepted = config.missing === 'accept';
   return {
     ...tokens,
     name: 'form-token',
@@ -118,7 +128,7 @@ export function createFormTokenDefense(config: FormTokenConfig): FormTokenDefens
     priority: -40,
     timeoutMs: 2000,
     onError: 'fail-closed',
-    symbols: Object.values(TOKEN_SYMBOLS),
+    symbols: [...Object.values(TOKEN_SYMBOLS), NO_PROOF],
     // A missing token is refused before the other defenses run (only with missing: reject).
     precheck(sub) {
       if (sub.token || !missingRejects) return undefined;
@@ -129,6 +139,10 @@ export function createFormTokenDefense(config: FormTokenConfig): FormTokenDefens
       if (r.ok) return { kind: 'pass' };
       const f: Finding = { symbol: TOKEN_SYMBOLS[r.reason] };
       if (r.reason === 'E_TOKEN_MISSING' && missingRejects) return { kind: 'final', action: 'reject', reason: r.reason, findings: [f] };
+      // A plain HTML form: kept and notified, never auto-replied (the floor), whatever else it scores.
+      if (r.reason === 'E_TOKEN_MISSING' && missingAccepted) {
+        return { kind: 'flag', findings: [{ symbol: NO_PROOF, minAction: 'accept_no_autoreply', replaces: NO_PROOF_REPLACES }] };
+      }
       if (r.detail) f.detail = r.detail;
       return { kind: 'flag', findings: [f] };
     },

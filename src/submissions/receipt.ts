@@ -1,0 +1,24 @@
+// Receipt numbers: 8 Crockford base32 characters grouped 4-4 ("K7QD-3M9X"), 40 random bits. Crockford's
+// alphabet has no I, L, O or U, so a number read aloud or typed back is not mistaken; a lower-case or
+// ungrouped copy, and I/L for 1 and O for 0, normalise to the same number. Uniqueness per instance comes from
+// the database (a unique index): a collision is drawn again.
+import { randomBytes } from 'node:crypto';
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+export const RECEIPT_PATTERN = /^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/;
+
+/** A new receipt number from 5 random bytes (40 bits = 8 characters). */
+export function newReceipt(bytes: Uint8Array = randomBytes(5)): string {
+  let bits = 0n;
+  for (const b of bytes.subarray(0, 5)) bits = (bits << 8n) | BigInt(b);
+  let out = '';
+  for (let i = 7; i >= 0; i--) out += CROCKFORD[Number((bits >> BigInt(i * 5)) & 31n)];
+  return `${out.slice(0, 4)}-${out.slice(4)}`;
+}
+
+/** A receipt number as a person typed it, or null: case, spaces and hyphens do not matter; I/L read as 1, O as 0. */
+export function parseReceipt(input: string): string | null {
+  const plain = input.toUpperCase().replace(/[\s-]/g, '').replace(/[IL]/g, '1').replace(/O/g, '0');
+  if (!/^[0-9A-HJKMNP-TV-Z]{8}$/.test(plain)) return null;
+  return `${plain.slice(0, 4)}-${plain.slice(4)}`;
+}
