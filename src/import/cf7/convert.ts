@@ -54,7 +54,7 @@ export interface ConvertOptions {
 /** A field as written into the configuration (the schema's input form). */
 export interface FieldOut {
   name: string;
-  type: 'text' | 'email' | 'tel' | 'url' | 'textarea' | 'select' | 'checkbox' | 'radio' | 'hidden';
+  type: 'text' | 'email' | 'tel' | 'url' | 'textarea' | 'select' | 'checkbox' | 'radio' | 'hidden' | 'file';
   label: string;
   required?: boolean;
   maxLength?: number;
@@ -63,6 +63,10 @@ export interface FieldOut {
   options?: (string | { value: string; label: string })[];
   placeholder?: string;
   value?: string;
+  /** type: file only (docs/attachments.md). */
+  accept?: string[];
+  maxBytes?: number;
+  maxFiles?: number;
 }
 
 export interface FormOut {
@@ -158,9 +162,6 @@ export function convertForm(src: Cf7Form, site: SiteInfo, opts: ConvertOptions =
       case 'submit':
         submitLabel ||= tag.values[0] ?? '';
         outcomes.push({ tag, outcome: 'submit' });
-        continue;
-      case 'file':
-        report(tag, note('not-imported', `${where}: file upload ${tag.name} not imported: Formwarden does not take attachments yet. Ask visitors to mail files to you, or keep this form in WordPress.`, `${where}: ファイル添付 ${tag.name} は取り込んでいません（Formwarden は添付ファイルにまだ対応していません）。ファイルはメールで送ってもらうか、このフォームは WordPress に残してください。`));
         continue;
       case 'quiz':
         report(tag, note('not-imported', `${where}: quiz ${tag.name} not imported: Formwarden's proof-of-work (ALTCHA) and its other bot defenses take its place.`, `${where}: クイズ ${tag.name} は取り込んでいません。Formwarden の Proof of Work（ALTCHA）などのボット対策が代わりになります。`));
@@ -259,7 +260,7 @@ export function convertForm(src: Cf7Form, site: SiteInfo, opts: ConvertOptions =
     body = ownerBody(text, ctx);
     const dropped = [...new Set([...sub.dropped, ...b.dropped])];
     if (dropped.length) notes.push(note('changed', `Notification: removed ${dropped.join(' ')} (no Formwarden counterpart; the receipt number and time are {{receipt_id}} and {{submitted_at}}).`, `通知: ${dropped.join(' ')} は Formwarden に対応するものがないため削除しました（受付番号と日時は {{receipt_id}}、{{submitted_at}} で入れられます）。`));
-    if (mail.attachments.trim()) notes.push(note('not-imported', `Notification attachments (${mail.attachments.trim()}): not imported, Formwarden does not take files yet.`, `通知の添付ファイル（${mail.attachments.trim()}）は取り込んでいません（添付ファイルにはまだ対応していません）。`));
+    if (mail.attachments.trim()) notes.push(note('info', `Notification attachments (${mail.attachments.trim()}): Formwarden attaches every file field's files to the owner's notification by itself.`, `通知の添付ファイル（${mail.attachments.trim()}）: Formwarden はファイル欄のファイルを自動で通知メールに添付します。`));
   }
   // Every field reaches the owner: the ones the CF7 body did not mention are listed after it.
   const used = new Set([...body.matchAll(/\{\{\s*([a-z0-9_]+)\s*\}\}/g)].map((m) => m[1]!));
@@ -424,6 +425,7 @@ function convertField(tag: Cf7Tag, name: string, label: string, add: (n: Note) =
   }
   for (const o of tag.options) {
     if (/^default:(get|post|post_meta|shortcode_attr|user_.*)$/i.test(o)) ignored.push(o);
+    else if (tag.basetype === 'file' && /^(limit|filetypes):/i.test(o)) continue;
     else if (/^(min|max|step|limit|filetypes|data):/i.test(o) || /^(free_text|invert|multiple)$/i.test(o)) ignored.push(o);
   }
 
@@ -456,6 +458,9 @@ function convertField(tag: Cf7Tag, name: string, label: string, add: (n: Note) =
       field.pattern = '[0-9]{4}-[0-9]{2}-[0-9]{2}';
       field.placeholder = placeholderOpt && first ? first : 'YYYY-MM-DD';
       add(note('changed', `${where}: Formwarden has no date field: ${name} is a text field for YYYY-MM-DD.`, `${where}: Formwarden には日付型がないため、${name} は YYYY-MM-DD 形式のテキスト欄にしました。`));
+      break;
+    case 'file':
+      convertFile(tag, field, add, where);
       break;
     case 'hidden':
       field.type = 'hidden';
@@ -498,6 +503,50 @@ function convertField(tag: Cf7Tag, name: string, label: string, add: (n: Note) =
   if (field.type === 'hidden' || field.type === 'checkbox' || field.type === 'select' || field.type === 'radio') delete field.minLength;
   if (ignored.length) add(note('not-imported', `${where}: option${ignored.length > 1 ? 's' : ''} ${ignored.join(' ')} not imported (no Formwarden counterpart).`, `${where}: オプション ${ignored.join(' ')} は Formwarden に対応するものがないため取り込んでいません。`));
   return field;
+}
+
+// CF7's file tag: `limit:` (bytes, or with kb/mb; CF7's default is 1 MB) and `filetypes:` (extensions or
+// MIME types separated by |). Formwarden sniffs the type from the bytes and accepts families
+// (docs/attachments.md), so each extension maps to its family; what has no family is reported.
+const CF7_DEFAULT_FILE_BYTES = 1024 * 1024;
+const FILE_FAMILY: Record<string, string> = {
+  jpg: 'jpeg', jpeg: 'jpeg', jpe: 'jpeg', png: 'png', gif: 'gif', webp: 'webp', heic: 'heic', heif: 'heic',
+  pdf: 'pdf', txt: 'text', text: 'text', docx: 'docx', xlsx: 'xlsx', pptx: 'pptx',
+  'image/*': 'image', 'image/jpeg': 'jpeg', 'image/png': 'png', 'image/gif': 'gif', 'image/webp': 'webp', 'image/heic': 'heic',
+  'application/pdf': 'pdf', 'text/plain': 'text',
+};
+const MAX_FILE_BYTES = 25 * 1024 * 1024;
+
+function convertFile(tag: Cf7Tag, field: FieldOut, add: (n: Note) => void, where: string): void {
+  field.type = 'file';
+  delete field.maxLength;
+  delete field.minLength;
+  field.maxFiles = 1;
+  const limit = tag.options.find((o) => /^limit:/i.test(o));
+  const m = limit ? /^limit:([0-9]+)(kb|mb)?$/i.exec(limit) : null;
+  if (m) {
+    const bytes = Number(m[1]) * (m[2]?.toLowerCase() === 'mb' ? 1024 * 1024 : m[2]?.toLowerCase() === 'kb' ? 1024 : 1);
+    if (bytes > 0) field.maxBytes = Math.min(bytes, MAX_FILE_BYTES);
+    if (bytes > MAX_FILE_BYTES) add(note('changed', `${where}: ${limit} is over Formwarden's largest file (25 MB): set to 25 MB.`, `${where}: ${limit} は Formwarden の上限（25 MB）を超えるため 25 MB にしました。`));
+  } else {
+    if (limit) add(note('check', `${where}: ${limit} cannot be read: CF7's default of 1 MB is used.`, `${where}: ${limit} を読めないため、CF7 の標準の 1 MB にしました。`));
+    field.maxBytes = CF7_DEFAULT_FILE_BYTES;
+  }
+  const types = tag.options.find((o) => /^filetypes:/i.test(o));
+  const wanted = types ? types.slice('filetypes:'.length).split('|').map((t) => t.trim().toLowerCase().replace(/^\./, '')).filter(Boolean) : [];
+  const accept = new Set<string>();
+  const unknown: string[] = [];
+  for (const t of wanted) {
+    const family = FILE_FAMILY[t];
+    if (family) accept.add(family);
+    else unknown.push(t);
+  }
+  if (accept.size) field.accept = [...accept];
+  if (unknown.length) {
+    add(note('changed', `${where}: file types ${unknown.join(', ')} are not accepted: Formwarden takes only types it can check from the content (images, PDF, plain text, Word/Excel/PowerPoint .docx/.xlsx/.pptx).${accept.size ? '' : ' The field accepts images and PDF.'}`, `${where}: ファイル形式 ${unknown.join('、')} は受け付けません。Formwarden は中身で確認できる形式（画像、PDF、テキスト、Word/Excel/PowerPoint の .docx/.xlsx/.pptx）だけを受け付けます。${accept.size ? '' : 'この欄は画像と PDF を受け付けます。'}`));
+    if (!accept.size) field.accept = ['image', 'pdf'];
+  }
+  add(note('info', `${where}: file field ${field.name}: its files go to the owner's notification only, never to the auto-reply (docs/attachments.md).`, `${where}: ファイル欄 ${field.name}: ファイルは通知メールにだけ添付し、自動返信には決して付けません（docs/attachments.ja.md）。`));
 }
 
 function stripHtml(s: string): string {

@@ -103,16 +103,27 @@ describe('varied templates (Japanese labels, pipes, exclusive checkboxes, accept
     expect(field('accept_this')).toMatchObject({ type: 'checkbox', required: true, label: { ja: '個人情報の取り扱いに同意します' } });
     expect(field('page_source')).toMatchObject({ type: 'hidden', value: 'lp-2026' });
     expect(form.fields.map((f) => f.name)).not.toContain('escaped_example');
+    // [file your-photo limit:2mb filetypes:jpg|png]: a file field with CF7's limit and the families of its types.
+    expect(field('photo')).toMatchObject({ type: 'file', maxBytes: 2 * 1024 * 1024, maxFiles: 1, accept: ['jpeg', 'png'] });
+  });
+
+  it('embeds a file field with multipart encoding and the picker hint; its files reach the owner only', () => {
+    expect(r.embed).toContain('enctype="multipart/form-data"');
+    expect(r.embed).toMatch(/<input type="file" name="photo" accept="\.jpg,\.jpeg,\.png">/);
+    expect(r.report).toContain('its files go to the owner\'s notification only, never to the auto-reply');
+    expect(r.report).toContain('ファイルは通知メールにだけ添付し');
+    // The owner's mail names the file; the auto-reply never does (the loader's relay lint would refuse it).
+    expect(form.notify.body).toContain('{{photo}}');
+    expect(`${form.autoreply?.subject ?? ''}${form.autoreply?.body ?? ''}`).not.toContain('photo');
   });
 
   it('reports every tag it did not import, never dropping one silently', () => {
     const outcomes = r.converted[0]!.tags;
     const reported = outcomes.filter((o) => o.outcome === 'reported').map((o) => o.tag.basetype);
-    expect(reported.sort()).toEqual(['cf7sr-simple-recaptcha', 'file', 'mc4wp_checkbox', 'quiz', 'response'].sort());
+    expect(reported.sort()).toEqual(['cf7sr-simple-recaptcha', 'mc4wp_checkbox', 'quiz', 'response'].sort());
     const text = r.report;
     expect(text).toContain('unknown tag [mc4wp_checkbox]');
     expect(text).toContain('不明なタグ [mc4wp_checkbox]');
-    expect(text).toMatch(/file upload your-photo not imported: Formwarden does not take attachments yet/);
     expect(text).toContain('クイズ quiz-math は取り込んでいません');
     expect(text).toContain('options min:0 max:1000000 not imported');
     expect(text).toContain('an exclusive checkbox (one choice) becomes radio buttons');

@@ -5,6 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Document, isMap, isSeq, visit, type Node } from 'yaml';
 import { parseConfigText } from '../../config/load.js';
+import { EXTENSIONS, expandAccept } from '../../attachments/sniff.js';
 import { parseFrom } from '../../mail/message.js';
 import { PLACEHOLDER_OWNER, convertForm, type Cf7Form, type Converted, type FieldOut, type FormOut, type Note, type SiteInfo } from './convert.js';
 import { mailFromMap } from './mail.js';
@@ -214,6 +215,8 @@ function fieldHtml(f: FieldOut, lang: 'ja' | 'en', labelHtml?: string): string {
   switch (f.type) {
     case 'hidden':
       return `  <input type="hidden" name="${f.name}"${val}>`;
+    case 'file':
+      return `  <p><label>${esc(f.label)}${mark}<br>\n    <input type="file" name="${f.name}"${fileAccept(f)}${req}></label></p>`;
     case 'textarea':
       return `  <p><label>${esc(f.label)}${mark}<br>\n    <textarea name="${f.name}" rows="8"${limits}${ph}${req}>${esc(f.value ?? '')}</textarea></label></p>`;
     case 'select':
@@ -232,6 +235,13 @@ function fieldHtml(f: FieldOut, lang: 'ja' | 'en', labelHtml?: string): string {
   }
 }
 
+/** The browser's file picker hint (the server checks the bytes, whatever the picker allowed). */
+function fileAccept(f: FieldOut): string {
+  const types = expandAccept(f.accept ?? ['image', 'pdf']);
+  const exts = [...types].flatMap((t) => EXTENSIONS[t].map((e) => `.${e}`));
+  return exts.length ? ` accept="${esc(exts.join(','))}"` : '';
+}
+
 /** The HTML that replaces the [contact-form-7] shortcode on the owner's page, and the widget line. */
 export function renderEmbed(c: Converted, publicUrl: string): string {
   const f = c.form;
@@ -240,7 +250,7 @@ export function renderEmbed(c: Converted, publicUrl: string): string {
   const noscript = lang === 'ja' ? 'JavaScript が無効の場合はこちらのフォームをお使いください' : 'Without JavaScript, please use this form';
   return [
     `<!-- Formwarden: ${esc(f.title)} — replaces the [contact-form-7 ...] shortcode / ショートコードの代わりに貼り付け -->`,
-    `<form action="${esc(publicUrl)}/f/${f.id}" method="post" data-formwarden>`,
+    `<form action="${esc(publicUrl)}/f/${f.id}" method="post"${f.fields.some((x) => x.type === 'file') ? ' enctype="multipart/form-data"' : ''} data-formwarden>`,
     ...f.fields.map((x) => fieldHtml(x, lang, c.labelHtml[x.name])),
     `  <p><button type="submit">${esc(submit)}</button></p>`,
     '</form>',
