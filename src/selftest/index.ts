@@ -77,6 +77,8 @@ function simulatedConfig(config: Config, file: string): Config {
     server: { ...config.server, port: 0, logLevel: 'silent', trustProxy: ['127.0.0.1'], loadShedding: { ...config.server.loadShedding, enabled: false } },
     // Alerts are counted in the private copy's database; no webhook is called.
     alerts: { ...config.alerts, webhook: undefined },
+    // Nor any form's webhook (their URLs and secrets may live only in the server's environment).
+    forms: config.forms.map((f) => ({ ...f, webhooks: [] })),
     defenses: {
       ...config.defenses,
       formToken: { ...config.defenses.formToken, minFillSeconds: 0, maxAgeMinutes: 10_000_000 },
@@ -104,7 +106,16 @@ async function withInstance<T>(config: Config, dir: string, name: string, run: (
   }
 }
 
-export async function selftestReport(config: Config, opts: { posts?: number; drip?: boolean; log?: (line: string) => void } = {}): Promise<SelftestReport> {
+/**
+ * The simulated bot posts JSON, so it sends no file: a required file field is taken as optional, the
+ * worst case (a required file only makes a bot's post harder; files never reach an auto-reply).
+ */
+function withoutRequiredFiles(config: Config): Config {
+  return { ...config, forms: config.forms.map((f) => ({ ...f, fields: f.fields.map((x) => (x.type === 'file' ? { ...x, required: false } : x)) })) };
+}
+
+export async function selftestReport(fullConfig: Config, opts: { posts?: number; drip?: boolean; log?: (line: string) => void } = {}): Promise<SelftestReport> {
+  const config = withoutRequiredFiles(fullConfig);
   const posts = opts.posts ?? 2000;
   const dir = mkdtempSync(path.join(tmpdir(), 'fw-selftest-'));
   const forms: FormVerdict[] = [];

@@ -77,6 +77,19 @@ describe('selftest', () => {
     expect(formatVerdicts([v!])).toContain("-> A bot can take this form's whole auto-reply cap every day without you being told");
   }, 300_000);
 
+  it('a form with a required file field is measured (the bot sends no file, the worst case), not reported as unfillable', async () => {
+    const withFile = configTemplate().replace(
+      /(\n\s*)- \{ name: message,/,
+      '$1- { name: photo, type: file, required: true, accept: [image], label: { ja: 写真, en: Photo } }$1- { name: message,',
+    );
+    const config = parseConfigText(withFile, 'with-file');
+    expect(config.forms[0]!.fields.find((f) => f.name === 'photo')).toMatchObject({ type: 'file', required: true });
+    const [v] = await selftest(config, { posts: 200, drip: false });
+    expect(v!.problems.join('\n')).not.toContain('could not fill in the form');
+    expect(v).toMatchObject({ form: 'contact', pass: true, visitorTextReachedStrangers: false });
+    expect(v!.strangerMails).toBeGreaterThan(0);
+  }, 180_000);
+
   it('the command exits 0 on the demo and 1 on the vulnerable file', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'fw-selftest-cli-'));
     const demo = runCli(['selftest', '--posts', '200'], { cwd: dir, env: { FORMWARDEN_CONFIG: '' } });
