@@ -22,6 +22,7 @@ const BLOCKED_DEFENSES = `ipLists: { block: ["127.0.0.0/8"] }`;
 // rejected posts (then 403 E_IP_BANNED from the onRequest hook, i.e. case (a)). The rate limiter still
 // runs (its rules are generous), so its cost is part of the figure.
 const NO_TOKEN_DEFENSES = `
+formToken: { missing: reject }
 ipLists: { ban: false }
 rateLimit:
   rules:
@@ -144,7 +145,7 @@ export const rejection: BenchModule = {
       const details = [
         `- Three servers in their own processes: bare Fastify hello-world (GET /), and two Formwarden instances (createInstance, SQLite, worker running). ` +
           `(a) defenses at their defaults plus \`ipLists.block: ["127.0.0.0/8"]\` (the load generator's address); ` +
-          `(b) defenses at their defaults except \`ipLists.ban: false\` and the five default rate-limit rules with 10⁹ points.`,
+          `(b) the strict token option \`formToken.missing: reject\` (the default since issue 12 stores a token-less post as NO_PROOF), and defenses at their defaults except \`ipLists.ban: false\` and the five default rate-limit rules with 10⁹ points.`,
         `- Both Formwarden cases POST the urlencoded contact body the intake bench sends (${bodies.length} in rotation), without \`_token\`.`,
         `- Why (b) changes two defaults: all load comes from 127.0.0.1, so with pure defaults the 31st post in 10 min is answered 429 E_RATE_LIMIT, ` +
           `and after 5 rejected posts the address is banned and every later post is answered 403 E_IP_BANNED by the onRequest hook, which is the path (a) measures.`,
