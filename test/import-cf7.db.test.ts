@@ -43,7 +43,10 @@ describe('formwarden import cf7', () => {
     const r = runCli(['import', 'cf7', path.join(fixtures, 'varied-ja.txt')]);
     expect(r.status).toBe(0);
     const cfg = parse(r.stdout);
-    expect(cfg.forms[0].fields.length).toBe(14);
+    // 14 fields and the [file your-photo ...] tag as a file field (its embed posts multipart).
+    expect(cfg.forms[0].fields.length).toBe(15);
+    expect(cfg.forms[0].fields.find((f: { name: string }) => f.name === 'photo')).toMatchObject({ type: 'file', maxBytes: 2 * 1024 * 1024, accept: ['jpeg', 'png'] });
+    expect(r.stderr).toContain('enctype="multipart/form-data"');
     expect(r.stderr).toContain('<script src="https://forms.example.jp/static/widget.js" defer></script>');
     expect(r.stderr).toContain('unknown tag [mc4wp_checkbox]');
   });
