@@ -19,7 +19,9 @@ import { ManualClock, type Clock } from '../src/util/clock.js';
 
 const OWNER = 'owner@example.jp';
 const REDIS_URL = 'redis://127.0.0.1:6379';
-const RUN = randomBytes(4).toString('hex');
+// Letters only: a run id of seven or more digits in a visitor's mailbox name reads as a phone number, and
+// the auto-reply is withheld (skipped:address:phone, src/relay/address.ts), which failed this file 1 run in ~40.
+const RUN = randomBytes(4).toString('hex').replace(/[0-9]/g, (d) => 'ghijklmnop'[Number(d)]!);
 
 // Addresses the pinned country database records (looked up, not assumed, so a data update shows here).
 const geoDb = new Reader<MmdbResponse>(readFileSync(defaultCountryDbPath()));
