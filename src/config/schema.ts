@@ -29,6 +29,8 @@ const templateTranslation = z.strictObject({ subject: z.string().optional(), bod
 const translations = z.strictObject({ ja: templateTranslation.optional(), en: templateTranslation.optional() }).optional();
 export type Translations = z.output<typeof translations>;
 
+/** File types a file field accepts: families or groups, sniffed from the bytes (docs/attachments.md). */
+const acceptList = z.array(z.string().refine(isAcceptName, { message: `use families or groups: ${[...Object.keys(FAMILY_GROUPS), ...FAMILIES].join(', ')}` })).min(1);
 const capWindow = z.strictObject({ count: z.number().int().nonnegative(), windowSeconds: z.number().int().positive() });
 
 export const FIELD_TYPES = ['text', 'email', 'tel', 'url', 'textarea', 'select', 'checkbox', 'radio', 'hidden', 'file'] as const;
@@ -72,7 +74,7 @@ export const fieldSchema = z
     placeholder: localized.optional(),
     value: z.string().optional(),
     /** type: file only (docs/attachments.md): families or groups sniffed from the bytes, size per file, files per field. */
-    accept: z.array(z.string().refine(isAcceptName, { message: `use families or groups: ${[...Object.keys(FAMILY_GROUPS), ...FAMILIES].join(', ')}` })).min(1).optional(),
+    accept: acceptList.optional(),
     maxBytes: z.number().int().positive().max(25 * 1024 * 1024).optional(),
     maxFiles: z.number().int().positive().max(20).optional(),
   })
@@ -302,7 +304,7 @@ export const configSchema = z
         maxFileBytes: z.number().int().positive().max(25 * 1024 * 1024).default(5 * 1024 * 1024),
         maxFiles: z.number().int().positive().max(20).default(3),
         maxTotalBytes: z.number().int().positive().max(50 * 1024 * 1024).default(10 * 1024 * 1024),
-        accept: z.array(z.string().refine(isAcceptName, { message: `use families or groups: ${[...Object.keys(FAMILY_GROUPS), ...FAMILIES].join(', ')}` })).min(1).default(['image', 'pdf']),
+        accept: acceptList.default(['image', 'pdf']),
       })
       .prefault({}),
     forms: z.array(formSchema).min(1, { message: 'configure at least one form' }),

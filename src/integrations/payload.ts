@@ -40,7 +40,8 @@ const ESCAPE: Record<WebhookType, (v: string) => string> = {
   json: jsonVisitor,
 };
 
-const time = (n: WebhookNotice, lang: Lang) => (n.timeZone ? formatInZone(n.submittedAt, n.timeZone, lang) : n.submittedAt.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC'));
+// The same rendering as the mails' {{submitted_at}} (UTC reads "… UTC").
+const time = (n: WebhookNotice, lang: Lang) => formatInZone(n.submittedAt, n.timeZone ?? 'UTC', lang);
 
 function systemValues(n: WebhookNotice, lang: Lang): Record<string, string> {
   return {
