@@ -2,7 +2,7 @@
 //   npm run bench                      3 s warm-up, then 3 rounds of 5 s per server, 50 connections, medians
 //   npm run bench -- --quick           1 round of 2 s, servers via tsx (a smoke check; prints, writes the doc only with --write)
 //   npm run bench -- --only intake     run some modules (comma-separated ids: baseline, intake, rejection, pipeline, attack, bounces,
-//                                      bounce-adversarial, bounce-flood)
+//                                      bounce-adversarial, bounce-flood, console)
 //   options: --rounds N --duration S --warmup S --connections N --out FILE --write --no-write
 //            --tsx (run the servers from TypeScript with tsx; their RSS then includes the loader)
 //            --compiled (compile them with tsc first: the default, except with --quick)
@@ -16,6 +16,7 @@ import { baseline } from './baseline.js';
 import { bounceAdversarial } from './bounce-adversarial-module.js';
 import { bounceFlood } from './bounce-flood.js';
 import { bounceReport, BOUNCES_SCRIPT } from './bounce-report.js';
+import { consoleBench } from './console.js';
 import { intake } from './intake.js';
 import { pipelineBench } from './pipeline.js';
 import { rejection } from './rejection.js';
@@ -25,7 +26,7 @@ import { projectRoot, setRuntime } from './lib/server.js';
 import type { BenchContext, BenchModule, BenchResult, BenchSettings, Row } from './lib/types.js';
 
 /** In run order: the baseline first, since later modules compare against it. */
-const MODULES: BenchModule[] = [baseline, intake, rejection, pipelineBench, attackBench, bounceReport, bounceAdversarial, bounceFlood];
+const MODULES: BenchModule[] = [baseline, intake, rejection, pipelineBench, attackBench, bounceReport, bounceAdversarial, bounceFlood, consoleBench];
 /** Modules that start no bench/servers/*.ts server (bounce-flood compiles `formwarden serve` itself). */
 const NO_SERVER_BUILD = new Set([bounceReport.id, attackBench.id, bounceAdversarial.id, bounceFlood.id]);
 
@@ -136,7 +137,8 @@ function markdown(args: ReturnType<typeof parseArgs>, results: { module: BenchMo
     'npm run bench -- --only attack --attack-seconds 60   # the attack flood alone (bench/attack; CLI: node --import tsx bench/attack/cli.ts --help)',
     'npm run bench -- --only bounce-adversarial,bounce-flood --no-write   # adversarial 1 MiB bounces: parse times, and /healthz while 30 arrive',
     'npm run bench:bounce-adversarial   # the parse-time table alone (options: --rounds N --only case,... --size BYTES)',
-    'node --import tsx bench/bounce-flood.ts --rounds 3 --compiled   # the /healthz flood alone', '```', '');
+    'node --import tsx bench/bounce-flood.ts --rounds 3 --compiled   # the /healthz flood alone',
+    'npm run bench -- --only console --no-write   # the console\'s inbox and dashboard with 100,000 stored submissions', '```', '');
   return out.join('\n');
 }
 

@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { listRules, toEntries } from './defenses/ip-lists/rules-store.js';
 import { buildDefenses, type Defenses } from './defenses/setup.js';
 import { buildApp } from './http/app.js';
+import { registerConsole, type ConsoleHandle } from './admin/routes.js';
 import { registerUnsubscribe } from './http/unsubscribe.js';
 import { DbCursorStore, ingestBounce } from './bounces/ingest.js';
 import { ImapBounceSource, parseImapUrl, redactImapUrl } from './bounces/imap/index.js';
@@ -158,7 +159,7 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
   };
   const pollBounces = async () => (bounceSource ? (await bounceSource.pollOnce(onBounce)).count : 0);
   let housekeepingTimer: NodeJS.Timeout | null = null;
-  // Retention (retention.refused): refused and rejected posts are deleted by age, hourly, in small batches.
+  // Retention (retention.*, submissions/prune.ts): deletes and anonymises by age, hourly, in small batches.
   const pruneJob = new PruneJob({ db: db.kysely, config, clock, log: { info: (o, m) => app.log.info(o, m), error: (o, m) => app.log.error(o, m) } });
   let rulesTimer: NodeJS.Timeout | null = null;
 
@@ -207,6 +208,7 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
 
   const notifyRate = new NotifyRate(config.mail.digest.threshold);
   const intake: IntakeDeps = { config, db, clock, fromAddress: from.address, defenses, monitor, notifyRate, webhooks: webhooks.targets.size > 0 ? new WebhookPlanner(config) : undefined };
+  let consoleHandle: ConsoleHandle | null = null;
   const app = await buildApp({
     config,
     intake,
@@ -215,6 +217,7 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
     onAccepted: () => {
       worker.kick();
       webhookWorker.kick();
+      consoleHandle?.dataChanged();
     },
     healthCheck: async () => {
       await db.kysely.selectFrom('secrets').select('name').limit(1).execute();
@@ -224,6 +227,8 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
   appLog = app.log;
 
   registerUnsubscribe(app, { db: db.kysely, linkKey: secrets.linkKey, clock });
+  // The owner's console (docs/admin.md): open to accounts made with `formwarden users add`.
+  consoleHandle = await registerConsole(app, { config, db, clock, redis: redis ?? undefined, overHttps: app.overHttps, fromAddress: from.address, monitor });
 
   // Bounces delivered over SMTP to a VERP address name their outbox row.
   const smtp = config.bounces.smtp;

@@ -87,14 +87,28 @@ describe.skipIf(dbUnavailable())('formwarden serve + submit against a real SMTP 
       expect(bad.stdout).toContain('"email"');
 
       const list = runCli(['--config', config, 'submissions', 'list', '--json']);
-      const subs = JSON.parse(list.stdout) as { form: string; outcome: string }[];
+      const subs = JSON.parse(list.stdout) as { id: string; form: string; outcome: string }[];
       expect(subs).toHaveLength(1);
       expect(subs[0]).toMatchObject({ form: 'contact', outcome: 'accept' });
       const mails = JSON.parse(runCli(['--config', config, 'mail', 'list', '--json']).stdout) as { id: string; kind: string; state: string }[];
       expect(mails.map((m) => `${m.kind}:${m.state}`).sort()).toEqual(['autoreply:sent', 'notify:sent']);
-      const shown = runCli(['--config', config, 'mail', 'show', mails[0]!.id]);
+      const notify = mails.find((m) => m.kind === 'notify')!;
+      const shown = runCli(['--config', config, 'mail', 'show', notify.id]);
       expect(shown.stdout).toContain('state:     sent');
-      expect(shown.stdout).toMatch(/^Message-ID: <m_/m);
+      // Decoded by default (headers and text as a person reads them); --raw prints the source as it left.
+      expect(shown.stdout).toContain('Subject:   [Contact] 佐藤 花子');
+      expect(shown.stdout).toContain('見積もりをお願いします');
+      expect(shown.stdout).not.toMatch(/^Message-ID: <m_/m);
+      const raw = runCli(['--config', config, 'mail', 'show', '--raw', notify.id]);
+      expect(raw.stdout).toMatch(/^Message-ID: <m_/m);
+      expect(raw.stdout).toMatch(/^Subject: =\?UTF-8\?/im);
+      const sub = runCli(['--config', config, 'submissions', 'show', subs[0]!.id, '--lang', 'en']);
+      expect(sub.status).toBe(0);
+      expect(sub.stdout).toContain('Message:\n    見積もりをお願いします');
+      expect(sub.stdout).toContain('Why this verdict:');
+      const csv = runCli(['--config', config, 'submissions', 'export', '--lang', 'ja']);
+      expect(csv.stdout.startsWith('\uFEFF受付番号,受付日時,判定,スコア,お名前,メールアドレス,お問い合わせ内容,判定理由,id\r\n')).toBe(true);
+      expect(csv.stdout).toContain(',佐藤 花子,hanako@example.jp,見積もりをお願いします,');
     } finally {
       await server.kill();
     }

@@ -106,6 +106,8 @@ describe.skipIf(chromiumMissing())('web/widget.js on the owner\'s site, in Chrom
     await page.getByLabel('メールアドレス').pressSequentially('hanako@example.jp', { delay: 20 });
     await page.getByLabel('お問い合わせ内容').fill('御社のサイトからの問い合わせです。');
     await page.waitForSelector('altcha-widget .altcha[data-state="verified"]');
+    // Without the ALTCHA footer and logo (altcha 3 reads them from its configuration attribute).
+    expect(await page.locator('altcha-widget .altcha-footer, altcha-widget .altcha-logo').count()).toBe(0);
     await page.getByRole('button', { name: '送信する' }).click();
     await page.waitForURL(/\/f\/contact\/thanks/);
     expect(page.url().startsWith(`${t.url}/f/contact/thanks`)).toBe(true);

@@ -204,7 +204,9 @@
     if (!field(form, 'lang')) setHidden(form, 'lang', lang);
     if (ch.altchaUrl && !form.querySelector('altcha-widget') && window.isSecureContext) {
       loadAltcha(st.base);
-      const w = el('altcha-widget', { challenge: st.base + ch.altchaUrl, auto: 'onload', hidefooter: '', hidelogo: '', language: lang, 'data-fw-added': '' });
+      // altcha 3 reads hideFooter/hideLogo from its `configuration` JSON attribute (no hidefooter/hidelogo).
+      const configuration = JSON.stringify({ hideFooter: true, hideLogo: true });
+      const w = el('altcha-widget', { challenge: st.base + ch.altchaUrl, auto: 'onload', configuration, language: lang, 'data-fw-added': '' });
       placeBeforeSubmit(form, w);
     }
     if (ch.captcha) addCaptcha(form, ch.captcha);

@@ -1,11 +1,10 @@
 // Owner commands that change protection state: the block list, the suppression list, the breaker.
 // They work on the database directly, so they work whether or not the server runs.
-import { addRule, canonicalCidr, listRules, removeRule } from '../defenses/ip-lists/rules-store.js';
-import { liftBan, listBans } from '../defenses/ip-lists/db-ban-store.js';
-import { parseAddress } from '../defenses/client-address/index.js';
+import { addRule, canonicalCidr, listRules, removeRule, ruleExpiry } from '../defenses/ip-lists/rules-store.js';
+import { banKey, liftBan, listBans } from '../defenses/ip-lists/db-ban-store.js';
+import { breakerScope, resetBreaker } from '../monitor/breaker.js';
 import { listSuppressions, suppress, unsuppress } from '../relay/suppression.js';
 import { parseEmail } from '../forms/email.js';
-import { parseDuration } from '../util/duration.js';
 import { table } from './table.js';
 import { jsonTerminalSafe, terminalSafe } from '../util/terminal-safe.js';
 import { iso, withDb } from './data.js';
@@ -18,15 +17,12 @@ export async function blockAdd(configPath: string | undefined, cidr: string, opt
     process.stderr.write(`formwarden: "${cidr}" is not an IP address or CIDR (e.g. 203.0.113.0/24 or 2001:db8::/48)\n`);
     return 2;
   }
-  let expiresAt: number | null = null;
-  if (opts.expires) {
-    const ms = parseDuration(opts.expires);
-    const date = ms === null ? Date.parse(opts.expires) : Date.now() + ms;
-    if (Number.isNaN(date)) {
-      process.stderr.write(`formwarden: --expires "${opts.expires}" is neither a duration (7d, 12h) nor a date (2030-01-31T00:00:00Z)\n`);
-      return 2;
-    }
-    expiresAt = date;
+  let expiresAt: number | null;
+  try {
+    expiresAt = ruleExpiry(opts.expires, Date.now());
+  } catch {
+    process.stderr.write(`formwarden: --expires "${opts.expires}" is neither a duration (7d, 12h) nor a date (2030-01-31T00:00:00Z)\n`);
+    return 2;
   }
   await withDb(configPath, (db) => addRule(db.kysely, { cidr: canonical, list: opts.allow ? 'allow' : 'block', expiresAt, note: opts.note ?? '' }, Date.now()));
   process.stdout.write(`${opts.allow ? 'allowed' : 'blocked'} ${canonical}${expiresAt ? ` until ${iso(expiresAt)}` : ''}; a running server applies it within 5 seconds\n`);
@@ -106,11 +102,8 @@ export async function status(configPath: string | undefined, opts: { json?: bool
 }
 
 export async function breakerReset(configPath: string | undefined, form: string): Promise<number> {
-  const scope = form === 'instance' ? 'instance' : `form:${form}`;
-  const ok = await withDb(configPath, async (db) => {
-    const r = await db.kysely.updateTable('breakers').set({ state: 'closed', reason: '', retry_at: null, tripped_at: null, updated_at: Date.now() }).where('scope', '=', scope).executeTakeFirst();
-    return Number(r.numUpdatedRows) > 0;
-  });
+  const scope = breakerScope(form);
+  const ok = await withDb(configPath, (db) => resetBreaker(db.kysely, scope, Date.now()));
   if (!ok) {
     process.stderr.write(`formwarden: no breaker for ${scope}\n`);
     return 1;
@@ -128,7 +121,7 @@ export async function bansList(configPath: string | undefined, opts: { json?: bo
 }
 
 export async function bansLift(configPath: string | undefined, key: string): Promise<number> {
-  const canonical = key.includes('/') ? key : (parseAddress(key)?.toString() ?? key);
+  const canonical = banKey(key);
   const ok = await withDb(configPath, (db) => liftBan(db.kysely, canonical));
   if (!ok) {
     process.stderr.write(`formwarden: ${key} is not banned\n`);

@@ -1,5 +1,6 @@
 // Commands that read or change stored data directly; they work whether or not the server runs.
 import { loadConfig } from '../config/load.js';
+import { decodedMessage } from '../mail/decode.js';
 import { getMail, listMail, retryMail } from '../mail/outbox.js';
 import { openAndMigrate, type Db } from '../store/db.js';
 import { listSubmissions } from '../submissions/list.js';
@@ -43,7 +44,7 @@ export async function mailList(configPath: string | undefined, opts: { state?: s
   return 0;
 }
 
-export async function mailShow(configPath: string | undefined, id: string, opts: { json?: boolean }): Promise<number> {
+export async function mailShow(configPath: string | undefined, id: string, opts: { json?: boolean; raw?: boolean }): Promise<number> {
   const row = await withDb(configPath, (db) => getMail(db.kysely, id));
   if (!row) {
     process.stderr.write(`formwarden: no mail ${id}\n`);
@@ -65,7 +66,8 @@ export async function mailShow(configPath: string | undefined, id: string, opts:
     `subject:   ${t(row.subject)}`,
     `created:   ${iso(row.created_at)}   sent: ${iso(row.sent_at)}`,
     '',
-    terminalSafe(row.raw ?? row.body, { newlines: true }),
+    // Decoded by default; --raw prints the source as it left. A webhook's raw is its JSON payload.
+    terminalSafe(row.raw && !opts.raw && row.kind !== 'webhook' ? await decodedMessage(row.raw) : (row.raw ?? row.body), { newlines: true }),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;

@@ -64,6 +64,66 @@ submissions
   .option('--limit <n>', 'how many (newest first)', '50')
   .option('--json', 'JSON output')
   .action((opts, cmd: Command) => run(async () => (await import('./data.js')).submissionsList(configPath(cmd), opts)));
+submissions
+  .command('delete')
+  .description('erase a submission, or every row of one email address (APPI/GDPR request); a dry run unless --yes')
+  .argument('[id]', 'a submission id or receipt number')
+  .option('--email <address>', "every submission with this address as a field's whole value (case-insensitive), mails to it, its bounces")
+  .option('--yes', 'delete (without it: show what would be deleted)')
+  .option('--include-suppression', 'also remove the address from the suppression list (kept by default: it keeps the address from ever being mailed again)')
+  .option('--lang <lang>', 'ja or en (default: from LANG)')
+  .option('--json', 'JSON output')
+  .action((id: string | undefined, opts, cmd: Command) => run(async () => (await import('./delete.js')).submissionsDelete(configPath(cmd), id, opts)));
+submissions
+  .command('show')
+  .description('one submission: its fields by label, the verdict explained, its mails, files and bounces')
+  .argument('<id>', 'the submission id or its receipt number (K7QD-3M9X)')
+  .addOption(new Option('--lang <lang>', 'language of labels and explanations (default: from LANG)').choices(['ja', 'en']))
+  .option('--json', 'JSON output')
+  .action((id: string, opts, cmd: Command) => run(async () => (await import('./inbox.js')).submissionsShow(configPath(cmd), id, opts)));
+submissions
+  .command('export')
+  .description("a form's submissions, newest first, with field labels as column names (CSV is UTF-8 with a BOM for Excel)")
+  .option('--form <id>', 'the form (needed when there are several)')
+  .addOption(new Option('--format <format>', 'csv or json').choices(['csv', 'json']).default('csv'))
+  .option('--since <date>', 'from this date or time (inclusive)')
+  .option('--until <date>', 'before this date or time')
+  .option('--action <action...>', 'only these outcomes: accept, accept_no_autoreply, quarantine, reject')
+  .addOption(new Option('--lang <lang>', 'language of column names and labels (default: from LANG)').choices(['ja', 'en']))
+  .option('--out <file>', 'write to this file instead of standard output')
+  .action((opts, cmd: Command) => run(async () => (await import('./inbox.js')).submissionsExport(configPath(cmd), opts)));
+
+const users = program.command('users').description("accounts of the owner's console at /admin/ (docs/admin.md)");
+users
+  .command('add')
+  .description('add an account; the password is read from standard input')
+  .argument('<email>')
+  .addOption(new Option('--role <role>', 'owner sees every form; member only --forms').choices(['owner', 'member']).default('owner'))
+  .option('--forms <ids>', "a member's forms, comma-separated")
+  .option('--password-stdin', 'read the password from standard input (required)')
+  .action((email: string, opts, cmd: Command) => run(async () => (await import('./users.js')).usersAdd(configPath(cmd), email, opts)));
+users
+  .command('list')
+  .description('list accounts')
+  .option('--json', 'JSON output')
+  .action((opts, cmd: Command) => run(async () => (await import('./users.js')).usersList(configPath(cmd), opts)));
+users
+  .command('remove')
+  .description('remove an account and end its sessions')
+  .argument('<email>')
+  .action((email: string, _opts, cmd: Command) => run(async () => (await import('./users.js')).usersRemove(configPath(cmd), email)));
+users
+  .command('passwd')
+  .description("change an account's password (from standard input); ends its sessions")
+  .argument('<email>')
+  .option('--password-stdin', 'read the password from standard input (required)')
+  .action((email: string, opts, cmd: Command) => run(async () => (await import('./users.js')).usersPasswd(configPath(cmd), email, opts)));
+users
+  .command('totp')
+  .description('turn the second factor (TOTP, an authenticator app) on for an account, or off with --disable')
+  .argument('<email>')
+  .option('--disable', 'turn it off')
+  .action((email: string, opts, cmd: Command) => run(async () => (await import('./users.js')).usersTotp(configPath(cmd), email, opts)));
 
 const mail = program.command('mail').description('outgoing mail (captured or sent) and its state');
 mail
@@ -76,8 +136,9 @@ mail
   .action((opts, cmd: Command) => run(async () => (await import('./data.js')).mailList(configPath(cmd), opts)));
 mail
   .command('show')
-  .description('show one mail with its full message')
+  .description('show one mail: headers and text decoded (--raw for the source as it left)')
   .argument('<id>')
+  .option('--raw', 'print the message source (MIME, encoded) instead of the decoded text')
   .option('--json', 'JSON output')
   .action((id: string, opts, cmd: Command) => run(async () => (await import('./data.js')).mailShow(configPath(cmd), id, opts)));
 
@@ -215,6 +276,24 @@ program
         return analyzeWith({ lookup: outboxLookup(db.kysely, verp), ...(v ? { bounceDomain: v.domain, bouncePrefix: v.prefix } : {}) });
       });
     }),
+  );
+
+program
+  .command('backup')
+  .description('write a consistent backup of the database while the server runs (SQLite: a copy; PostgreSQL: pg_dump --format=custom)')
+  .argument('<file>')
+  .addOption(new Option('--lang <lang>', 'language of the report (default: from LANG)').choices(['ja', 'en']))
+  .action((file: string, opts: { lang?: string }, cmd: Command) =>
+    run(async () => (await import('./backup.js')).runBackup(configPath(cmd), file, opts, { stdout: process.stdout, stderr: process.stderr })),
+  );
+program
+  .command('restore')
+  .description('restore a backup into the configured database, then migrate it forward (stop the server first)')
+  .argument('<file>')
+  .option('--force', 'replace a database that already holds data')
+  .addOption(new Option('--lang <lang>', 'language of the report (default: from LANG)').choices(['ja', 'en']))
+  .action((file: string, opts: { force?: boolean; lang?: string }, cmd: Command) =>
+    run(async () => (await import('./backup.js')).runRestore(configPath(cmd), file, opts, { stdout: process.stdout, stderr: process.stderr })),
   );
 
 program

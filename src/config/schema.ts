@@ -8,6 +8,8 @@ import { DEFAULT_CAPS, resolveCapPolicy } from '../relay/caps.js';
 import { webhookIssues, webhookSchema } from '../integrations/config.js';
 import { FAMILIES, FAMILY_GROUPS, isAcceptName } from '../attachments/sniff.js';
 import { isTimeZone } from '../mail/template.js';
+import { localized } from './localized.js';
+import { pageSchema } from './page.js';
 
 const duration = (fallback: string) =>
   z
@@ -15,14 +17,17 @@ const duration = (fallback: string) =>
     .default(fallback)
     .refine((s) => parseDuration(s) !== null, { message: 'not a duration: use a number with a unit, e.g. 90s, 5m, 1h, 2d' });
 
-const localized = z.union([
-  z.string().transform((s) => ({ ja: s, en: s })),
-  z.strictObject({ ja: z.string().optional(), en: z.string().optional() }).transform((o) => ({
-    ja: o.ja ?? o.en ?? '',
-    en: o.en ?? o.ja ?? '',
-  })),
-]);
-export type Localized = { ja: string; en: string };
+/** A retention window: a duration with a unit, or `never` (kept forever). 0 and bare numbers (seconds) are refused as likely mistakes. */
+const keepFor = (fallback: string) =>
+  z
+    .union([z.string(), z.number()])
+    .default(fallback)
+    .transform((v) => String(v).trim())
+    .refine((s) => s === 'never' || parseDuration(s) !== null, { message: 'not a duration: use a number with a unit, e.g. 30d, 12h, or never' })
+    .refine((s) => s === 'never' || parseDuration(s) !== 0, { message: '0 would delete at once: write never to keep forever, or a duration such as 30d' })
+    .refine((s) => s === 'never' || parseDuration(s) === 0 || !/^\s*[\d.]+\s*$/.test(s), { message: 'a bare number here would be seconds: add a unit, e.g. 30d' });
+
+export type { Localized } from './localized.js';
 
 /** A mail's subject and body in other languages: the visitor's page language picks one (subject/body otherwise). */
 const templateTranslation = z.strictObject({ subject: z.string().optional(), body: z.string().optional() });
@@ -138,6 +143,8 @@ export const formSchema = z
     /** Country policy for this form (offline mmdb lookup): { allow: [JP] }, { deny: [...] } or { score: {...} }. */
     countries: countryPolicySchema.optional(),
     successUrl: z.string().url().optional(),
+    /** The hosted page's branding for this form; each key set here wins over the top-level page (docs/configuration.md). */
+    page: pageSchema.optional(),
     /** Chat and webhook targets told about each inquiry (docs/integrations.md). */
     webhooks: z.array(webhookSchema).default([]),
   })
@@ -165,6 +172,8 @@ export const configSchema = z
     siteName: z.string().default('Formwarden'),
     /** The time zone of {{submitted_at}} and dates in mails: an IANA name such as Asia/Tokyo. */
     timeZone: z.string().default('UTC').refine(isTimeZone, { message: 'not a time zone: use an IANA name such as Asia/Tokyo or UTC' }),
+    /** The hosted page's branding (name, logo, accent colour, footer, privacy link, thank-you text). */
+    page: pageSchema.prefault({}),
     server: z
       .strictObject({
         host: z.string().default('127.0.0.1'),
@@ -297,7 +306,10 @@ export const configSchema = z
      * reached nobody) are deleted this long after they arrived. `attachments`: files sent with an inquiry are
      * deleted this long after they arrived (the inquiry itself is kept).
      */
-    retention: z.strictObject({ refused: duration('7d'), attachments: duration('90d') }).prefault({}),
+    /** How long stored data is kept (docs/configuration.md#retention): a duration, or `never` to keep forever. */
+    retention: z
+      .strictObject({ submissions: keepFor('365d'), refused: keepFor('7d'), attachments: keepFor('90d'), clientInfo: keepFor('30d') })
+      .prefault({}),
     /** Files sent with file fields (docs/attachments.md): defaults for every file field, and the total per post. */
     attachments: z
       .strictObject({

@@ -21,6 +21,7 @@ import { BadInputError, UploadError, registerBodyParsers } from './body.js';
 import { uploadLimitsFor, type UploadLimits } from '../attachments/limits.js';
 import { renderFormPage, renderMessagePage, renderThanksPage } from './form-page.js';
 import { captchaForClient, protocolHtml, protocolScripts, withCaptchaSources } from './protocol.js';
+import { ACCENT_ROUTE, accentCss, brandingFor, withLogoSources, type Branding } from './branding.js';
 
 export interface AppDeps {
   config: Config;
@@ -53,6 +54,8 @@ declare module 'fastify' {
   }
   interface FastifyInstance {
     shedding: LoadShedding;
+    /** Whether a request reached us over https: publicUrl, TLS, or a trusted proxy's X-Forwarded-Proto. */
+    overHttps: (req: FastifyRequest) => boolean;
   }
 }
 
@@ -97,10 +100,13 @@ function apiHeaders(page: Record<string, string>): Record<string, string> {
 }
 
 const FORM_API = /^\/api\/forms\/([^/?]+)/;
+/** Above the deploy recipes' proxy limit (11 MiB): larger bodies over the limit still close the connection. */
+const DRAIN_TOO_LARGE_BYTES = 16 * 1024 * 1024;
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config } = deps;
   const forms = new Map(config.forms.map((f) => [f.id, f]));
+  const brands = new Map<string, Branding>(config.forms.map((f) => [f.id, brandingFor(config, f)]));
   const requestTimeout = parseDuration(config.server.requestTimeout) ?? 30_000;
   const app = Fastify({
     logger: deps.logger ?? false,
@@ -119,6 +125,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // The error handler comes first, so that every route (including those the plugins add) uses it.
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, req, reply) => {
+    // A body over server.bodyLimit is refused unread and Fastify closes the connection: a proxy still sending
+    // it (nginx) gets a broken pipe and shows the visitor a 502 instead of our 413 page. A body of a size a
+    // proxy passes on (docs/deploy.md) is read to its end and dropped instead, within server.requestTimeout.
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' && Number(req.headers['content-length'] ?? Infinity) <= DRAIN_TOO_LARGE_BYTES) reply.removeHeader('connection');
     let status = error.statusCode ?? 500;
     if (error instanceof BadInputError) status = 400;
     // A multipart body that is not multipart (no boundary, cut short) surfaces as a plain parser error.
@@ -158,7 +168,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.decorateRequest('clientIp', '');
 
   // The page CSP also allows a third-party CAPTCHA provider's origins when one is configured.
-  const pageCsp = withCaptchaSources(deps.intake.defenses, PAGE_CSP);
+  // A logo on another https origin (page.logoUrl) is allowed in img-src, that origin only.
+  const pageCsp = withCaptchaSources(deps.intake.defenses, withLogoSources(config, PAGE_CSP));
   const security = await securityHeaders(pageCsp);
   const apiSecurity = apiHeaders(security);
   const plainSecurity = await securityHeaders(pageCsp, false);
@@ -215,6 +226,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     level: () => (shedCfg.enabled ? shedding.source() : 'normal'),
   };
   app.decorate('shedding', shedding);
+  app.decorate('overHttps', overHttps);
   const neverShed = (url: string) => url === '/healthz' || url === '/metrics' || url.startsWith('/healthz?') || url.startsWith('/metrics?');
 
   // One hook before anything else: security headers, CORS, load shedding, and cheap rejection first:
@@ -236,7 +248,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
     if (shedCfg.enabled && !neverShed(req.url) && shedding.source() === 'all') return void shed(req, reply, 'all');
     req.clientIp = defenses ? clientAddress(req.socket.remoteAddress ?? '', req.headers, defenses.trustProxy) : (req.socket.remoteAddress ?? '');
-    if (!defenses || req.method !== 'POST') return done();
+    // The block list and bans keep bots off the forms; the owner's console has its own login limits, and an
+    // owner who blocks a spammer's network must not lock themselves out of it.
+    if (!defenses || req.method !== 'POST' || req.url.startsWith('/admin/')) return done();
     const now = deps.intake.clock.now();
     const hit = defenses.ipLists.matcher.check(req.clientIp, now);
     if (hit?.list === 'block') return void refuse(req, reply, 403, 'E_IP_BLOCKED');
@@ -366,6 +380,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       protocolHtml: defenses ? protocolHtml(defenses, form, lang, deps.intake.clock.now()) : '',
       head: defenses ? protocolScripts(defenses) : '',
       config,
+      brand: brands.get(form.id),
     });
 
   app.get<{ Params: { formId: string } }>('/f/:formId', async (req, reply) => {
@@ -397,7 +412,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.get<{ Params: { formId: string }; Querystring: { id?: string } }>('/f/:formId/thanks', async (req, reply) => {
     const form = forms.get(req.params.formId);
     if (!form) return notFound(req, reply, true);
-    return reply.type('text/html; charset=utf-8').send(renderThanksPage(form, langOf(req, form), req.query.id));
+    return reply.type('text/html; charset=utf-8').send(renderThanksPage(form, langOf(req, form), req.query.id, brands.get(form.id)));
+  });
+  // The accent colour as a stylesheet (page.accentColor): only a hex name is answered, so nothing else reaches CSS.
+  app.get<{ Params: { file: string } }>(ACCENT_ROUTE, async (req, reply) => {
+    const css = accentCss(req.params.file);
+    if (css === null) return notFound(req, reply, false);
+    return reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=31536000, immutable').send(css);
   });
 
   app.post<{ Params: { formId: string } }>('/api/forms/:formId/submissions', async (req, reply) => {

@@ -6,6 +6,7 @@ import { DEFAULT_ATTACHMENTS, fileFieldLimits } from '../attachments/limits.js';
 import { CONTENT_TYPES, EXTENSIONS } from '../attachments/sniff.js';
 import type { Config } from '../config/schema.js';
 import { esc, page } from './html.js';
+import { brandFooter, brandHead, brandHeader, paragraphs, privacyNote, type Branding } from './branding.js';
 
 /** In protocolHtml, what follows this marker goes just before the submit button (a CAPTCHA widget). */
 export const BEFORE_SUBMIT = '<!--fw:before-submit-->';
@@ -20,13 +21,21 @@ export interface FormPageOptions {
   head?: string;
   /** The instance's attachment defaults (file fields); the schema's defaults without it. */
   config?: Pick<Config, 'attachments'>;
+  /** Header, footer, accent colour and privacy link (src/http/branding.ts); a plain page without it. */
+  brand?: Branding;
 }
+
+/** "Contact us | Example Shop" */
+const pageTitle = (title: string, brand: Branding | undefined, lang: Lang) => (brand ? `${title} | ${brand.siteName[lang]}` : title);
+const langLink = (lang: Lang, href: string) => {
+  const other: Lang = lang === 'ja' ? 'en' : 'ja';
+  return `<p class="fw-lang"><a href="${esc(href)}lang=${other}" lang="${other}" hreflang="${other}">${esc(t(lang, 'language'))}</a></p>`;
+};
 
 export function renderFormPage(o: FormPageOptions): string {
   const { form, lang } = o;
   const errors = o.errors ?? {};
   const errorNames = Object.keys(errors);
-  const other: Lang = lang === 'ja' ? 'en' : 'ja';
   const summary =
     errorNames.length > 0
       ? `<div class="fw-summary" role="alert" tabindex="-1" id="fw-summary">
@@ -41,25 +50,32 @@ export function renderFormPage(o: FormPageOptions): string {
       : '';
   const [protocol = '', beforeSubmit = ''] = (o.protocolHtml ?? '').split(BEFORE_SUBMIT);
   const fields = form.fields.map((f) => renderField(f, lang, o.values?.[f.name], errors[f.name], o)).join('\n');
-  const body = `<p class="fw-lang"><a href="?lang=${other}" lang="${other}" hreflang="${other}">${esc(t(lang, 'language'))}</a></p>
-<h1>${esc(form.title[lang])}</h1>
+  const body = `<h1>${esc(form.title[lang])}</h1>
 ${form.description ? `<p class="fw-desc">${esc(form.description[lang])}</p>` : ''}
 ${summary}
 <form method="post" action="/f/${esc(form.id)}"${form.fields.some((f) => f.type === 'file') ? ' enctype="multipart/form-data"' : ''} class="fw-form" data-fw-form="${esc(form.id)}" novalidate>
 <input type="hidden" name="lang" value="${lang}">
 ${protocol}
 ${fields}
-${beforeSubmit}<p class="fw-actions"><button type="submit">${esc(t(lang, 'submit'))}</button></p>
+${beforeSubmit}${privacyNote(o.brand, lang)}<p class="fw-actions"><button type="submit">${esc(t(lang, 'submit'))}</button></p>
 </form>`;
-  return page({ lang, title: form.title[lang], body, head: o.head });
+  return page({
+    lang,
+    title: pageTitle(form.title[lang], o.brand, lang),
+    body,
+    head: `${brandHead(o.brand)}${o.head ? `\n${o.head}` : ''}`,
+    header: brandHeader(o.brand, lang, langLink(lang, '?')),
+    footer: brandFooter(o.brand, lang),
+  });
 }
 
 function renderField(f: FieldConfig, lang: Lang, value: unknown, error: FieldError | undefined, o: FormPageOptions): string {
   const id = `f-${f.name}`;
   const errId = `${id}-error`;
   const label = esc(f.label[lang]);
-  const req = f.required ? ` <span class="fw-req">(${esc(t(lang, 'required_mark'))})</span>` : '';
-  const aria = `${f.required ? ' required aria-required="true"' : ''}${error ? ` aria-invalid="true" aria-describedby="${errId}"` : ''}`;
+  const req = f.required ? ` <span class="fw-req">${esc(t(lang, 'required_mark'))}</span>` : '';
+  const invalid = error ? ` aria-invalid="true" aria-describedby="${errId}"` : '';
+  const aria = `${f.required ? ' required aria-required="true"' : ''}${invalid}`;
   const err = error ? `<p class="fw-error" id="${errId}">${esc(fieldErrorText(lang, error))}</p>` : '';
   const text = Array.isArray(value) ? value.map(String) : value === undefined ? [] : [String(value)];
   const current = text[0] ?? f.value ?? '';
@@ -73,18 +89,23 @@ function renderField(f: FieldConfig, lang: Lang, value: unknown, error: FieldErr
       const limits = fileFieldLimits(o.config ?? { attachments: DEFAULT_ATTACHMENTS }, f);
       const accept = [...limits.accept].flatMap((family) => [CONTENT_TYPES[family].split(';')[0]!, ...EXTENSIONS[family].map((e) => `.${e}`)]).join(',');
       const hint = `${t(lang, 'file_hint', { size: formatBytes(limits.maxBytes), max: limits.maxFiles })}`;
+      const described = ` aria-describedby="${id}-hint${error ? ` ${errId}` : ''}"`;
       return `<div class="fw-field${error ? ' fw-invalid' : ''}"><label for="${id}">${label}${req}</label>
-<input type="file" id="${id}" name="${esc(f.name)}" accept="${esc(accept)}"${limits.maxFiles > 1 ? ' multiple' : ''}${aria}>
-<p class="fw-hint">${esc(hint)}</p>${err}</div>`;
+<input type="file" id="${id}" name="${esc(f.name)}" accept="${esc(accept)}"${limits.maxFiles > 1 ? ' multiple' : ''}${f.required ? ' required aria-required="true"' : ''}${error ? ' aria-invalid="true"' : ''}${described}>
+<p class="fw-hint" id="${id}-hint">${esc(hint)}</p>${err}</div>`;
     }
     case 'textarea':
       return `<div class="fw-field${error ? ' fw-invalid' : ''}"><label for="${id}">${label}${req}</label>
 <textarea id="${id}" name="${esc(f.name)}" rows="8"${limits}${ph}${aria}>${esc(current)}</textarea>${err}</div>`;
-    case 'select':
+    case 'select': {
+      // The first option says "Please choose"; on a required field it cannot be chosen again once left.
+      const chosen = (f.options ?? []).some((o) => o.value === current);
+      const first = `<option value=""${f.required ? ' disabled' : ''}${chosen ? '' : ' selected'}>${esc(t(lang, 'select_placeholder'))}</option>`;
       return `<div class="fw-field${error ? ' fw-invalid' : ''}"><label for="${id}">${label}${req}</label>
-<select id="${id}" name="${esc(f.name)}"${aria}><option value=""></option>${(f.options ?? [])
+<select id="${id}" name="${esc(f.name)}"${aria}>${first}${(f.options ?? [])
         .map((o) => `<option value="${esc(o.value)}"${o.value === current ? ' selected' : ''}>${esc(o.label[lang])}</option>`)
         .join('')}</select>${err}</div>`;
+    }
     case 'radio':
     case 'checkbox': {
       if (!f.options?.length) {
@@ -96,7 +117,7 @@ function renderField(f: FieldConfig, lang: Lang, value: unknown, error: FieldErr
 ${f.options
   .map(
     (o, i) =>
-      `<label><input type="${f.type}" name="${esc(f.name)}" value="${esc(o.value)}"${picked.has(o.value) ? ' checked' : ''}${f.required && f.type === 'radio' && i === 0 ? ' required' : ''}> ${esc(o.label[lang])}</label>`,
+      `<label><input type="${f.type}" name="${esc(f.name)}" value="${esc(o.value)}"${picked.has(o.value) ? ' checked' : ''}${f.required && f.type === 'radio' && i === 0 ? ' required' : ''}${invalid}> ${esc(o.label[lang])}</label>`,
   )
   .join('\n')}${err}</fieldset>`;
     }
@@ -109,12 +130,31 @@ ${f.options
   }
 }
 
-export function renderThanksPage(form: FormConfig, lang: Lang, receipt: string | undefined): string {
+/**
+ * The thank-you page: the receipt number to quote, and what happens next (the form's page.nextSteps, or a
+ * default that mentions the confirmation mail only when the form sends one).
+ */
+export function renderThanksPage(form: FormConfig, lang: Lang, receipt: string | undefined, brand?: Branding): string {
+  const shown = receipt && /^(?:s_[0-9a-z]{22}|[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4})$/.test(receipt) ? receipt : null;
+  const next = brand?.nextSteps?.[lang].trim()
+    ? paragraphs(brand.nextSteps[lang])
+    : [`<p>${esc(t(lang, 'next_reply'))}</p>`, form.autoreply?.enabled ? `<p>${esc(t(lang, 'next_confirmation'))}</p>` : ''].filter(Boolean).join('\n');
   const body = `<h1>${esc(t(lang, 'thanks_title'))}</h1>
 <p role="status">${esc(t(lang, 'thanks_body'))}</p>
-${receipt && /^(?:s_[0-9a-z]{22}|[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4})$/.test(receipt) ? `<p>${esc(t(lang, 'receipt'))}: <strong class="fw-receipt">${esc(receipt)}</strong></p>` : ''}
-<p><a href="/f/${esc(form.id)}?lang=${lang}">${esc(t(lang, 'back'))}</a></p>`;
-  return page({ lang, title: `${t(lang, 'thanks_title')} - ${form.title[lang]}`, body });
+${shown ? `<div class="fw-receipt-box"><p class="fw-receipt-label" id="fw-receipt-label">${esc(t(lang, 'receipt'))}</p><p><strong class="fw-receipt" aria-describedby="fw-receipt-label">${esc(shown)}</strong></p></div>` : ''}
+<section class="fw-next" aria-labelledby="fw-next-title"><h2 id="fw-next-title">${esc(t(lang, 'next_title'))}</h2>
+${next}
+</section>
+<p class="fw-back"><a href="/f/${esc(form.id)}?lang=${lang}">${esc(t(lang, 'back'))}</a></p>`;
+  const params = shown ? `?id=${encodeURIComponent(shown)}&` : '?';
+  return page({
+    lang,
+    title: pageTitle(`${t(lang, 'thanks_title')} - ${form.title[lang]}`, brand, lang),
+    body,
+    head: brandHead(brand),
+    header: brandHeader(brand, lang, langLink(lang, params)),
+    footer: brandFooter(brand, lang),
+  });
 }
 
 export function renderMessagePage(lang: Lang, title: string, message: string): string {

@@ -1,6 +1,10 @@
 // Minimal HTML helpers: everything interpolated into a page goes through esc().
+const SPECIAL = /[&<>"']/;
 export function esc(value: unknown): string {
-  return String(value ?? '')
+  const s = String(value ?? '');
+  // Most text has nothing to escape: one test instead of five replaces (pages of many rows).
+  if (!SPECIAL.test(s)) return s;
+  return s
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
@@ -8,7 +12,8 @@ export function esc(value: unknown): string {
     .replace(/'/g, '&#39;');
 }
 
-export function page(opts: { lang: string; title: string; body: string; head?: string }): string {
+/** A page; `header` and `footer` are HTML the caller built with esc() (src/http/branding.ts). */
+export function page(opts: { lang: string; title: string; body: string; head?: string; header?: string; footer?: string }): string {
   return `<!doctype html>
 <html lang="${esc(opts.lang)}">
 <head>
@@ -19,9 +24,11 @@ export function page(opts: { lang: string; title: string; body: string; head?: s
 ${opts.head ?? ''}
 </head>
 <body>
+${opts.header ?? ''}
 <main class="fw">
 ${opts.body}
 </main>
+${opts.footer ?? ''}
 </body>
 </html>
 `;

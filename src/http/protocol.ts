@@ -11,6 +11,9 @@ import { t, type Lang } from '../i18n/messages.js';
 import { BEFORE_SUBMIT } from './form-page.js';
 import { esc } from './html.js';
 
+/** The ALTCHA widget's options: no "ALTCHA" footer link and no logo on the owner's form. */
+export const ALTCHA_CONFIGURATION = JSON.stringify({ hideFooter: true, hideLogo: true });
+
 /** The third-party CAPTCHA widget to show, if the adapter is on and has a site key. */
 export function captchaWidget(defenses: Defenses | null | undefined): CaptchaWidget | null {
   const d = defenses?.pipeline.defenses.find((x) => x.name === 'third-party-captcha') as Partial<ThirdPartyCaptchaDefense> | undefined;
@@ -66,13 +69,16 @@ export function protocolHtml(defenses: Defenses, form: FormConfig, lang: Lang, n
 <input type="hidden" name="_captcha_token" value="${esc(c.token)}">
 <a href="?lang=${lang}">${esc(t(lang, 'captcha_refresh'))}</a></div>`);
   }
+  // The ALTCHA check and the provider's widget sit next to the submit button, as visitors know them.
+  const beforeSubmit: string[] = [];
   if (defenses.altcha) {
-    parts.push(`<altcha-widget challenge="/api/forms/${esc(form.id)}/challenge/altcha" auto="onload" language="${lang}" hidefooter hidelogo></altcha-widget>`);
+    // altcha 3 has no hidefooter/hidelogo attributes: options go in the `configuration` JSON attribute.
+    beforeSubmit.push(`<altcha-widget challenge="/api/forms/${esc(form.id)}/challenge/altcha" auto="onload" language="${lang}" configuration="${esc(ALTCHA_CONFIGURATION)}"></altcha-widget>`);
   }
-  if (defenses.altcha) parts.push(`<noscript><p class="fw-note">${esc(t(lang, 'noscript'))}</p></noscript>`);
   const widget = captchaWidget(defenses);
-  // The provider's widget sits next to the submit button, as visitors know it.
-  if (widget) parts.push(BEFORE_SUBMIT, captchaContainer(widget, lang), defenses.altcha ? '' : `<noscript><p class="fw-note">${esc(t(lang, 'noscript'))}</p></noscript>\n`);
+  if (widget) beforeSubmit.push(captchaContainer(widget, lang));
+  if (defenses.altcha || widget) beforeSubmit.push(`<noscript><p class="fw-note">${esc(t(lang, 'noscript'))}</p></noscript>\n`);
+  if (beforeSubmit.length) parts.push(BEFORE_SUBMIT, ...beforeSubmit);
   return parts.join('\n');
 }
 

@@ -3,6 +3,14 @@ import type { FieldError } from '../forms/validate.js';
 
 export type Lang = 'ja' | 'en';
 
+/** The terminal's language for CLI output: Japanese when the locale says so, else English. */
+export function defaultLang(env: NodeJS.ProcessEnv = process.env): Lang {
+  return /^ja/i.test(env.LC_ALL || env.LC_MESSAGES || env.LANG || '') ? 'ja' : 'en';
+}
+
+/** A command's `--lang ja|en`, else the terminal's language. */
+export const cliLang = (opt: string | undefined, env: NodeJS.ProcessEnv = process.env): Lang => (opt === 'ja' || opt === 'en' ? opt : defaultLang(env));
+
 const dict = {
   ja: {
     required: 'この項目は必須です。',
@@ -33,6 +41,16 @@ const dict = {
     thanks_title: '送信が完了しました',
     thanks_body: 'お問い合わせありがとうございます。内容を確認のうえ、担当者よりご連絡いたします。',
     receipt: '受付番号',
+    next_title: '今後の流れ',
+    next_reply: '担当者が内容を確認し、順次ご返信いたします。このお問い合わせについてご連絡いただく際は、受付番号をお知らせください。',
+    next_confirmation: '確認メールが10分ほどたっても届かない場合は、迷惑メールフォルダをご確認ください。確認メールが届かない場合でも、お問い合わせは受け付けられています。',
+    select_placeholder: '選択してください',
+    privacy_policy: 'プライバシーポリシー',
+    privacy_note: 'ご入力いただいた個人情報は、{link}に従って取り扱います。',
+    export_received: '受付日時',
+    export_outcome: '判定',
+    export_score: 'スコア',
+    export_reasons: '判定理由',
     back: 'フォームに戻る',
     not_found: 'フォームが見つかりません。',
     bad_request: 'リクエストを処理できませんでした。',
@@ -80,10 +98,20 @@ const dict = {
     form_has_errors: 'Some fields need your attention.',
     submit: 'Send',
     sending: 'Sending…',
-    required_mark: 'required',
+    required_mark: 'Required',
     thanks_title: 'Thank you',
     thanks_body: 'Your message has been received. We will get back to you soon.',
     receipt: 'Receipt number',
+    next_title: 'What happens next',
+    next_reply: 'We will read your inquiry and reply as soon as we can. If you contact us about it, please quote your receipt number.',
+    next_confirmation: 'If no confirmation email has arrived within about ten minutes, please check your spam folder. Your inquiry has reached us even if no confirmation arrives.',
+    select_placeholder: 'Please choose',
+    privacy_policy: 'Privacy policy',
+    privacy_note: 'We handle the personal data you send as described in our {link}.',
+    export_received: 'Received',
+    export_outcome: 'Outcome',
+    export_score: 'Score',
+    export_reasons: 'Reasons',
     back: 'Back to the form',
     not_found: 'No such form.',
     bad_request: 'The request could not be processed.',

@@ -52,8 +52,11 @@ export async function enqueue(db: Kysely<Database> | Transaction<Database>, rows
 
 export interface MailFilter {
   state?: string;
-  kind?: string;
+  /** One kind, or any of several. */
+  kind?: string | string[];
   limit?: number;
+  /** Keyset cursor: mails strictly older than this (created_at, id). */
+  before?: { at: number; id: string };
 }
 
 export async function listMail(db: Kysely<Database>, filter: MailFilter = {}) {
@@ -64,7 +67,10 @@ export async function listMail(db: Kysely<Database>, filter: MailFilter = {}) {
     .orderBy('id', 'desc')
     .limit(filter.limit ?? 100);
   if (filter.state) q = q.where('state', '=', filter.state);
-  if (filter.kind) q = q.where('kind', '=', filter.kind);
+  if (typeof filter.kind === 'string') q = q.where('kind', '=', filter.kind);
+  else if (filter.kind) q = q.where('kind', 'in', filter.kind);
+  const b = filter.before;
+  if (b) q = q.where((eb) => eb.or([eb('created_at', '<', b.at), eb.and([eb('created_at', '=', b.at), eb('id', '<', b.id)])]));
   return q.execute();
 }
 

@@ -30,11 +30,16 @@ export function systemValues(config: Config, sub: PlannedSubmission): Record<str
   };
 }
 
-/** The visitor's address for Reply-To and the auto-reply: the autoreply.to field, else the first email field. */
-export function visitorAddress(form: FormConfig, values: Record<string, string>): string | null {
+/** The field that holds the visitor's address: the autoreply.to field, else the first email field. */
+export function visitorAddressField(form: FormConfig): string | undefined {
   const name = form.autoreply?.to ?? form.fields.find((f) => f.type === 'email')?.name;
-  const field = form.fields.find((f) => f.name === name && f.type === 'email');
-  return field ? values[field.name] || null : null;
+  return form.fields.find((f) => f.name === name && f.type === 'email')?.name;
+}
+
+/** The visitor's address for Reply-To and the auto-reply. */
+export function visitorAddress(form: FormConfig, values: Record<string, string>): string | null {
+  const field = visitorAddressField(form);
+  return field ? values[field] || null : null;
 }
 
 /** A field's value as the owner reads it: the labels of chosen options (as on the page), else the text. */

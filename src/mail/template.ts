@@ -36,27 +36,49 @@ export function isTimeZone(zone: string): boolean {
 }
 
 const zoneFormats = new Map<string, Intl.DateTimeFormat>();
+/** Per zone and language, per quarter hour: the zone's offset and its name then (offsets change only on quarter hours). */
+const zoneQuarters = new Map<string, Map<number, { offsetMs: number; name: string }>>();
+const QUARTER = 15 * 60_000;
+const two = (n: number) => (n < 10 ? `0${n}` : String(n));
+
 /**
  * A moment as people in `timeZone` read it: "2026-12-05 03:10:53 JST" (ja) or "2026-12-05 03:10:53 GMT+9"
- * (en); UTC stays "… UTC" in both.
+ * (en); UTC stays "… UTC" in both. Intl is asked once per quarter hour of a zone (a listing of many rows
+ * would otherwise spend most of its time in formatToParts); the digits come from the offset.
  */
 export function formatInZone(at: Date, timeZone: string, lang: 'ja' | 'en'): string {
   const key = `${timeZone}|${lang}`;
-  let f = zoneFormats.get(key);
-  if (!f) {
-    f = new Intl.DateTimeFormat(lang === 'ja' ? 'ja-JP' : 'en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-      timeZoneName: 'short',
-    });
-    zoneFormats.set(key, f);
+  let quarters = zoneQuarters.get(key);
+  if (!quarters) {
+    quarters = new Map();
+    zoneQuarters.set(key, quarters);
   }
-  const p = Object.fromEntries(f.formatToParts(at).map((x) => [x.type, x.value]));
-  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second} ${p.timeZoneName}`;
+  const ms = at.getTime();
+  const q = Math.floor(ms / QUARTER);
+  let zone = quarters.get(q);
+  if (!zone) {
+    let f = zoneFormats.get(key);
+    if (!f) {
+      f = new Intl.DateTimeFormat(lang === 'ja' ? 'ja-JP' : 'en-US', {
+        timeZone,
+        hourCycle: 'h23',
+        year: 'numeric',
+        month: '2-digit',
+        day: '2-digit',
+        hour: '2-digit',
+        minute: '2-digit',
+        second: '2-digit',
+        timeZoneName: 'short',
+      });
+      zoneFormats.set(key, f);
+    }
+    const start = q * QUARTER;
+    const p = Object.fromEntries(f.formatToParts(start).map((x) => [x.type, x.value]));
+    const local = Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute), Number(p.second));
+    zone = { offsetMs: local - start, name: p.timeZoneName ?? '' };
+    if (quarters.size > 10_000) quarters.clear();
+    quarters.set(q, zone);
+  }
+  const d = new Date(ms + zone.offsetMs);
+  return `${d.getUTCFullYear()}-${two(d.getUTCMonth() + 1)}-${two(d.getUTCDate())} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} ${zone.name}`;
 }

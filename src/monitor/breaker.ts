@@ -324,7 +324,7 @@ export class Monitor {
     if (before !== state && state !== 'open') this.deps.log?.warn({ scope, from: before, to: state }, `circuit breaker ${state === 'closed' ? 'closed' : 'half-open'}`);
   }
 
-  /** `formwarden breaker reset FORM`: closes the breaker now. */
+  /** Closes the breaker now, in this process too (resetBreaker is the same for another process). */
   async reset(scope: string): Promise<boolean> {
     const now = this.deps.clock.now().getTime();
     const row = await this.deps.db.selectFrom('breakers').select('scope').where('scope', '=', scope).executeTakeFirst();
@@ -332,4 +332,16 @@ export class Monitor {
     await this.setState(scope, 'closed', '', now, null, null);
     return true;
   }
+}
+
+/** The breakers row of a form id, or of "instance". */
+export const breakerScope = (form: string) => (form === 'instance' ? 'instance' : `form:${form}`);
+
+/**
+ * `formwarden breaker reset FORM` and the console: closes the breaker in the database; a running server picks
+ * it up within its monitor interval. False when the scope has no breaker.
+ */
+export async function resetBreaker(db: Kysely<Database>, scope: string, now: number): Promise<boolean> {
+  const r = await db.updateTable('breakers').set({ state: 'closed', reason: '', retry_at: null, tripped_at: null, updated_at: now }).where('scope', '=', scope).executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
 }

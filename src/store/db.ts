@@ -15,6 +15,8 @@ import * as m006 from './migrations/006_canonical_suppressions.js';
 import * as m008 from './migrations/008_refused_posts.js';
 import * as m010 from './migrations/010_attachments.js';
 import * as m011 from './migrations/011_receipts.js';
+import * as m012 from './migrations/012_console.js';
+import * as m013 from './migrations/013_dashboard_index.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -25,7 +27,7 @@ export interface Db {
   close(): Promise<void>;
 }
 
-const migrations: Record<string, Migration> = { '001_initial': m001, '002_relay': m002, '003_ip_rules': m003, '004_bans': m004, '005_kv': m005, '006_canonical_suppressions': m006, '008_refused_posts': m008, '010_attachments': m010, '011_receipts': m011 };
+export const migrations: Record<string, Migration> = { '001_initial': m001, '002_relay': m002, '003_ip_rules': m003, '004_bans': m004, '005_kv': m005, '006_canonical_suppressions': m006, '008_refused_posts': m008, '010_attachments': m010, '011_receipts': m011, '012_console': m012, '013_dashboard_index': m013 };
 
 // int8 columns hold millisecond timestamps: read them as numbers, not strings.
 const pgTypes = {

@@ -128,6 +128,49 @@ export interface Database {
   ip_rules: IpRuleTable;
   bans: { key: string; until_at: number; level: number; expires_at: number };
   kv: { key: string; value: string; updated_at: number };
+  console_users: ConsoleUserTable;
+  console_sessions: ConsoleSessionTable;
+  console_audit: ConsoleAuditTable;
+}
+
+/** An account of the owner's console (migration 012, docs/admin.md). */
+export interface ConsoleUserTable {
+  id: string;
+  /** Lower-cased. */
+  email: string;
+  /** owner | member */
+  role: string;
+  /** A member's forms as a JSON array of ids; '[]' for an owner (every form). */
+  forms: string;
+  /** scrypt$N$r$p$salt$hash (src/admin/passwords.ts). */
+  password_hash: string;
+  /** Base32 TOTP secret when the second factor is on. */
+  totp_secret: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ConsoleSessionTable {
+  /** SHA-256 (hex) of the cookie's token. */
+  id: string;
+  user_id: string;
+  csrf: string;
+  created_at: number;
+  seen_at: number;
+  expires_at: number;
+  ip: string;
+  user_agent: string;
+}
+
+export interface ConsoleAuditTable {
+  id: string;
+  at: number;
+  user_id: string | null;
+  email: string;
+  /** login | login_failed | logout | release | spam | delete | block | ... */
+  action: string;
+  target: string;
+  detail: string;
 }
 
 export interface IpRuleTable {

@@ -18,9 +18,9 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliResult {
+export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): CliResult {
   assertBuilt();
-  const r = spawnSync(process.execPath, [cliPath, ...args], { cwd: opts.cwd ?? projectRoot, env: { ...process.env, ...opts.env }, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [cliPath, ...args], { cwd: opts.cwd ?? projectRoot, env: { ...process.env, ...opts.env }, encoding: 'utf8', timeout: 60_000, input: opts.input });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { readMessages } from '../parse/index.js';
 import { isImapUrl, readImapUrl, redactImapUrl } from '../imap/index.js';
 import type { Lang } from './labels.js';
+import { defaultLang } from '../../i18n/messages.js';
 import { analyze, type AnalyzeMessage, type AnalyzeOptions, type Report } from './report.js';
 import { renderHtml } from './render-html.js';
 import { renderJson, renderText } from './render-text.js';
@@ -31,9 +32,7 @@ export interface RunAnalyzeOptions {
 
 type Out = NodeJS.WritableStream & { isTTY?: boolean };
 
-export function defaultLang(env: NodeJS.ProcessEnv = process.env): Lang {
-  return /^ja/i.test(env.LC_ALL || env.LC_MESSAGES || env.LANG || '') ? 'ja' : 'en';
-}
+export { defaultLang };
 
 /** Every message of every path, in order; a path that cannot be read is reported and skipped. */
 async function* allMessages(paths: string[], err: Out, failed: string[]): AsyncGenerator<AnalyzeMessage> {

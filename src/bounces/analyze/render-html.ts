@@ -1,5 +1,6 @@
 // One self-contained HTML page: inline CSS, inline SVG drawn here, no script, no external request.
 // Both languages are on the page; a CSS-only toggle (radio buttons) shows one of them.
+import { hbars as svgHbars, stackedBars } from '../../admin/views/charts.js';
 import { ORIGIN_KINDS } from '../origin/index.js';
 import { ORIGIN_LABEL, reasonLabel, UI, type Lang, type Text } from './labels.js';
 import type { DayRow, Report } from './report.js';
@@ -20,75 +21,27 @@ const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
 interface Series { key: string; label: Text; color: string; value(d: DayRow): number }
 
-function niceMax(n: number): number {
-  if (n <= 5) return Math.max(1, n);
-  const p = 10 ** Math.floor(Math.log10(n));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= n) return m * p;
-  return 10 * p;
-}
-
-/** A stacked bar chart of days. Every bar segment is a <rect class="bar"> with a <title>. */
-export function stackedDays(days: DayRow[], series: Series[], id: string): string {
-  const W = 820;
-  const H = 260;
-  const left = 44;
-  const bottom = 34;
-  const top = 10;
-  const plotW = W - left - 10;
-  const plotH = H - top - bottom;
-  const totals = days.map((d) => series.reduce((s, x) => s + x.value(d), 0));
-  const max = niceMax(Math.max(0, ...totals));
-  const n = Math.max(1, days.length);
-  const step = plotW / n;
-  const bw = Math.max(1, Math.min(40, step * 0.75));
-  const y = (v: number) => top + plotH - (v / max) * plotH;
-  const out: string[] = [];
-  out.push(`<svg id="${id}" class="chart" viewBox="0 0 ${W} ${H}" width="100%" role="img" xmlns="http://www.w3.org/2000/svg">`);
-  for (const f of [0, 0.5, 1]) {
-    const v = Math.round(max * f);
-    out.push(`<line x1="${left}" x2="${W - 10}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" class="grid"/><text x="${left - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end" class="tick">${v}</text>`);
-  }
-  const labelEvery = Math.ceil(n / 12);
-  days.forEach((d, i) => {
-    const x = left + i * step + (step - bw) / 2;
-    let acc = 0;
-    for (const s of series) {
-      const v = s.value(d);
-      if (v <= 0) continue;
-      const y0 = y(acc + v);
-      const h = y(acc) - y0;
-      out.push(`<rect class="bar" data-series="${esc(s.key)}" x="${x.toFixed(1)}" y="${y0.toFixed(1)}" width="${bw.toFixed(1)}" height="${Math.max(0.5, h).toFixed(1)}" fill="${s.color}"><title>${esc(d.date)} ${esc(s.label.en)} / ${esc(s.label.ja)}: ${v}</title></rect>`);
-      acc += v;
-    }
-    if (i % labelEvery === 0 || i === n - 1) {
-      out.push(`<text x="${(x + bw / 2).toFixed(1)}" y="${H - bottom + 16}" text-anchor="middle" class="tick">${esc(d.date.slice(5))}</text>`);
-    }
-  });
-  out.push(`<line x1="${left}" x2="${W - 10}" y1="${y(0)}" y2="${y(0)}" class="axis"/>`);
-  out.push('</svg>');
+/** A stacked bar chart of days (the console's SVG helper, src/admin/views/charts.ts). Every bar segment is a <rect class="bar"> with a <title>. */
+export function stackedDays(days: DayRow[], series: Series[], id: string, title: Text = { en: '', ja: '' }): string {
+  const svg = stackedBars({
+    id,
+    title: `${title.en} / ${title.ja}`,
+    series: series.map((s) => ({ key: s.key, label: `${s.label.en} / ${s.label.ja}`, color: s.color })),
+    buckets: days.map((d) => ({ label: d.date, tick: d.date.slice(5), values: series.map((s) => s.value(d)) })),
+    segments: 'rects',
+  }).value;
   const legend = series.map((s) => `<span class="key"><i style="background:${s.color}"></i>${bi(s.label)}</span>`).join('');
-  return `${out.join('')}<div class="legend">${legend}</div>`;
+  return `${svg}<div class="legend">${legend}</div>`;
 }
 
 /** Horizontal bars with labels (top recipient domains). */
-export function hbars(rows: Array<{ label: string; count: number; share: number }>, id: string, color = '#30638e'): string {
-  const W = 820;
-  const rowH = 24;
-  const labelW = 240;
-  const H = Math.max(1, rows.length) * rowH + 8;
-  const max = Math.max(1, ...rows.map((r) => r.count));
-  const plotW = W - labelW - 120;
-  const out = [`<svg id="${id}" class="chart" viewBox="0 0 ${W} ${H}" width="100%" role="img" xmlns="http://www.w3.org/2000/svg">`];
-  rows.forEach((r, i) => {
-    const yy = 4 + i * rowH;
-    const w = Math.max(1, (r.count / max) * plotW);
-    const label = r.label.length > 34 ? r.label.slice(0, 33) + '…' : r.label;
-    out.push(`<text x="${labelW - 8}" y="${yy + 16}" text-anchor="end" class="lbl">${esc(label)}</text>`);
-    out.push(`<rect class="bar" x="${labelW}" y="${yy + 3}" width="${w.toFixed(1)}" height="${rowH - 8}" fill="${color}"><title>${esc(r.label)}: ${r.count} (${pct(r.share)})</title></rect>`);
-    out.push(`<text x="${(labelW + w + 6).toFixed(1)}" y="${yy + 16}" class="tick">${r.count} · ${pct(r.share)}</text>`);
-  });
-  out.push('</svg>');
-  return out.join('');
+export function hbars(rows: Array<{ label: string; count: number; share: number }>, id: string, color = '#30638e', title: Text = { en: '', ja: '' }): string {
+  return svgHbars({
+    id,
+    title: `${title.en} / ${title.ja}`,
+    color,
+    rows: rows.map((r) => ({ label: r.label, value: r.count, note: `${r.count} · ${pct(r.share)}`, title: `${r.label}: ${r.count} (${pct(r.share)})` })),
+  }).value;
 }
 
 function tableHtml(head: string[], rows: string[][], numeric: number[] = []): string {
@@ -155,11 +108,11 @@ export function renderHtml(r: Report, lang: Lang = 'ja'): string {
 <h2>${bi(UI.findings)}</h2>
 ${findings}
 <h2>${bi(UI.perDayReason)}</h2>
-${stackedDays(r.days, reasonSeries, 'chart-reason')}
+${stackedDays(r.days, reasonSeries, 'chart-reason', UI.byReason)}
 <h2>${bi(UI.perDayOrigin)}</h2>
-${stackedDays(r.days, originSeries, 'chart-origin')}
+${stackedDays(r.days, originSeries, 'chart-origin', UI.byOrigin)}
 <h2>${bi(UI.domains)}</h2>
-${hbars(r.recipientDomains.map((d) => ({ label: d.domain, count: d.count, share: d.share })), 'chart-domains')}
+${hbars(r.recipientDomains.map((d) => ({ label: d.domain, count: d.count, share: d.share })), 'chart-domains', undefined, UI.domains)}
 <h2>${bi(UI.tlds)}</h2>
 ${tableHtml([bi(UI.domain), bi(UI.count), bi(UI.share)], r.recipientTlds.map((x) => [esc(x.tld), String(x.count), pct(x.share)]), [1, 2])}
 <h2>${bi(UI.byReason)}</h2>

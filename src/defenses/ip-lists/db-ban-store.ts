@@ -3,6 +3,7 @@
 // CLI can list them. Failures are still counted where they are cheap (memory, or Redis).
 import type { Kysely } from 'kysely';
 import type { Database } from '../../store/schema.js';
+import { parseAddress } from '../client-address/index.js';
 import type { BanRecord, BanStore } from './index.js';
 
 export class DbBanStore implements BanStore {
@@ -48,6 +49,9 @@ export class DbBanStore implements BanStore {
 export async function listBans(db: Kysely<Database>, now: number) {
   return db.selectFrom('bans').selectAll().where('until_at', '>', now).orderBy('until_at', 'desc').execute();
 }
+
+/** A ban's key as listed, from an address in any spelling (a network is taken as written). */
+export const banKey = (input: string) => (input.includes('/') ? input : (parseAddress(input)?.toString() ?? input));
 
 export async function liftBan(db: Kysely<Database>, key: string): Promise<boolean> {
   const r = await db.deleteFrom('bans').where('key', '=', key).executeTakeFirst();

@@ -3,6 +3,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../store/schema.js';
 import { parseCidrOrIp } from '../client-address/index.js';
+import { parseDuration } from '../../util/duration.js';
 
 export interface IpRule {
   cidr: string;
@@ -17,6 +18,18 @@ export function canonicalCidr(input: string): string {
   const [addr, bits] = parseCidrOrIp(input.trim());
   const full = addr.kind() === 'ipv4' ? 32 : 128;
   return bits === full ? addr.toString() : `${addr.toString()}/${bits}`;
+}
+
+/**
+ * An entry's expiry as `block add --expires` takes it: a duration from now (7d, 12h) or a date; null when
+ * empty. Throws when it is neither.
+ */
+export function ruleExpiry(text: string | undefined, now: number): number | null {
+  if (!text) return null;
+  const ms = parseDuration(text);
+  const date = ms === null ? Date.parse(text) : now + ms;
+  if (Number.isNaN(date)) throw new Error(`"${text}" is neither a duration (7d, 12h) nor a date (2030-01-31T00:00:00Z)`);
+  return date;
 }
 
 export async function addRule(db: Kysely<Database>, rule: Omit<IpRule, 'createdAt'>, now: number): Promise<void> {
