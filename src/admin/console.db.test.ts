@@ -65,6 +65,9 @@ describe.skipIf(dbUnavailable())('the console over HTTP', () => {
     expect(json.status).toBe(401);
     expect(((await json.json()) as { error: { code: string } }).error.code).toBe('E_LOGIN_REQUIRED');
     expect((await c.req('/admin/export.csv?form=contact')).status).toBe(303);
+    // JSON is asked for by the path (.json) or the Accept header, not by anything in the query.
+    expect((await c.req('/admin/export.json?form=contact')).status).toBe(401);
+    expect((await c.req('/admin/inbox?q=.json')).status).toBe(303);
     expect((await c.req('/admin/logout', { method: 'POST', form: {} })).status).toBe(303);
   });
 

@@ -117,7 +117,7 @@ export async function registerConsole(app: FastifyInstance, deps: ConsoleDeps): 
         const c = req.cookies[LANG_COOKIE];
         return c === 'ja' || c === 'en' ? c : pickLang(undefined, req.headers['accept-language'], 'ja');
       };
-      const wantsJson = (req: FastifyRequest) => req.url.includes('.json') || /application\/json/.test(req.headers.accept ?? '');
+      const wantsJson = (req: FastifyRequest) => req.url.split('?')[0]!.endsWith('.json') || /application\/json/.test(req.headers.accept ?? '');
       const cookieOpts = (req: FastifyRequest, maxAgeSeconds?: number) => ({
         path: '/admin',
         httpOnly: true,

@@ -239,16 +239,9 @@ ${mailTable(lang, v.rows, v.csrf)}
 ${pager(lang, v)}`;
 }
 
-export interface MailView {
-  id: string;
-  kind: string;
-  state: string;
-  to: string;
-  subject: string;
-  attempts: number;
-  created: string;
+/** One mail on its own page: a row's fields, and what the page shows of it. */
+export interface MailView extends Omit<MailRow, 'next'> {
   sent: string;
-  error: string;
   form: string;
   submissionId: string | null;
   /** The stored source exists (the mail left, or was captured). */
