@@ -43,6 +43,26 @@ function npmEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
+/**
+ * better-sqlite3's install script (`prebuild-install || node-gyp rebuild`) fetches a prebuilt binary from
+ * GitHub on an owner's machine; this machine kind reaches only the npm registry, so it would compile SQLite
+ * (4-5 minutes of the suite on each Node version). The script still runs here, unchanged, but finds the
+ * same version's binary for the running Node's ABI as a local prebuild packed from this checkout's own
+ * build (prebuild-install's documented `npm_config_<package>_local_prebuilds`). The binary is then loaded
+ * by `serve` below, so a wrong one fails the test.
+ */
+function localPrebuild(dir: string): NodeJS.ProcessEnv {
+  const pkgDir = path.join(projectRoot, 'node_modules', 'better-sqlite3');
+  const binary = path.join(pkgDir, 'build', 'Release', 'better_sqlite3.node');
+  if (!existsSync(binary)) return {};
+  const { version } = JSON.parse(readFileSync(path.join(pkgDir, 'package.json'), 'utf8')) as { version: string };
+  mkdirSync(dir, { recursive: true });
+  const name = `better-sqlite3-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`;
+  const tar = spawnSync('tar', ['-czf', path.join(dir, name), '-C', pkgDir, 'build/Release/better_sqlite3.node'], { encoding: 'utf8' });
+  if (tar.status !== 0) throw new Error(`tar failed: ${tar.stderr}`);
+  return { npm_config_better_sqlite3_local_prebuilds: dir };
+}
+
 interface Result {
   status: number | null;
   signal: NodeJS.Signals | null;
@@ -104,7 +124,7 @@ describe.skipIf(registryUnreachable())('npm pack → npm i -g → formwarden in 
     // dependency install script without it); a tarball's own `prepare` never runs on install.
     install = await run('npm', ['i', '-g', '--prefix', prefix, '--no-audit', '--no-fund', '--allow-scripts=better-sqlite3', tarball], {
       cwd: root,
-      env: npmEnv(),
+      env: { ...npmEnv(), ...localPrebuild(at('prebuilds')) },
       timeoutMs: 900_000,
     });
     expect(install.status, show(install)).toBe(0);
