@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { benchDir, projectRoot } from './lib/server.js';
+import { accuracySection, type PartFigures } from './lib/bounce-accuracy.js';
 import type { BenchModule, Row } from './lib/types.js';
 
 export const BOUNCES_SCRIPT = path.join(benchDir, 'bounces.ts');
@@ -21,6 +22,7 @@ interface BounceFigures {
   msgsPerSecond?: number;
   rounds?: number;
   peakRssMb?: number;
+  parts?: { development: PartFigures; heldBack: PartFigures | null };
 }
 
 function runJson(timeoutMs: number): Promise<{ stdout: string; stderr: string; error?: Error }> {
@@ -73,6 +75,11 @@ export const bounceReport: BenchModule = {
       `- Corpus: ${f.files ?? '?'} files, ${f.messages ?? '?'} messages, ${f.expectedRecipients ?? '?'} expected recipients; ` +
         `reply code agreement ${f.replyCodeAgreement ?? '?'}%; peak RSS of the bench process ${f.peakRssMb ?? '?'} MB.`,
     );
+    // The accuracy of the two parts of the family split, with the confusion tables (the same section
+    // `npm run bench:bounces` writes between these markers).
+    if (f.parts?.development && f.parts.heldBack) {
+      details.push('', '<!-- bench:bounces accuracy begin (npm run bench:bounces) -->', ...accuracySection(f.parts.development, f.parts.heldBack), '<!-- bench:bounces accuracy end -->');
+    }
     return { rows, details };
   },
 };

@@ -2,6 +2,8 @@
 // /api/forms/contact/submissions, urlencoded name/email/message: validation, SQLite write, outbox
 // rows in one transaction, outbox worker running), against a bare Fastify route that only parses
 // the same form, measured in the same run with rounds interleaved. Also latency and peak RSS.
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { HELLO_WORLD } from './baseline.js';
 import { CONTACT_PATH, URLENCODED, contactBodies } from './lib/forms.js';
 import { interleavedRounds, type LoadSpec, type RoundResult } from './lib/load.js';
@@ -11,6 +13,34 @@ import { goal, type BenchModule, type Row } from './lib/types.js';
 
 const RATIO_GOAL = 0.35;
 const RSS_GOAL_MB = 150;
+
+/** The PostgreSQL server for the second figure (BENCH_PG, default the test suite's); none if it cannot be reached. */
+const PG_ADMIN = process.env.BENCH_PG ?? process.env.FORMWARDEN_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** A database of its own for one run, dropped afterwards; null when PostgreSQL is not there. */
+async function pgDatabase(): Promise<{ url: string; drop(): Promise<void> } | null> {
+  const name = `fw_bench_${randomBytes(5).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: PG_ADMIN, connectionTimeoutMillis: 3000 });
+  try {
+    await admin.connect();
+    await admin.query(`create database ${name}`);
+  } catch {
+    return null;
+  } finally {
+    await admin.end().catch(() => {});
+  }
+  const url = new URL(PG_ADMIN);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: PG_ADMIN });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    },
+  };
+}
 
 async function waitForOutbox(server: ServerProcess, timeoutMs: number): Promise<{ ms: number; pending: number }> {
   const t0 = Date.now();
@@ -30,13 +60,17 @@ export const intake: BenchModule = {
     const bodies = contactBodies(16);
     const parseSpec: LoadSpec = { label: 'form-parse', method: 'POST', path: CONTACT_PATH, headers: URLENCODED, bodies, expectStatus: 201 };
     const fullSpec: LoadSpec = { label: 'formwarden', method: 'POST', path: CONTACT_PATH, headers: URLENCODED, bodies, expectStatus: 201 };
+    const pgSpec: LoadSpec = { ...fullSpec, label: 'formwarden-pg' };
 
     const servers: ServerProcess[] = [];
+    const pgDb = await pgDatabase();
     try {
       const parse = await startServer('form-parse', 'form-parse.ts');
       servers.push(parse);
       const full = await startServer('formwarden', 'formwarden.ts');
       servers.push(full);
+      const onPg = pgDb ? await startServer('formwarden-pg', 'formwarden.ts', { env: { BENCH_DATABASE_URL: pgDb.url } }) : null;
+      if (onPg) servers.push(onPg);
 
       const drains: { ms: number; pending: number }[] = [];
       const results = await interleavedRounds(
@@ -51,12 +85,17 @@ export const intake: BenchModule = {
               drains.push(await waitForOutbox(full, 60_000));
             },
           },
+          ...(onPg ? [{ server: onPg, spec: pgSpec, settle: async () => void (await waitForOutbox(onPg, 60_000)) }] : []),
         ],
         { ...s, log: ctx.log },
       );
       const p = results.rounds.get(parseSpec.label)!;
       const f = results.rounds.get(fullSpec.label)!;
       const endStats = await full.stats({ gc: true });
+      const g = results.rounds.get(pgSpec.label) ?? [];
+      const pgEnd = onPg ? await onPg.stats({ gc: true }) : null;
+      const pgRatio = median(g.map((r, i) => r.okPerSecond / (p[i]?.okPerSecond ?? Number.NaN)));
+      const pgStoredOther = pgEnd ? Object.entries(pgEnd).filter(([k]) => k.startsWith('action.') && k !== 'action.accept').reduce((a, [, n]) => a + n, 0) : 0;
 
       const parseRate = median(p.map((r) => r.okPerSecond));
       const fullRate = median(f.map((r) => r.okPerSecond));
@@ -116,6 +155,18 @@ export const intake: BenchModule = {
           ...goal(notAccepted, '=', 0),
           note: `${endStats['action.accept'] ?? 0} accepted; ${endStats.submissions ?? '?'} stored in all`,
         },
+        ...(onPg
+          ? [
+              {
+                name: 'Accepted submissions/s, full path on PostgreSQL (same, a database of its own on the local server)',
+                value: median(g.map((r) => r.okPerSecond)),
+                unit: 'req/s',
+                baseline: { name: parseName, value: parseRate },
+                ratio: pgRatio,
+                note: `no goal; p99 ${lat(g, 'p99')} ms; peak RSS ${round(Math.max(...g.map((r) => r.serverPeakRssMb)), 1)} MB; answers other than 201: ${g.reduce((a, r) => a + r.unexpected, 0)}; stored other than accept: ${pgStoredOther}`,
+              } satisfies Row,
+            ]
+          : []),
         {
           name: 'Bare form parse responses other than 201',
           value: unexpectedParse,
@@ -161,6 +212,7 @@ export const intake: BenchModule = {
       return { rows, details };
     } finally {
       await Promise.all(servers.map((sv) => sv.stop()));
+      await pgDb?.drop().catch(() => {});
     }
   },
 };

@@ -2,7 +2,7 @@
 //   npm run bench                      3 s warm-up, then 3 rounds of 5 s per server, 50 connections, medians
 //   npm run bench -- --quick           1 round of 2 s, servers via tsx (a smoke check; prints, writes the doc only with --write)
 //   npm run bench -- --only intake     run some modules (comma-separated ids: baseline, intake, rejection, pipeline, attack, bounces,
-//                                      bounce-adversarial, bounce-flood, console)
+//                                      bounce-process, bounce-adversarial, bounce-flood, console)
 //   options: --rounds N --duration S --warmup S --connections N --out FILE --write --no-write
 //            --tsx (run the servers from TypeScript with tsx; their RSS then includes the loader)
 //            --compiled (compile them with tsc first: the default, except with --quick)
@@ -16,6 +16,7 @@ import { baseline } from './baseline.js';
 import { bounceAdversarial } from './bounce-adversarial-module.js';
 import { bounceFlood } from './bounce-flood.js';
 import { bounceReport, BOUNCES_SCRIPT } from './bounce-report.js';
+import { bounceProcess } from './bounces-process.js';
 import { consoleBench } from './console.js';
 import { intake } from './intake.js';
 import { pipelineBench } from './pipeline.js';
@@ -26,9 +27,9 @@ import { projectRoot, setRuntime } from './lib/server.js';
 import type { BenchContext, BenchModule, BenchResult, BenchSettings, Row } from './lib/types.js';
 
 /** In run order: the baseline first, since later modules compare against it. */
-const MODULES: BenchModule[] = [baseline, intake, rejection, pipelineBench, attackBench, bounceReport, bounceAdversarial, bounceFlood, consoleBench];
+const MODULES: BenchModule[] = [baseline, intake, rejection, pipelineBench, attackBench, bounceReport, bounceProcess, bounceAdversarial, bounceFlood, consoleBench];
 /** Modules that start no bench/servers/*.ts server (bounce-flood compiles `formwarden serve` itself). */
-const NO_SERVER_BUILD = new Set([bounceReport.id, attackBench.id, bounceAdversarial.id, bounceFlood.id]);
+const NO_SERVER_BUILD = new Set([bounceReport.id, bounceProcess.id, attackBench.id, bounceAdversarial.id, bounceFlood.id]);
 
 const PEERS = [
   'Stock WordPress + Contact Form 7: 9 to 17 accepted submissions per second (9.2/s on one connection, 16.8/s on four).',

@@ -11,9 +11,14 @@ import { registerConsole, type ConsoleHandle } from './admin/routes.js';
 import { registerUnsubscribe } from './http/unsubscribe.js';
 import { DbCursorStore, ingestBounce } from './bounces/ingest.js';
 import { ImapBounceSource, parseImapUrl, redactImapUrl } from './bounces/imap/index.js';
+import { ingestDmarc, looksLikeDmarcMessage } from './dmarc/ingest.js';
+import { dmarcAlertHook } from './dmarc/alerts.js';
+import { geoSourceLookup } from './dmarc/analyze/geo.js';
 import { BounceReceiver } from './bounces/receiver/index.js';
 import { Verp } from './bounces/verp.js';
-import { NotifyRate, sendDigests } from './mail/digest.js';
+import { createNotifyRate, sendDigests } from './mail/digest.js';
+import { siteOf, siteSecretName } from './config/sites.js';
+import { DbReplayStore } from './pipeline/index.js';
 import { sendAlert } from './monitor/alerts.js';
 import { Monitor } from './monitor/breaker.js';
 import { CapWatch } from './monitor/cap-watch.js';
@@ -57,6 +62,8 @@ export interface Instance {
   housekeeping(): Promise<void>;
   /** Reads new bounces from the configured mailbox once (bounces.imap); returns how many were read. */
   pollBounces(): Promise<number>;
+  /** Reads new DMARC report mails from dmarc.imap once; returns how many were read (0 when unset). */
+  pollDmarc(): Promise<number>;
   /** VERP envelope senders (bounces.verp), or null. */
   verp: Verp | null;
   /** Where the bounce receiver (bounces.smtp) listens, or null. */
@@ -66,7 +73,17 @@ export interface Instance {
   secrets: { tokenKey: string; linkKey: string; verpKey?: string };
   /** Listens on config.server (port 0 picks a free one); returns the base URL. */
   listen(): Promise<string>;
+  /**
+   * The first step of a graceful stop (docs/scale.md): /healthz answers 503 with Retry-After so a load
+   * balancer takes this process out, while it still serves what arrives; close() follows after the grace.
+   */
+  startDraining(): void;
+  /** True once startDraining() was called. */
+  readonly draining: boolean;
+  /** Stops accepting, finishes requests in flight, stops the workers and releases their leases, closes the stores. */
   close(): Promise<void>;
+  /** Outbox leases given back by the last close() (claimed mails not yet attempted). */
+  readonly releasedLeases: number;
 }
 
 export class StartupError extends Error {}
@@ -89,6 +106,26 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
     ...(config.bounces.verp ? { verpKey: await ensureSecret(db, 'verpKey') } : {}),
   };
   const verp = config.bounces.verp && secrets.verpKey ? new Verp({ ...config.bounces.verp, key: secrets.verpKey }) : null;
+  // Sites (config sites:): each signs its forms' tokens with its own key, and sends as its own sender; unset keys are the instance's.
+  const siteKeys = new Map<string, string>();
+  const siteSenders = new Map<string, { fromHeader: string; fromAddress: string; envelope: string | undefined; sign?: (raw: Buffer) => Promise<Buffer> }>();
+  for (const site of config.sites) {
+    siteKeys.set(site.id, await ensureSecret(db, siteSecretName(site.id), site.secrets.tokenKey));
+    const fromHeader = site.mail.from ?? config.mail.from;
+    const siteFrom = parseFrom(fromHeader);
+    const siteDkim = site.mail.dkim ? openDkim(site.mail.dkim, loaded.baseDir) : dkim;
+    if (!siteFrom || (siteDkim && !siteDkim.ok)) {
+      await db.close();
+      throw new StartupError(
+        !siteFrom ? `sites.${site.id}.mail.from: "${fromHeader}" is not one address. Fix: write it as "Example Shop <info@example.jp>"` : `sites.${site.id}.mail.dkim: ${(siteDkim as { problem: string }).problem}`,
+      );
+    }
+    siteSenders.set(site.id, { fromHeader, fromAddress: siteFrom.address, envelope: site.mail.envelopeFrom, sign: siteDkim?.ok ? siteDkim.sign : undefined });
+  }
+  const senderOf = (formId: string | null) => {
+    const site = formId ? siteOf(config, formId) : undefined;
+    return site ? siteSenders.get(site.id) : undefined;
+  };
   const metrics = new Metrics(() => outboxDepth(db.kysely));
   // The logger comes with the app, built further down: the worker and the monitor log through it once it exists.
   let appLog: Pick<FastifyInstance['log'], 'warn' | 'error'> | null = null;
@@ -123,6 +160,10 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
     onCancelled: onAutoreplyCancelled(db.kysely),
     decorate: autoreplyDecoration(config.server.publicUrl ?? `http://${config.server.host}:${config.server.port}`, secrets.linkKey),
     sign: dkim?.ok ? dkim.sign : undefined,
+    senderFor: (row) => {
+      const s = senderOf(row.form_id);
+      return s && { fromHeader: s.fromHeader, envelopeFrom: verp?.address(row.id) ?? s.envelope ?? s.fromAddress, sign: s.sign };
+    },
     log: lateLog,
     webhookLane: false,
   });
@@ -138,7 +179,7 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
     webhooks: webhookDeliverer(webhooks.targets),
     webhookLane: true,
   });
-  const alertDeps = { db: db.kysely, config, clock, fromAddress: from.address, onQueued: () => worker.kick() };
+  const alertDeps = { db: db.kysely, config, clock, fromAddress: from.address, onQueued: () => worker.kick(), dialect: db.dialect };
   monitor.setTripHandler(async (trip) => {
     await sendAlert(alertDeps, trip);
   });
@@ -147,17 +188,34 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
   const housekeeping = async () => {
     await monitor.tick();
     await capWatch.tick();
-    if ((await sendDigests(db.kysely, config, clock, from.address)) > 0) worker.kick();
+    if ((await sendDigests(db.kysely, config, clock, from.address, db.dialect)) > 0) worker.kick();
+    const replay = defenses.context().replay;
+    if (replay instanceof DbReplayStore) await replay.prune();
     await pruneCharges(db.kysely, clock.now().getTime() - 8 * 86_400_000);
   };
   const imap = config.bounces.imap;
   const bounceSource = imap
     ? new ImapBounceSource({ ...parseImapUrl(imap.url), store: new DbCursorStore(db.kysely, `imap:${redactImapUrl(imap.url)}`), attempts: 2 })
     : null;
-  const onBounce = async (m: { raw: Buffer }) => {
+  // DMARC aggregate reports (docs/dmarc.md): from dmarc.imap, or, unset, the report mails in the bounce mailbox.
+  const dmarcImap = config.dmarc.imap;
+  const dmarcSource = dmarcImap
+    ? new ImapBounceSource({ ...parseImapUrl(dmarcImap.url), store: new DbCursorStore(db.kysely, `dmarc-imap:${redactImapUrl(dmarcImap.url)}`), attempts: 2 })
+    : null;
+  const onDmarc = async (m: { raw: Buffer; uid?: number; mailbox?: string }) => {
+    const c = await ingestDmarc(db.kysely, [{ file: `imap:${m.mailbox ?? ''}`, index: m.uid ?? 0, raw: m.raw }], {
+      onError: (f) => app.log.warn({ uid: m.uid, attachment: f.attachment, code: f.code, why: f.message }, 'DMARC report refused'),
+      // docs/dmarc.md, "Alerts": an unknown source sending failing mail as the domain, an authorised volume jump
+      onStored: dmarcAlertHook({ ...alertDeps, log: app.log, lookup: geoSourceLookup(config.defenses.geo) }),
+    });
+    if (c.stored) app.log.info({ uid: m.uid, stored: c.stored, duplicates: c.duplicates }, 'DMARC report stored');
+  };
+  const onBounce = async (m: { raw: Buffer; uid?: number; mailbox?: string }) => {
+    if (!dmarcImap && looksLikeDmarcMessage(m.raw)) return onDmarc(m);
     await ingestBounce(db.kysely, clock, m.raw, config.bounces.softLimit, { verp });
   };
   const pollBounces = async () => (bounceSource ? (await bounceSource.pollOnce(onBounce)).count : 0);
+  const pollDmarc = async () => (dmarcSource ? (await dmarcSource.pollOnce(onDmarc)).count : 0);
   let housekeepingTimer: NodeJS.Timeout | null = null;
   // Retention (retention.*, submissions/prune.ts): deletes and anonymises by age, hourly, in small batches.
   const pruneJob = new PruneJob({ db: db.kysely, config, clock, log: { info: (o, m) => app.log.info(o, m), error: (o, m) => app.log.error(o, m) } });
@@ -186,6 +244,8 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
       clock,
       redis: redis ?? undefined,
       db: db.kysely,
+      dialect: db.dialect,
+      siteKeys,
       raised: (formId) => (monitor.raisesDifficulty(formId) ? config.defenses.altcha.raisedFactor : 1),
     });
   } catch (e) {
@@ -206,14 +266,19 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
   };
   await reloadIpRules();
 
-  const notifyRate = new NotifyRate(config.mail.digest.threshold);
-  const intake: IntakeDeps = { config, db, clock, fromAddress: from.address, defenses, monitor, notifyRate, webhooks: webhooks.targets.size > 0 ? new WebhookPlanner(config) : undefined };
+  // The digest threshold holds for every process together: counted in Redis, or the database on PostgreSQL.
+  const notifyRate = createNotifyRate(config.mail.digest.threshold, { redis, prefix: config.redis?.keyPrefix, db: db.kysely, dialect: db.dialect });
+  const intake: IntakeDeps = { config, db, clock, fromAddress: from.address, senderAddress: (formId) => senderOf(formId)?.fromAddress, defenses, monitor, notifyRate, webhooks: webhooks.targets.size > 0 ? new WebhookPlanner(config) : undefined };
   let consoleHandle: ConsoleHandle | null = null;
+  let draining = false;
+  let releasedLeases = 0;
+  let workersStopped: Promise<number> = Promise.resolve(0);
   const app = await buildApp({
     config,
     intake,
     metrics,
     logger,
+    draining: () => draining,
     onAccepted: () => {
       worker.kick();
       webhookWorker.kick();
@@ -276,6 +341,9 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
     if (bounceSource && imap) {
       bounceSource.start(mustDuration(imap.every), onBounce, (e) => app.log.warn({ err: String(e), mailbox: redactImapUrl(imap.url) }, 'reading bounces failed; retrying'));
     }
+    if (dmarcSource && dmarcImap) {
+      dmarcSource.start(mustDuration(dmarcImap.every), onDmarc, (e) => app.log.warn({ err: String(e), mailbox: redactImapUrl(dmarcImap.url) }, 'reading DMARC reports failed; retrying'));
+    }
   }
 
   return {
@@ -287,6 +355,7 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
     monitor,
     housekeeping,
     pollBounces,
+    pollDmarc,
     verp,
     bounceReceiver,
     metrics,
@@ -296,15 +365,28 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
     async listen() {
       return app.listen({ host: config.server.host, port: config.server.port });
     },
+    startDraining() {
+      if (draining) return;
+      draining = true;
+      // The workers take no new mail from now on: other processes send it (and, alone, this one after its restart).
+      workersStopped = Promise.all([worker.stop(), webhookWorker.stop()]).then(([a, b]) => a + b);
+    },
+    get draining() {
+      return draining;
+    },
+    get releasedLeases() {
+      return releasedLeases;
+    },
     async close() {
       if (housekeepingTimer) clearInterval(housekeepingTimer);
       if (rulesTimer) clearInterval(rulesTimer);
       await pruneJob.stop();
       await bounceSource?.stop();
+      await dmarcSource?.stop();
       await receiver?.close();
+      // No new connections; the requests in flight finish (each stored with its mails before its 201).
       await app.close();
-      await worker.stop();
-      await webhookWorker.stop();
+      releasedLeases = (await workersStopped) + (await worker.stop()) + (await webhookWorker.stop());
       transport.close();
       redis?.disconnect();
       await db.close();

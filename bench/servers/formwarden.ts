@@ -62,7 +62,8 @@ await runServer(async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'fw-bench-'));
   const cleanup = () => rmSync(dir, { recursive: true, force: true });
   try {
-    const config = loadBenchConfig(`sqlite:${path.join(dir, 'bench.db')}`);
+    // BENCH_DATABASE_URL: a PostgreSQL database of its own (bench/intake.ts creates and drops it); SQLite otherwise.
+    const config = loadBenchConfig(process.env.BENCH_DATABASE_URL || `sqlite:${path.join(dir, 'bench.db')}`);
     const instance = await createInstance({ config, file: null, baseDir: dir }, { logger: false, startWorker: true });
     const url = await instance.listen();
     return {

@@ -2,15 +2,23 @@
 // notification, deleted with their submission or after retention.attachments, and counted.
 import type { Kysely, Transaction } from 'kysely';
 import type { AcceptedFile } from '../forms/validate.js';
-import type { Database } from '../store/schema.js';
+import type { AttachmentTable, Database } from '../store/schema.js';
 import { newId } from '../util/id.js';
 
 type DbOrTrx = Kysely<Database> | Transaction<Database>;
 
 export async function insertAttachments(trx: DbOrTrx, submissionId: string, files: readonly AcceptedFile[], now: number): Promise<string[]> {
   if (files.length === 0) return [];
+  const rows = attachmentRows(submissionId, files, now);
+  // One row per statement: a multi-row insert of several megabytes each would be one huge statement.
+  for (const row of rows) await trx.insertInto('attachments').values(row).execute();
+  return rows.map((r) => r.id);
+}
+
+/** The rows of one submission's files (the accept path writes them with src/submissions/write.ts). */
+export function attachmentRows(submissionId: string, files: readonly AcceptedFile[], now: number): AttachmentTable[] {
   // Ids in the order the files came (their time part counts up), so mails list them in that order.
-  const rows = files.map((f, i) => ({
+  return files.map((f, i) => ({
     id: newId('a', now + i),
     submission_id: submissionId,
     field: f.field,
@@ -21,9 +29,6 @@ export async function insertAttachments(trx: DbOrTrx, submissionId: string, file
     data: f.data,
     created_at: now,
   }));
-  // One row per statement: a multi-row insert of several megabytes each would be one huge statement.
-  for (const row of rows) await trx.insertInto('attachments').values(row).execute();
-  return rows.map((r) => r.id);
 }
 
 /** What a mail attaches: the cleaned name, the sniffed type, the bytes. */

@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -6,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hostileText, TERMINAL_CONTROL } from '../test-support/hostile-text.js';
-import { runBouncesParse } from './cli-parse.js';
+import { parseMessages, runBouncesParse } from './cli-parse.js';
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), 'parse', 'fixtures');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'fw-cli-'));
@@ -31,7 +32,7 @@ describe('runBouncesParse', () => {
     const objs = text.trim().split('\n').map((l) => JSON.parse(l) as { file: string; index: number; bounces: Array<Record<string, unknown>> });
     expect(objs).toHaveLength(3);
     expect(objs[0]!.bounces[0]).toMatchObject({ recipient: 'nobody-here@receiver.example', reason: 'userunknown', hard: true, originalMessageId: 'inquiry-123@sender.example' });
-    expect(Object.keys(objs[0]!.bounces[0]!)).toEqual(['recipient', 'reason', 'status', 'replyCode', 'hard', 'action', 'diagnostic', 'feedbackType', 'originalMessageId']);
+    expect(Object.keys(objs[0]!.bounces[0]!)).toEqual(['recipient', 'sentTo', 'finalRecipient', 'reason', 'status', 'replyCode', 'hard', 'action', 'diagnostic', 'feedbackType', 'originalMessageId']);
     expect(objs.map((o) => o.index)).toEqual([0, 0, 1]);
     expect(objs[2]!.bounces[0]).toMatchObject({ recipient: 'gone.user@far.example', reason: 'mailboxfull' });
   });
@@ -64,4 +65,57 @@ describe('runBouncesParse', () => {
       { numRuns: 40 },
     );
   });
+});
+
+describe('runBouncesParse: inline or in worker threads', () => {
+  // A directory of fixtures (three copies each, more than the window of messages in flight) and the same as an mbox.
+  const names = readdirSync(fixtures).filter((f) => f.endsWith('.eml')).sort();
+  const dir = path.join(tmp, 'many');
+  mkdirSync(dir);
+  const mboxParts: string[] = [];
+  for (const copy of ['c', 'a', 'b']) {
+    for (const n of names) {
+      const raw = readFileSync(path.join(fixtures, n), 'latin1');
+      writeFileSync(path.join(dir, `${copy}-${n}`), raw, 'latin1');
+      mboxParts.push(`From MAILER-DAEMON Mon Mar  3 10:00:00 2025\n${raw}\n`);
+    }
+  }
+  const mbox = path.join(tmp, 'many.mbox');
+  writeFileSync(mbox, mboxParts.join(''), 'latin1');
+
+  it('prints the same lines in the same order whichever path parses, run after run', async () => {
+    const inline = await run([dir, mbox], true);
+    expect(inline.code).toBe(0);
+    const lines = inline.text.trimEnd().split('\n');
+    expect(lines).toHaveLength(names.length * 6);
+    const objs = lines.map((l) => JSON.parse(l) as { file: string; index: number });
+    // Files in name order, then the mbox's messages in file order.
+    const files = objs.slice(0, names.length * 3).map((o) => path.basename(o.file));
+    expect(files).toEqual([...files].sort());
+    expect(objs.slice(names.length * 3).map((o) => o.index)).toEqual([...Array(names.length * 3).keys()]);
+    for (const workers of [1, 2]) {
+      const out = new PassThrough();
+      const chunks: Buffer[] = [];
+      out.on('data', (c: Buffer) => chunks.push(c));
+      expect(await runBouncesParse([dir, mbox], { json: true, workers }, out)).toBe(0);
+      expect(Buffer.concat(chunks).toString('utf8')).toBe(inline.text);
+    }
+    expect((await run([dir, mbox], true)).text).toBe(inline.text);
+  }, 60_000);
+
+  it('parses in workers exactly what it parses inline, message by message', async () => {
+    const inline: unknown[] = [];
+    for await (const [m, r] of parseMessages(dir, 0)) inline.push([m.file, m.index, r]);
+    const pooled: unknown[] = [];
+    for await (const [m, r] of parseMessages(dir, 2)) pooled.push([m.file, m.index, r]);
+    expect(pooled).toEqual(inline);
+  }, 60_000);
+
+  it('a FIFO given as a path is reported, not waited on forever', async () => {
+    const fifo = path.join(tmp, 'pipe.eml');
+    execFileSync('mkfifo', [fifo]);
+    const { code, text } = await run([fifo, path.join(fixtures, 'arf.eml')], true);
+    expect(code).toBe(1);
+    expect(text.trimEnd().split('\n')).toHaveLength(1);
+  }, 10_000);
 });

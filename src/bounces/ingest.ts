@@ -83,7 +83,7 @@ async function actOnReport(db: Kysely<Database>, clock: Clock, raw: Buffer, pars
   const verp = outboxId ? await db.selectFrom('outbox').select(COLUMNS).where('id', '=', outboxId).executeTakeFirst() : undefined;
   const signals = reportSignals(parsed);
   if (!signals.length) {
-    const why: IgnoredWhy = parsed.kind === 'vacation' ? 'auto-reply' : parsed.kind === 'dsn' || parsed.kind === 'arf' ? 'no-failure' : 'not-a-report';
+    const why: IgnoredWhy = parsed.kind === 'vacation' || parsed.kind === 'challenge' ? 'auto-reply' : parsed.kind === 'dsn' || parsed.kind === 'arf' ? 'no-failure' : 'not-a-report';
     await ignore(db, now, verp ?? null, why, parsed, result);
     return result;
   }
@@ -119,7 +119,8 @@ async function signal(db: Kysely<Database>, now: number, mail: Row, b: BouncedRe
   const address = mail.to_addr;
   const complaint = b.reason === 'feedback';
   const kind = complaint ? 'complaint' : 'bounce';
-  const reported = [...new Set(records.map((r) => r.recipient).filter((r) => r && r.toLowerCase() !== address.toLowerCase()))].slice(0, 5);
+  // The report's addresses besides the row's: the address it says was sent to and the final (forwarded) one.
+  const reported = [...new Set(records.flatMap((r) => [r.sentTo, r.finalRecipient, r.recipient]).filter((r) => r && r.toLowerCase() !== address.toLowerCase()))].slice(0, 5);
   const inserted = await db
     .insertInto('events')
     .values({

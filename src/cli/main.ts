@@ -157,8 +157,26 @@ program
   .description('parse bounce messages (.eml, mbox, Maildir): one JSON object per message')
   .argument('<paths...>')
   .option('--json', 'JSON output')
+  .option('--workers <n>', 'parse in this many worker threads (default 0: in this process; see docs/benchmarks.md)', '0')
+  .action((paths: string[], opts: { json?: boolean; workers: string }) =>
+    run(async () => (await import('../bounces/cli-parse.js')).runBouncesParse(paths, { json: !!opts.json, workers: Math.max(0, Math.min(16, Math.floor(Number(opts.workers)) || 0)) }, process.stdout)),
+  );
+
+const dmarc = program.command('dmarc').description('DMARC aggregate reports (RFC 7489) sent to your rua address (docs/dmarc.md)');
+dmarc
+  .command('parse')
+  .description('read reports (.xml, .xml.gz, .zip, .eml, mbox, Maildir, imap://): one JSON line or table per report')
+  .argument('<paths...>')
+  .option('--json', 'JSON output')
   .action((paths: string[], opts: { json?: boolean }) =>
-    run(async () => (await import('../bounces/cli-parse.js')).runBouncesParse(paths, { json: !!opts.json }, process.stdout)),
+    run(async () => (await import('../dmarc/cli.js')).runDmarcParse(paths, { json: !!opts.json }, { out: process.stdout, err: process.stderr })),
+  );
+dmarc
+  .command('import')
+  .description('store reports in the database (a report already stored is not stored again)')
+  .argument('<paths...>', 'files, mbox, Maildir or imaps://user:password@host/MAILBOX')
+  .action((paths: string[], _opts, cmd: Command) =>
+    run(async () => (await import('../dmarc/cli.js')).runDmarcImport(configPath(cmd), paths, { out: process.stdout, err: process.stderr })),
   );
 
 program
@@ -250,8 +268,9 @@ program
   .option('--lang <lang>', 'ja or en')
   .option('--owner-domain <domain>', 'a domain you send from (repeatable; default: the domain of mail.from)', collect, [])
   .option('--progress', 'progress on stderr')
-  .addHelpText('after', '\nWith --config, the outbox of that configuration\'s database decides which bounces Formwarden sent.')
-  .action((paths: string[], opts: { json?: boolean; html?: string; lang?: string; ownerDomain: string[]; progress?: boolean }, cmd: Command) =>
+  .option('--dmarc-days <days>', 'with --config: the stored DMARC reports of this many days (default 30)')
+  .addHelpText('after', '\nWith --config, the outbox of that configuration\'s database decides which bounces Formwarden sent, and the DMARC\nreports stored by `dmarc import` (and the server) join those found among the messages (docs/dmarc.md).')
+  .action((paths: string[], opts: { json?: boolean; html?: string; lang?: string; ownerDomain: string[]; progress?: boolean; dmarcDays?: string }, cmd: Command) =>
     run(async () => {
       let ownerDomains = opts.ownerDomain;
       if (ownerDomains.length === 0) {
@@ -261,8 +280,10 @@ program
         ownerDomains = from ? [from.address.split('@')[1]!] : [];
       }
       const { runAnalyze } = await import('../bounces/analyze/index.js');
-      const analyzeWith = (extra: { lookup?: Parameters<typeof runAnalyze>[1]['lookup']; bounceDomain?: string; bouncePrefix?: string } = {}) =>
-        runAnalyze(paths, { json: opts.json, html: opts.html, lang: opts.lang === 'en' ? 'en' : opts.lang === 'ja' ? 'ja' : undefined, ownerDomains, progress: opts.progress, ...extra }, process.stdout, process.stderr);
+      const { geoSourceLookup } = await import('../dmarc/analyze/geo.js');
+      type Extra = Pick<Parameters<typeof runAnalyze>[1], 'lookup' | 'bounceDomain' | 'bouncePrefix' | 'dmarcRecords' | 'dmarcSenders' | 'dmarcLookup'>;
+      const analyzeWith = (extra: Extra = {}) =>
+        runAnalyze(paths, { json: opts.json, html: opts.html, lang: opts.lang === 'en' ? 'en' : opts.lang === 'ja' ? 'ja' : undefined, ownerDomains, progress: opts.progress, dmarcLookup: geoSourceLookup(), ...extra }, process.stdout, process.stderr);
       // With an explicit --config, the outbox in its database decides which bounces are Formwarden's.
       const explicit = configPath(cmd);
       if (!explicit) return analyzeWith();
@@ -273,7 +294,14 @@ program
       return withDb(explicit, async (db) => {
         const verp = await storedVerp(db.kysely, config);
         const v = config.bounces.verp;
-        return analyzeWith({ lookup: outboxLookup(db.kysely, verp), ...(v ? { bounceDomain: v.domain, bouncePrefix: v.prefix } : {}) });
+        // DMARC (docs/dmarc.md): the stored records of the last --dmarc-days days, the configured senders.
+        const { loadDmarcRecords } = await import('../dmarc/store.js');
+        const { resolveAuthorised } = await import('../dmarc/analyze/section.js');
+        const { dnsAddresses } = await import('../dmarc/alerts.js');
+        const days = Math.max(1, Number(opts.dmarcDays) || 30);
+        const dmarcRecords = await loadDmarcRecords(db.kysely, { since: new Date(Date.now() - days * 86_400_000) });
+        const dmarcSenders = await resolveAuthorised(config.dmarc.senders, dnsAddresses, (entry, e) => process.stderr.write(`formwarden analyze: dmarc.senders: ${entry}: ${e.message}\n`));
+        return analyzeWith({ lookup: outboxLookup(db.kysely, verp), ...(v ? { bounceDomain: v.domain, bouncePrefix: v.prefix } : {}), dmarcRecords, dmarcSenders, dmarcLookup: geoSourceLookup(config.defenses.geo) });
       });
     }),
   );

@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { lintConfig, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { createInstance } from '../main.js';
+import { createInstance, type Instance } from '../main.js';
+import { mustDuration } from '../util/duration.js';
 import { relayReport } from './check-config.js';
 
 export async function serve(configPath: string | undefined): Promise<number> {
@@ -29,14 +30,36 @@ export async function serve(configPath: string | undefined): Promise<number> {
     'formwarden listening',
   );
   for (const form of loaded.config.forms) log.info({ form: form.id, page: `${startup.base}/f/${form.id}` }, 'form ready');
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
   });
+  // A second signal while draining: leave at once (leases then run out as after a crash).
+  const now = (second: NodeJS.Signals) => {
+    process.stderr.write(`formwarden: ${second} again: exiting without draining\n`);
+    process.exit(1);
+  };
+  process.once('SIGINT', now);
+  process.once('SIGTERM', now);
+  await drainAndClose(instance, mustDuration(loaded.config.server.drainGrace), signal);
+  return 0;
+}
+
+/**
+ * The graceful stop (docs/scale.md): /healthz answers 503 + Retry-After at once, requests are still served
+ * for `graceMs` (the balancer's health check notices), then the server stops accepting, finishes the
+ * requests in flight, the workers stop and release the leases of mail they had not begun, and the stores close.
+ */
+export async function drainAndClose(instance: Instance, graceMs: number, signal: string): Promise<void> {
+  const log = instance.app.log;
+  instance.startDraining();
+  process.stderr.write(`formwarden: ${signal}: draining (health check 503), closing in ${graceMs / 1000} s\n`);
+  log.info({ signal, graceMs }, 'draining');
+  if (graceMs > 0) await new Promise((r) => setTimeout(r, graceMs));
   log.info('shutting down');
   await instance.close();
-  return 0;
+  process.stderr.write(`formwarden: stopped (${instance.releasedLeases} outbox lease(s) released)\n`);
+  log.info({ releasedLeases: instance.releasedLeases }, 'stopped');
 }
 
 /** Never log a password that sits in a URL. */

@@ -167,6 +167,64 @@ const pressureLevel = (eventLoopDelayMs: number) =>
     })
     .prefault({});
 
+const dkimSchema = z.strictObject({
+  domain: z
+    .string()
+    .transform((s) => s.toLowerCase().replace(/\.$/, ''))
+    .pipe(z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, { message: 'the signing domain, e.g. example.jp (the domain of mail.from)' })),
+  selector: z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*$/, { message: 'a DNS label such as fw2026 (letters, digits, - and _)' }),
+  privateKeyFile: z.string().min(1),
+});
+
+/**
+ * A site (docs/configuration.md#sites): forms of one customer with their own auto-reply budget (a second
+ * global cap that only its forms draw from), their own sender (From, Reply-To, envelope sender, DKIM key) and
+ * their own token key, so one abused site cannot use up, trip or forge for another. Unset keys: the instance's.
+ */
+const siteSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, { message: 'use lower-case letters, digits, - and _' }),
+  forms: z.array(z.string()).min(1, { message: 'a site needs at least one form: list its form ids (forms[].id)' }),
+  autoreplyBudget: z
+    .strictObject({ perHour: z.number().int().nonnegative().optional(), perDay: z.number().int().nonnegative().optional() })
+    .prefault({}),
+  mail: z
+    .strictObject({
+      from: z.string().optional(),
+      replyTo: address.optional(),
+      envelopeFrom: address.optional(),
+      dkim: dkimSchema.optional(),
+    })
+    .prefault({}),
+  secrets: z.strictObject({ tokenKey: z.string().min(32).optional() }).prefault({}),
+});
+export type SiteConfig = Omit<z.output<typeof siteSchema>, 'autoreplyBudget'> & { autoreplyBudget: { perHour: number; perDay: number } };
+
+/** Problems with `sites:`: unknown form ids, a form in two sites, duplicate site ids. */
+function siteIssues(sites: z.output<typeof siteSchema>[], formIds: ReadonlySet<string>): Array<{ path: (string | number)[]; message: string }> {
+  const out: Array<{ path: (string | number)[]; message: string }> = [];
+  const owner = new Map<string, string>();
+  const siteIds = new Set<string>();
+  sites.forEach((site, i) => {
+    if (siteIds.has(site.id)) out.push({ path: ['sites', i, 'id'], message: `duplicate site id "${site.id}"` });
+    siteIds.add(site.id);
+    site.forms.forEach((f, j) => {
+      if (!formIds.has(f)) out.push({ path: ['sites', i, 'forms', j], message: `unknown form id "${f}": list ids of forms[] (${[...formIds].join(', ')})` });
+      const prev = owner.get(f);
+      if (prev !== undefined && prev !== site.id) out.push({ path: ['sites', i, 'forms', j], message: `form "${f}" is already in site "${prev}": a form belongs to one site at most` });
+      else if (prev === site.id) out.push({ path: ['sites', i, 'forms', j], message: `form "${f}" is listed twice` });
+      owner.set(f, site.id);
+    });
+  });
+  return out;
+}
+
+/** A site's budget: as set, or derived from its forms as the instance budget is (defaultAutoreplyBudget). */
+function resolveSiteBudget(site: z.output<typeof siteSchema>, forms: readonly FormConfig[]): SiteConfig {
+  const derived = defaultAutoreplyBudget(forms);
+  const set = site.autoreplyBudget;
+  return { ...site, autoreplyBudget: { perHour: set.perHour ?? derived.perHour, perDay: set.perDay ?? derived.perDay } };
+}
+
 export const configSchema = z
   .strictObject({
     siteName: z.string().default('Formwarden'),
@@ -183,6 +241,11 @@ export const configSchema = z
         /** A request whose headers and body have not all arrived by then is answered 408 (slow bodies, slowloris). */
         requestTimeout: duration('30s'),
         trustProxy: z.array(z.string()).default([]),
+        /**
+         * On SIGTERM /healthz answers 503 at once; the server keeps serving for this long (so the load
+         * balancer's health check takes it out), then stops accepting and finishes what is in flight.
+         */
+        drainGrace: duration('5s'),
         logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
         /** When the event loop is saturated: first posts without proof, then every request get 503. */
         loadShedding: z
@@ -230,16 +293,7 @@ export const configSchema = z
           .strictObject({ threshold: z.number().int().positive().default(30), every: duration('15m') })
           .prefault({}),
         /** DKIM-sign every mail (docs/dkim.md); the key file (PEM, RSA >= 1024 bits or Ed25519) is checked at load. */
-        dkim: z
-          .strictObject({
-            domain: z
-              .string()
-              .transform((s) => s.toLowerCase().replace(/\.$/, ''))
-              .pipe(z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, { message: 'the signing domain, e.g. example.jp (the domain of mail.from)' })),
-            selector: z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*$/, { message: 'a DNS label such as fw2026 (letters, digits, - and _)' }),
-            privateKeyFile: z.string().min(1),
-          })
-          .optional(),
+        dkim: dkimSchema.optional(),
       })
       .prefault({}),
     redis: z
@@ -302,13 +356,40 @@ export const configSchema = z
       })
       .prefault({}),
     /**
+     * DMARC aggregate reports (docs/dmarc.md). `imap`: the mailbox the rua address delivers to; unset, report
+     * mails arriving in the bounce mailbox (bounces.imap) are read from there. `alert`: see docs/dmarc.md.
+     */
+    dmarc: z
+      .strictObject({
+        imap: z
+          .strictObject({
+            url: z.string().regex(/^imaps?:\/\//, { message: 'use imaps://user:password@imap.example.jp/DMARC' }),
+            every: duration('15m'),
+          })
+          .optional(),
+        /** The owner's own senders (CIDRs, addresses, host names): authorised without waiting for DMARC passes. */
+        senders: z.array(z.string().min(1)).default([]),
+        /** When to tell the owner (docs/dmarc.md, "Alerts"). */
+        alert: z
+          .strictObject({
+            /** failing messages from one unknown source on one day above which the owner is alerted */
+            unknownFailing: z.number().int().nonnegative().default(20),
+            /** the day's authorised volume at least this many times the median of the 7 days before */
+            volumeJump: z.number().min(1).default(3),
+            /** and at least this many messages */
+            minVolume: z.number().int().nonnegative().default(50),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    /**
      * How long stored data is kept. `refused`: posts refused at the door or rejected by their score (they
      * reached nobody) are deleted this long after they arrived. `attachments`: files sent with an inquiry are
      * deleted this long after they arrived (the inquiry itself is kept).
      */
     /** How long stored data is kept (docs/configuration.md#retention): a duration, or `never` to keep forever. */
     retention: z
-      .strictObject({ submissions: keepFor('365d'), refused: keepFor('7d'), attachments: keepFor('90d'), clientInfo: keepFor('30d') })
+      .strictObject({ submissions: keepFor('365d'), refused: keepFor('7d'), attachments: keepFor('90d'), clientInfo: keepFor('30d'), dmarc: keepFor('365d') })
       .prefault({}),
     /** Files sent with file fields (docs/attachments.md): defaults for every file field, and the total per post. */
     attachments: z
@@ -320,6 +401,8 @@ export const configSchema = z
       })
       .prefault({}),
     forms: z.array(formSchema).min(1, { message: 'configure at least one form' }),
+    /** Hosts and agencies: groups of forms with their own auto-reply budget, sender and secrets (docs/configuration.md#sites). */
+    sites: z.array(siteSchema).default([]),
   })
   .superRefine((cfg, ctx) => {
     const ids = new Set<string>();
@@ -327,6 +410,7 @@ export const configSchema = z
       if (ids.has(f.id)) ctx.addIssue({ code: 'custom', path: ['forms', i, 'id'], message: `duplicate form id "${f.id}"` });
       ids.add(f.id);
     });
+    for (const issue of siteIssues(cfg.sites, ids)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
     cfg.mail.retry.forEach((r, i) => {
       if (parseDuration(r) === null) ctx.addIssue({ code: 'custom', path: ['mail', 'retry', i], message: 'not a duration: e.g. 1m, 15m, 4h' });
     });
@@ -334,7 +418,8 @@ export const configSchema = z
   .transform((cfg) => {
     const derived = defaultAutoreplyBudget(cfg.forms);
     const set = cfg.mail.autoreplyBudget;
-    return { ...cfg, mail: { ...cfg.mail, autoreplyBudget: { perHour: set.perHour ?? derived.perHour, perDay: set.perDay ?? derived.perDay } } };
+    const sites = cfg.sites.map((site) => resolveSiteBudget(site, cfg.forms.filter((f) => site.forms.includes(f.id))));
+    return { ...cfg, sites, mail: { ...cfg.mail, autoreplyBudget: { perHour: set.perHour ?? derived.perHour, perDay: set.perDay ?? derived.perDay } } };
   });
 
 /**

@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.js';
 import {
   buildCatalog,
   createPipeline,
+  DbReplayStore,
   DEFAULT_CATALOG,
   MemoryReplayStore,
   RedisReplayStore,
@@ -63,6 +64,10 @@ export interface DefenseDeps {
   fetch?: typeof fetch;
   /** Where bans are kept so that every process and the CLI see them. */
   db?: Kysely<Database>;
+  /** The database engine: on PostgreSQL without Redis, spent tokens and proofs are kept in the database (shared). */
+  dialect?: 'sqlite' | 'postgres';
+  /** Each site's token key (config sites:, generated and stored when unset): its forms' tokens and proofs are signed with it. */
+  siteKeys?: ReadonlyMap<string, string>;
 }
 
 /** A key for one purpose, derived from the configured (or generated) token key. */
@@ -74,7 +79,13 @@ export function buildDefenses(config: Config, tokenKey: string, deps: DefenseDep
   const d = config.defenses;
   const prefix = config.redis?.keyPrefix ?? 'fw:';
   const now = () => deps.clock.now();
-  const replay: ReplayStore = deps.redis ? new RedisReplayStore(deps.redis, `${prefix}replay:`) : new MemoryReplayStore({ now: () => deps.clock.now().getTime() });
+  // Spent tokens and proofs must be seen by every process: Redis when configured, else the database on
+  // PostgreSQL (several processes may share it), else memory (one SQLite process).
+  const replay: ReplayStore = deps.redis
+    ? new RedisReplayStore(deps.redis, `${prefix}replay:`)
+    : deps.db && deps.dialect === 'postgres'
+      ? new DbReplayStore(deps.db, () => deps.clock.now().getTime())
+      : new MemoryReplayStore({ now: () => deps.clock.now().getTime() });
 
   const failureStore: BanStore = deps.redis ? new RedisBanStore(deps.redis, `${prefix}ban:`) : new MemoryBanStore(() => deps.clock.now().getTime());
   const dbBans = deps.db ? new DbBanStore(deps.db, failureStore, () => deps.clock.now().getTime()) : null;
@@ -83,24 +94,52 @@ export function buildDefenses(config: Config, tokenKey: string, deps: DefenseDep
     { allow: d.ipLists.allow, block: d.ipLists.block, ...(d.ipLists.ban === false ? {} : { ban: d.ipLists.ban }) },
     { banStore },
   );
-  const tokens = createFormTokenDefense({
-    secret: deriveKey(tokenKey, 'form-token'),
-    minFillSeconds: d.formToken.minFillSeconds,
-    maxAgeMinutes: d.formToken.maxAgeMinutes,
-    missing: d.formToken.missing,
-  });
-  const altcha = d.altcha.enabled
-    ? createAltchaDefense(
-        {
-          hmacSecret: deriveKey(tokenKey, 'altcha'),
-          ...(d.altcha.algorithm ? { algorithm: d.altcha.algorithm } : {}),
-          cost: d.altcha.cost,
-          minNumber: d.altcha.minNumber,
-          maxNumber: d.altcha.maxNumber,
-          ...(d.altcha.expiresSeconds ? { expiresSeconds: d.altcha.expiresSeconds } : {}),
-        },
-        { raised: deps.raised, clock: now },
+  // A site's forms sign with the site's own key: a token or proof issued for a form of one site fails on another's.
+  const siteOfForm = new Map(config.sites.flatMap((s) => s.forms.map((f) => [f, s.id] as const)));
+  const bySite = <T>(make: (key: string) => T): ((formId: string) => T) => {
+    const base = make(tokenKey);
+    const perSite = new Map([...(deps.siteKeys ?? new Map<string, string>())].map(([site, key]) => [site, make(key)] as const));
+    return (formId) => perSite.get(siteOfForm.get(formId) ?? '') ?? base;
+  };
+  const tokensFor = bySite((key) =>
+    createFormTokenDefense({
+      secret: deriveKey(key, 'form-token'),
+      minFillSeconds: d.formToken.minFillSeconds,
+      maxAgeMinutes: d.formToken.maxAgeMinutes,
+      missing: d.formToken.missing,
+    }),
+  );
+  const baseTokens = tokensFor('');
+  const tokens: FormTokenDefense = {
+    ...baseTokens,
+    issueToken: (formId, at) => tokensFor(formId).issueToken(formId, at),
+    verifyToken: (token, formId, at, store) => tokensFor(formId).verifyToken(token, formId, at, store),
+    inspectToken: (token, formId, at) => tokensFor(formId).inspectToken(token, formId, at),
+    check: (sub, ctx) => tokensFor(sub.formId).check(sub, ctx),
+  };
+  const altchaFor = d.altcha.enabled
+    ? bySite((key) =>
+        createAltchaDefense(
+          {
+            hmacSecret: deriveKey(key, 'altcha'),
+            ...(d.altcha.algorithm ? { algorithm: d.altcha.algorithm } : {}),
+            cost: d.altcha.cost,
+            minNumber: d.altcha.minNumber,
+            maxNumber: d.altcha.maxNumber,
+            ...(d.altcha.expiresSeconds ? { expiresSeconds: d.altcha.expiresSeconds } : {}),
+          },
+          { raised: deps.raised, clock: now },
+        ),
       )
+    : null;
+  const altcha: AltchaDefense | null = altchaFor
+    ? {
+        ...altchaFor(''),
+        createChallenge: (formId) => altchaFor(formId).createChallenge(formId),
+        verify: (payload, formId, store) => altchaFor(formId).verify(payload, formId, store),
+        inspect: (payload, formId) => altchaFor(formId).inspect(payload, formId),
+        check: (sub, ctx) => altchaFor(sub.formId).check(sub, ctx),
+      }
     : null;
   const captchaImage = d.captchaImage.enabled
     ? createCaptchaImageDefense({

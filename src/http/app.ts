@@ -31,6 +31,8 @@ export interface AppDeps {
   onAccepted?: () => void;
   logger?: boolean | object;
   healthCheck?: () => Promise<boolean>;
+  /** The process is draining (SIGTERM): /healthz answers 503 with Retry-After and responses close their connection. */
+  draining?: () => boolean;
   /** The saturation level (default: sampled from the event loop per server.loadShedding). */
   pressure?: () => PressureLevel;
 }
@@ -236,6 +238,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const https = overHttps(req);
     reply.headers(req.url.startsWith('/api/') ? (https ? apiSecurity : plainApiSecurity) : https ? security : plainSecurity);
     reply.header('vary', 'Origin');
+    // Draining: a keep-alive client opens its next connection elsewhere (through the balancer).
+    if (deps.draining?.()) reply.header('connection', 'close');
     const origin = req.headers.origin;
     if (origin && !corsAllowed(req, origin)) logCorsMiss(req, origin);
     if (corsAllowed(req, origin)) {
@@ -471,6 +475,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   app.get('/healthz', async (_req, reply) => {
+    if (deps.draining?.()) return reply.code(503).header('retry-after', '5').header('cache-control', 'no-store').send({ status: 'draining' });
     const ok = deps.healthCheck ? await deps.healthCheck().catch(() => false) : true;
     return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable' });
   });

@@ -1,6 +1,8 @@
 // The owner's inbox is protected too: above the notification threshold, and for every quarantined
 // submission, notifications are batched into one digest per form every `mail.digest.every`.
-import type { Kysely } from 'kysely';
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { sql, type Kysely } from 'kysely';
 import type { Config } from '../config/schema.js';
 import { defang } from '../relay/defang.js';
 import type { Database } from '../store/schema.js';
@@ -10,18 +12,21 @@ import { newId } from '../util/id.js';
 import { enqueue, outboxRow } from './outbox.js';
 
 const LISTED = 50;
+const HOUR_MS = 3_600_000;
 
-/**
- * Individual notifications per form in the last hour, counted in memory by each process (so the
- * hot path reads nothing): with several processes the threshold applies to each of them.
- */
-export class NotifyRate {
+/** Individual notifications per form in the last hour, against the digest threshold (mail.digest.threshold). */
+export interface NotifyRate {
+  /** True when the form is over the threshold; otherwise counts one notification now. */
+  overOrCount(formId: string, now: number): boolean | Promise<boolean>;
+}
+
+/** Counted in memory by this process (so the hot path reads nothing): one process only (SQLite, no Redis). */
+export class MemoryNotifyRate implements NotifyRate {
   private readonly sent = new Map<string, number[]>();
   constructor(private readonly threshold: number) {}
 
-  /** True when the form is over the threshold; otherwise counts one notification now. */
   overOrCount(formId: string, now: number): boolean {
-    const times = (this.sent.get(formId) ?? []).filter((t) => t > now - 3_600_000);
+    const times = (this.sent.get(formId) ?? []).filter((t) => t > now - HOUR_MS);
     this.sent.set(formId, times);
     if (times.length >= this.threshold) return true;
     times.push(now);
@@ -29,7 +34,75 @@ export class NotifyRate {
   }
 }
 
-export async function sendDigests(db: Kysely<Database>, config: Config, clock: Clock, fromAddress: string): Promise<number> {
+// Drops what left the hour, counts, and adds this notification only below the threshold: one atomic step.
+const NOTIFY_SCRIPT = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1] - ARGV[2])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 1 end
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 0`;
+
+/**
+ * Shared by every process on one Redis (config redis:): the threshold holds for the whole cluster. If Redis
+ * cannot answer, the notification goes out on its own (the owner's mail is never held back by a counter).
+ */
+export class RedisNotifyRate implements NotifyRate {
+  constructor(
+    private readonly redis: Redis,
+    private readonly threshold: number,
+    private readonly prefix = 'fw:notify:',
+  ) {}
+
+  async overOrCount(formId: string, now: number): Promise<boolean> {
+    try {
+      const r = await this.redis.eval(NOTIFY_SCRIPT, 1, this.prefix + encodeURIComponent(formId), now, HOUR_MS, this.threshold, `${now}:${randomBytes(6).toString('hex')}`);
+      return Number(r) === 1;
+    } catch {
+      return false;
+    }
+  }
+}
+
+/**
+ * Shared through the database (PostgreSQL without Redis): the notifications queued for the form in the last
+ * hour, as stored with the submissions. Posts in flight at the same moment may each see the count below the
+ * threshold: it can be passed by at most the number of concurrent posts, never by more.
+ */
+export class DbNotifyRate implements NotifyRate {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly threshold: number,
+  ) {}
+
+  async overOrCount(formId: string, now: number): Promise<boolean> {
+    try {
+      const r = await this.db
+        .selectFrom('submissions')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('form_id', '=', formId)
+        .where('created_at', '>', now - HOUR_MS)
+        .where('notify', '=', 'queued')
+        .executeTakeFirstOrThrow();
+      return Number(r.n) >= this.threshold;
+    } catch {
+      return false;
+    }
+  }
+}
+
+/** The notification rate every process shares: Redis when configured, else the database on PostgreSQL, else memory. */
+export function createNotifyRate(threshold: number, shared: { redis?: Redis | null; prefix?: string; db?: Kysely<Database>; dialect?: string }): NotifyRate {
+  if (shared.redis) return new RedisNotifyRate(shared.redis, threshold, `${shared.prefix ?? 'fw:'}notify:`);
+  if (shared.db && shared.dialect === 'postgres') return new DbNotifyRate(shared.db, threshold);
+  return new MemoryNotifyRate(threshold);
+}
+
+/**
+ * One digest per form every mail.digest.every. With several processes, the digest of a form is decided under a
+ * lock (PostgreSQL: an advisory lock per form; SQLite serialises writers): the last digest is read again inside
+ * it, so two processes never send the same digest twice.
+ */
+export async function sendDigests(db: Kysely<Database>, config: Config, clock: Clock, fromAddress: string, dialect?: string): Promise<number> {
   const now = clock.now().getTime();
   const every = mustDuration(config.mail.digest.every);
   let sent = 0;
@@ -60,14 +133,18 @@ Full list: formwarden submissions list --form ${form.id}
 ${lines.join('\n')}${pending.length > LISTED ? `\n… and ${pending.length - LISTED} more / ほか ${pending.length - LISTED} 件` : ''}
 `;
     const rows = form.notify.to.map((to) => outboxRow({ kind: 'digest', submissionId: null, formId: form.id, to, replyTo: null, subject, body }, fromAddress, now));
-    await db.transaction().execute(async (trx) => {
+    const done = await db.transaction().execute(async (trx) => {
+      if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtextextended(${`digest:${form.id}`}, 0))`.execute(trx);
+      const again = await trx.selectFrom('events').select('at').where('kind', '=', 'digest').where('form_id', '=', form.id).orderBy('at', 'desc').limit(1).executeTakeFirst();
+      if (again && (again.at !== last?.at || now - again.at < every)) return false;
       await trx.insertInto('events').values({ id: newId('e', now), kind: 'digest', form_id: form.id, address: null, at: now, detail: String(pending.length) }).execute();
       for (let i = 0; i < pending.length; i += 500) {
         await trx.updateTable('submissions').set({ notify: 'digested' }).where('id', 'in', pending.slice(i, i + 500).map((p) => p.id)).execute();
       }
       await enqueue(trx, rows);
+      return true;
     });
-    sent += rows.length;
+    if (done) sent += rows.length;
   }
   return sent;
 }

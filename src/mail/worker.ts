@@ -31,6 +31,8 @@ export interface WorkerOptions {
   decorate?: (row: OutboxTable) => { headers?: Record<string, string>; footer?: string };
   /** Signs the built message (mail.dkim); the signed message is what is sent and stored. */
   sign?: (raw: Buffer) => Promise<Buffer>;
+  /** A row's own sender (a form of a site with sites[].mail): From header, envelope sender and signer instead of the above. */
+  senderFor?: (row: OutboxTable) => { fromHeader: string; envelopeFrom: string; sign?: (raw: Buffer) => Promise<Buffer> } | undefined;
   /**
    * Webhook rows (src/integrations) are POSTed by this instead of built and sent as mail; precheck,
    * decorate and sign do not apply to them. Without it the worker leaves them alone.
@@ -46,6 +48,8 @@ export class OutboxWorker {
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = true;
+  /** stop() was called: a pass under way ends after the attempts already begun. */
+  private halting = false;
   /** The latest time seen by tick(), to notice the clock going back. */
   private lastNow = 0;
 
@@ -62,7 +66,7 @@ export class OutboxWorker {
     for (;;) {
       const n = await this.tick();
       total += n;
-      if (n === 0) return total;
+      if (n === 0 || this.halting) return total;
     }
   }
 
@@ -86,6 +90,8 @@ export class OutboxWorker {
     for (const row of due) if (await this.claim(row, now)) claimed.push(row);
     const concurrency = Math.max(1, this.opts.concurrency ?? 2);
     for (let i = 0; i < claimed.length; i += concurrency) {
+      // Stopping (a drain): what is claimed but not begun is released by stop(), not attempted.
+      if (this.halting) break;
       await Promise.all(claimed.slice(i, i + concurrency).map((row) => this.attempt(row)));
     }
     return claimed.length;
@@ -166,10 +172,11 @@ export class OutboxWorker {
         return;
       }
       const extra = this.opts.decorate?.(row) ?? {};
+      const sender = this.opts.senderFor?.(row);
       const built = await buildMessage({
         id: row.id,
         kind: row.kind,
-        from: this.opts.fromHeader,
+        from: sender?.fromHeader ?? this.opts.fromHeader,
         to: row.to_addr,
         replyTo: row.reply_to,
         subject: row.subject,
@@ -180,8 +187,9 @@ export class OutboxWorker {
         // The visitor's files ride on the owner's notification only (docs/attachments.md); never on any other kind.
         attachments: row.kind === 'notify' && row.submission_id ? await attachmentsForMail(this.db, row.submission_id) : undefined,
       });
-      const raw = this.opts.sign ? await this.opts.sign(built) : built;
-      const result = await this.transport.send({ from: this.opts.envelopeFrom(row), to: row.to_addr }, raw);
+      const sign = sender ? sender.sign : this.opts.sign;
+      const raw = sign ? await sign(built) : built;
+      const result = await this.transport.send({ from: sender?.envelopeFrom ?? this.opts.envelopeFrom(row), to: row.to_addr }, raw);
       const now = this.clock.now().getTime();
       if (result.ok) {
         await this.finish(row, { state: 'sent', sent_at: now, raw: raw.toString('utf8'), transport: this.transport.name, attempts: row.attempts + 1, last_error: null });
@@ -222,6 +230,7 @@ export class OutboxWorker {
   /** Polls every pollMs, and at once after kick(). */
   start(): void {
     this.stopped = false;
+    this.halting = false;
     this.schedule(0);
   }
 
@@ -252,10 +261,34 @@ export class OutboxWorker {
       });
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops taking mail: the attempts under way finish (their SMTP answer is recorded), mails claimed but
+   * not begun are not attempted, and every lease this worker still holds is released at once, so another
+   * process sends those mails now rather than after the lease runs out. Returns how many were released.
+   */
+  async stop(): Promise<number> {
+    const wasRunning = !this.stopped;
     this.stopped = true;
+    this.halting = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.running;
+    if (!wasRunning) return 0;
+    // The database gone (a fault): the leases then simply run out, as after a crash.
+    return this.releaseLeases().catch((e) => {
+      this.opts.log?.warn({ err: String(e) }, 'outbox: could not release leases; they expire on their own');
+      return 0;
+    });
+  }
+
+  /** Gives back the pending mails this worker has claimed (nothing is in flight when it is called). */
+  async releaseLeases(): Promise<number> {
+    const r = await this.db
+      .updateTable('outbox')
+      .set({ locked_until: null, locked_by: null })
+      .where('locked_by', '=', this.id)
+      .where('state', '=', 'pending')
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
   }
 }

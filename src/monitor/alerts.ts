@@ -3,7 +3,7 @@
 // rate-limited per scope and kind. Samples are defanged so the alert never carries a clickable spam link,
 // and everything that came from outside (visitor text, IPs, domains) is escaped for the target it is
 // rendered for, so it cannot mention (@here, [toall]), link, close a code block or fake a line.
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Config } from '../config/schema.js';
 import { networkKey, parseAddress } from '../defenses/client-address/index.js';
 import { enqueue, outboxRow } from '../mail/outbox.js';
@@ -22,6 +22,8 @@ export interface AlertDeps {
   fetch?: typeof fetch;
   onQueued?: () => void;
   log?: { warn(obj: object, msg: string): void };
+  /** On PostgreSQL the once-per-interval check is made under a lock per scope, so two processes never both alert. */
+  dialect?: 'sqlite' | 'postgres';
 }
 
 export type AlertTarget = 'mail' | 'json' | 'slack' | 'chatwork';
@@ -253,24 +255,37 @@ export async function sendAlert(deps: AlertDeps, trip: TripInfo | CapAlert): Pro
   if (last && now - last.at < mustDuration(config.alerts.minInterval)) return false;
   const text = alertText(config, trip);
   const form = trip.formId ? config.forms.find((f) => f.id === trip.formId) : undefined;
-  const recipients = [...new Set([...(form ? form.notify.to : config.forms.flatMap((f) => f.notify.to)), ...config.alerts.to])];
+  // A site's trip is told to the owners of its forms only; the instance's to every form's owners.
+  const siteForms = 'forms' in trip && trip.forms ? config.forms.filter((f) => trip.forms!.includes(f.id)) : null;
+  const recipients = [...new Set([...(form ? form.notify.to : (siteForms ?? config.forms).flatMap((f) => f.notify.to)), ...config.alerts.to])];
   const rows = recipients.map((to) => outboxRow({ kind: 'alert', submissionId: null, formId: trip.formId, to, replyTo: null, subject: text.subject, body: text.body }, deps.fromAddress, now));
-  await db.transaction().execute(async (trx) => {
+  const queued = await db.transaction().execute(async (trx) => {
+    // Several processes may see the same trip in the same tick: the check is made again under a lock
+    // (PostgreSQL: advisory, per scope; SQLite: the write transaction itself).
+    if (deps.dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtextextended(${`alert:${key}`}, 0))`.execute(trx);
+    const again = await trx.selectFrom('events').select('at').where('kind', '=', 'alert').where('detail', '=', key).orderBy('at', 'desc').limit(1).executeTakeFirst();
+    if (again && now - again.at < mustDuration(config.alerts.minInterval)) return false;
     await trx.insertInto('events').values({ id: newId('e', now), kind: 'alert', form_id: trip.formId, address: null, at: now, detail: key }).execute();
     await enqueue(trx, rows);
+    return true;
   });
+  if (!queued) return false;
   deps.onQueued?.();
   const hook = config.alerts.webhook;
-  if (hook) {
-    const payload = webhookPayload(hook.format, config, trip);
-    const headers: Record<string, string> = { 'content-type': payload.contentType };
-    if (hook.format === 'chatwork' && hook.token) headers['x-chatworktoken'] = hook.token;
-    try {
-      const res = await (deps.fetch ?? fetch)(hook.url, { method: 'POST', headers, body: payload.body, signal: AbortSignal.timeout(5000) });
-      if (!res.ok) deps.log?.warn({ status: res.status }, 'alert webhook answered an error');
-    } catch (e) {
-      deps.log?.warn({ err: String(e) }, 'alert webhook failed');
-    }
-  }
+  if (hook) await postAlertWebhook(deps, webhookPayload(hook.format, config, trip));
   return true;
+}
+
+/** POSTs an alert payload to alerts.webhook (when configured); failures are logged, never thrown. Also used by dmarc/alerts.ts. */
+export async function postAlertWebhook(deps: Pick<AlertDeps, 'config' | 'fetch' | 'log'>, payload: { body: string; contentType: string }): Promise<void> {
+  const hook = deps.config.alerts.webhook;
+  if (!hook) return;
+  const headers: Record<string, string> = { 'content-type': payload.contentType };
+  if (hook.format === 'chatwork' && hook.token) headers['x-chatworktoken'] = hook.token;
+  try {
+    const res = await (deps.fetch ?? fetch)(hook.url, { method: 'POST', headers, body: payload.body, signal: AbortSignal.timeout(5000) });
+    if (!res.ok) deps.log?.warn({ status: res.status }, 'alert webhook answered an error');
+  } catch (e) {
+    deps.log?.warn({ err: String(e) }, 'alert webhook failed');
+  }
 }

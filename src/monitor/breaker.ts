@@ -9,6 +9,7 @@
 import type { Kysely } from 'kysely';
 import type { Config } from '../config/schema.js';
 import { addressDomain } from '../relay/address.js';
+import { formsInNoSite, siteScopeOf } from '../config/sites.js';
 import { recordCancelledAutoreply } from '../relay/budget.js';
 import type { Database } from '../store/schema.js';
 import type { Clock } from '../util/clock.js';
@@ -37,6 +38,8 @@ export interface WindowStats {
 export interface TripInfo {
   scope: string;
   formId: string | null;
+  /** A site's trip (scope site:<id>): its forms, whose owners are alerted. */
+  forms?: string[];
   reason: string;
   stats: WindowStats;
   /** breaker (default): auto-replies stopped; attack: refused posts observed, auto-replies go on. */
@@ -73,7 +76,8 @@ export class Monitor {
 
   /** Cached state (refreshed every tick, and at once on a trip in this process). */
   isOpen(formId: string): boolean {
-    return this.states.get(`form:${formId}`) === 'open' || this.states.get('instance') === 'open';
+    // A form of a site stops with its site's breaker (site:<id>), never with another site's or the instance's.
+    return this.states.get(`form:${formId}`) === 'open' || this.states.get(siteScopeOf(this.deps.config, formId)) === 'open';
   }
 
   state(scope: string): BreakerState {
@@ -83,7 +87,7 @@ export class Monitor {
   /** An attack (many refused posts) was observed on the form or the instance and has not calmed down yet. */
   underAttack(formId: string): boolean {
     const now = this.deps.clock.now().getTime();
-    return [`form:${formId}`, 'instance'].some((s) => (this.attacks.get(s)?.until ?? 0) > now);
+    return [`form:${formId}`, siteScopeOf(this.deps.config, formId)].some((s) => (this.attacks.get(s)?.until ?? 0) > now);
   }
 
   /** The proof-of-work is raised while the breaker is open or an attack is observed. */
@@ -113,24 +117,28 @@ export class Monitor {
     if (!config.monitor.enabled) return [];
     const trips: TripInfo[] = [];
     for (const form of config.forms) trips.push(...(await this.evaluate(`form:${form.id}`, form.id, config.monitor.form)));
-    trips.push(...(await this.evaluate('instance', null, config.monitor.instance)));
+    // Each site is watched as an instance of its own (the instance limits, over its forms only); the instance
+    // scope watches the forms in no site. Without sites: the instance, over every form, as always.
+    for (const site of config.sites) trips.push(...(await this.evaluate(`site:${site.id}`, null, config.monitor.instance, site.forms)));
+    const rest = config.sites.length > 0 ? formsInNoSite(config) : null;
+    if (rest === null || rest.length > 0) trips.push(...(await this.evaluate('instance', null, config.monitor.instance, rest)));
     return trips;
   }
 
-  private async evaluate(scope: string, formId: string | null, limits: Limits): Promise<TripInfo[]> {
+  private async evaluate(scope: string, formId: string | null, limits: Limits, forms: string[] | null = formId === null ? null : [formId]): Promise<TripInfo[]> {
     const m = this.deps.config.monitor;
     const now = this.deps.clock.now().getTime();
     const windowMs = m.windowSeconds * 1000;
-    const current = await this.stats(formId, now - windowMs, now);
-    const reason = await this.anomaly(formId, current, limits, now, windowMs);
+    const current = await this.stats(forms, now - windowMs, now);
+    const reason = await this.anomaly(forms, current, limits, now, windowMs);
     const attack = this.attackReason(current, limits);
     const state = this.state(scope);
     const row = await this.deps.db.selectFrom('breakers').selectAll().where('scope', '=', scope).executeTakeFirst();
 
     if (reason && (state !== 'open' || !row)) {
-      await this.trip(scope, formId, reason, now);
+      await this.trip(scope, formId, forms, reason, now);
       if (attack) await this.observeAttack(scope, formId, attack, now);
-      const info: TripInfo = { scope, formId, reason, stats: current, kind: 'breaker' };
+      const info: TripInfo = { scope, formId, reason, stats: current, kind: 'breaker', ...(scope.startsWith('site:') && forms ? { forms } : {}) };
       await this.deps.onTrip?.(info);
       return [info];
     }
@@ -139,7 +147,7 @@ export class Monitor {
       // Refused posts sent no mail: the owner hears of them (rate-limited) and the proof-of-work rises,
       // but genuine visitors keep their auto-replies.
       await this.observeAttack(scope, formId, attack, now);
-      const info: TripInfo = { scope, formId, reason: attack, stats: current, kind: 'attack' };
+      const info: TripInfo = { scope, formId, reason: attack, stats: current, kind: 'attack', ...(scope.startsWith('site:') && forms ? { forms } : {}) };
       if (state !== 'open') await this.deps.onTrip?.(info);
       out.push(info);
     }
@@ -152,7 +160,7 @@ export class Monitor {
   }
 
   /** Reasons to stop auto-replies: only posts that were accepted (mail could follow) and signals that need many victims. */
-  private async anomaly(formId: string | null, s: WindowStats, limits: Limits, now: number, windowMs: number): Promise<string | null> {
+  private async anomaly(formId: FormFilter, s: WindowStats, limits: Limits, now: number, windowMs: number): Promise<string | null> {
     const m = this.deps.config.monitor;
     const accepted = s.submissions - s.rejected;
     if (accepted > limits.submissions) return `submissions ${accepted} in ${m.windowSeconds}s > limit ${limits.submissions}`;
@@ -198,10 +206,11 @@ export class Monitor {
     this.attacks.set(scope, mark);
   }
 
-  async stats(formId: string | null, from: number, to: number, detail = true): Promise<WindowStats> {
+  /** The window's figures for one form, several (a site, the forms in no site), or every form (null). */
+  async stats(formId: FormFilter, from: number, to: number, detail = true): Promise<WindowStats> {
     const db = this.deps.db;
     let q = db.selectFrom('submissions').select(['action', 'ip', 'autoreply', 'autoreply_to', 'fields']).where('created_at', '>', from).where('created_at', '<=', to);
-    if (formId) q = q.where('form_id', '=', formId);
+    if (formId !== null) q = q.where('form_id', 'in', forms(formId));
     const rows = await q.limit(50_000).execute();
     const signals = await this.signalStats(formId, from, to);
     const domains = new Map<string, number>();
@@ -238,10 +247,10 @@ export class Monitor {
    * and how many auto-replies were sent since the oldest mail they name (so a handful of forged reports
    * about old mails weighs against everything sent since).
    */
-  private async signalStats(formId: string | null, from: number, to: number): Promise<{ bounces: number; bounceDomains: number; sent: number }> {
+  private async signalStats(formId: FormFilter, from: number, to: number): Promise<{ bounces: number; bounceDomains: number; sent: number }> {
     const db = this.deps.db;
     let e = db.selectFrom('events').select(['kind', 'address', 'detail']).where('kind', 'in', [...SIGNAL_KINDS]).where('at', '>', from).where('at', '<=', to);
-    if (formId) e = e.where('form_id', '=', formId);
+    if (formId !== null) e = e.where('form_id', 'in', forms(formId));
     const events = await e.limit(50_000).execute();
     // Each signal's key: the mail it names (bounces: detail.outbox; clicks: detail.outbox or the submission id).
     const keyed = events.map((ev, i) => {
@@ -280,7 +289,7 @@ export class Monitor {
     const named = [...signals.keys()].filter((k) => k.startsWith('m:')).map((k) => mails.get(k.slice(2)));
     const since = Math.max(to - SENT_LOOKBACK_MS, named.reduce((m, r) => (r ? Math.min(m, r.created_at) : m), from));
     let q = db.selectFrom('outbox').select((eb) => eb.fn.countAll<number>().as('n')).where('kind', '=', 'autoreply').where('state', '=', 'sent').where('created_at', '>', since).where('created_at', '<=', to);
-    if (formId) q = q.where('form_id', '=', formId);
+    if (formId !== null) q = q.where('form_id', 'in', forms(formId));
     const sentInRange = Number((await q.executeTakeFirstOrThrow()).n);
     // Every mail a signal names was sent, whatever its kind or age: the share never exceeds 1.
     const counted = (r: { kind: string; state: string; created_at: number } | undefined) => !!r && r.kind === 'autoreply' && r.state === 'sent' && r.created_at > since && r.created_at <= to;
@@ -288,23 +297,33 @@ export class Monitor {
     return { bounces: signals.size, bounceDomains: domains.size, sent: sentInRange + outside };
   }
 
-  private async trip(scope: string, formId: string | null, reason: string, now: number): Promise<void> {
+  private async trip(scope: string, formId: string | null, forms: FormFilter, reason: string, now: number): Promise<void> {
     const retryAt = now + this.deps.config.monitor.coolDownSeconds * 1000;
     await this.setState(scope, 'open', reason, now, now, retryAt);
     await this.deps.db.insertInto('events').values({ id: newId('e', now), kind: 'breaker', form_id: formId, address: null, at: now, detail: `${scope}: ${reason}` }).execute();
-    await this.cancelPendingAutoreplies(formId, 'breaker');
+    await this.cancelPendingAutoreplies(forms, 'breaker');
     this.deps.log?.warn({ scope, reason }, 'circuit breaker tripped');
   }
 
   /** Cancels auto-replies still waiting in the outbox (the delayed ones), refunding their caps. */
-  async cancelPendingAutoreplies(formId: string | null, reason: string): Promise<number> {
+  async cancelPendingAutoreplies(formId: FormFilter, reason: string): Promise<number> {
     const db = this.deps.db;
     let q = db.selectFrom('outbox').select(['id', 'submission_id']).where('kind', '=', 'autoreply').where('state', '=', 'pending');
-    if (formId) q = q.where('form_id', '=', formId);
+    if (formId !== null) q = q.where('form_id', 'in', forms(formId));
     const rows = await q.execute();
+    const now = this.deps.clock.now().getTime();
     for (const r of rows) {
       await db.transaction().execute(async (trx) => {
-        const u = await trx.updateTable('outbox').set({ state: 'cancelled', last_error: reason }).where('id', '=', r.id).where('state', '=', 'pending').executeTakeFirst();
+        // A mail under a worker's lease is being attempted: its precheck (which sees this breaker) cancels it
+        // and refunds it, or it is sent and keeps its charge. Cancelling it here would refund a mail that
+        // still leaves, and the refund would let one more through the caps (test/cluster.db.test.ts).
+        const u = await trx
+          .updateTable('outbox')
+          .set({ state: 'cancelled', last_error: reason })
+          .where('id', '=', r.id)
+          .where('state', '=', 'pending')
+          .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', now)]))
+          .executeTakeFirst();
         if (Number(u.numUpdatedRows) === 0) return;
         await recordCancelledAutoreply(trx, r, reason);
       });
@@ -334,8 +353,13 @@ export class Monitor {
   }
 }
 
-/** The breakers row of a form id, or of "instance". */
-export const breakerScope = (form: string) => (form === 'instance' ? 'instance' : `form:${form}`);
+/** One form id, several (a site's), or null for every form. */
+type FormFilter = string | readonly string[] | null;
+/** The ids of a filter (never empty: `in ()` is no SQL; an empty list matches no real form id). */
+const forms = (f: string | readonly string[]): string[] => (typeof f === 'string' ? [f] : f.length > 0 ? [...f] : ['\u0000none']);
+
+/** The breakers row of a form id, of a site (site:<id>), or of "instance". */
+export const breakerScope = (form: string) => (form === 'instance' || form.startsWith('site:') ? form : `form:${form}`);
 
 /**
  * `formwarden breaker reset FORM` and the console: closes the breaker in the database; a running server picks

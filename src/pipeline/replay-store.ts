@@ -1,4 +1,7 @@
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/schema.js';
 import type { ReplayStore } from './types.js';
 
 /** In-process replay store: fine for a single instance. Expired keys are swept as the map is used. */
@@ -88,4 +91,47 @@ export function recordingReplayStore(store: ReplayStore): ReplayStore & { releas
       await Promise.all(used.splice(0).map((k) => store.release(k).catch(() => {})));
     },
   };
+}
+
+/**
+ * Replay store in the database (the `kv` table, key `replay:<key>`, updated_at = until when the key is spent):
+ * shared by every process on one PostgreSQL when there is no Redis. One upsert per key: it inserts, or takes
+ * over an expired row; a live row is left alone and the key is refused. Expired rows are swept by prune().
+ */
+export class DbReplayStore implements ReplayStore {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  static key(key: string): string {
+    const k = `replay:${key}`;
+    return k.length <= 200 ? k : `replay:#${createHash('sha256').update(key).digest('base64url')}`;
+  }
+
+  async useOnce(key: string, ttlSeconds: number): Promise<boolean> {
+    const now = this.now();
+    const until = now + Math.max(1, Math.ceil(ttlSeconds)) * 1000;
+    const r = await this.db
+      .insertInto('kv')
+      .values({ key: DbReplayStore.key(key), value: 'replay', updated_at: until })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value: 'replay', updated_at: until }).where('kv.updated_at', '<=', now))
+      .executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
+  async release(key: string): Promise<void> {
+    await this.db.deleteFrom('kv').where('key', '=', DbReplayStore.key(key)).execute();
+  }
+
+  async seen(keys: string[]): Promise<boolean> {
+    if (keys.length === 0) return false;
+    const row = await this.db.selectFrom('kv').select('key').where('key', 'in', keys.map(DbReplayStore.key)).where('updated_at', '>', this.now()).limit(1).executeTakeFirst();
+    return !!row;
+  }
+
+  /** Deletes spent keys whose time is over. */
+  async prune(): Promise<void> {
+    await this.db.deleteFrom('kv').where('key', 'like', 'replay:%').where('updated_at', '<=', this.now()).execute();
+  }
 }

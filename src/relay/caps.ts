@@ -18,6 +18,8 @@ export interface CapPolicy {
   perFormDay: number | null;
   /** Service-wide backstop; not configurable per form, never off. */
   global: { perHour: number; perDay: number };
+  /** The budget of the form's site (config `sites:`): only its forms draw from it; none for a form in no site. */
+  site?: { id: string; perHour: number; perDay: number };
 }
 
 export const HOUR = 3600;
@@ -59,7 +61,7 @@ export function hasFormLevelCap(policy: CapPolicy): boolean {
   );
 }
 
-export type CapScope = 'address' | 'domain' | 'form-hour' | 'form-day' | 'global-hour' | 'global-day';
+export type CapScope = 'address' | 'domain' | 'form-hour' | 'form-day' | 'site-hour' | 'site-day' | 'global-hour' | 'global-day';
 
 export interface CapKey {
   key: string;
@@ -102,6 +104,11 @@ export function capKeys(formId: string, address: string, policy: Readonly<CapPol
   if (policy.perFormDay !== null) {
     keys.push({ key: `relay:form:${enc(formId)}:day`, limit: policy.perFormDay, windowSeconds: DAY, scope: 'form-day' });
   }
+  if (policy.site) {
+    const site = enc(policy.site.id);
+    keys.push({ key: `relay:site:${site}:hour`, limit: policy.site.perHour, windowSeconds: HOUR, scope: 'site-hour' });
+    keys.push({ key: `relay:site:${site}:day`, limit: policy.site.perDay, windowSeconds: DAY, scope: 'site-day' });
+  }
   keys.push({ key: 'relay:global:hour', limit: policy.global.perHour, windowSeconds: HOUR, scope: 'global-hour' });
   keys.push({ key: 'relay:global:day', limit: policy.global.perDay, windowSeconds: DAY, scope: 'global-day' });
   return keys;
@@ -121,6 +128,7 @@ export function describeCaps(policy: Readonly<CapPolicy>): string[] {
   if (policy.perDomain) out.push(`cap ${policy.perDomain.count}/domain/${formatWindow(policy.perDomain.windowSeconds)}`);
   if (policy.perFormHour !== null) out.push(`cap ${policy.perFormHour}/form/1h`);
   if (policy.perFormDay !== null) out.push(`cap ${policy.perFormDay}/form/24h`);
+  if (policy.site) out.push(`site ${policy.site.id} cap ${policy.site.perHour}/1h, ${policy.site.perDay}/24h`);
   out.push(`global cap ${policy.global.perHour}/1h, ${policy.global.perDay}/24h`);
   return out;
 }

@@ -80,6 +80,8 @@ export const FORMWARDEN_TABLES = [
   'console_audit',
   'console_sessions',
   'console_users',
+  'dmarc_records',
+  'dmarc_reports',
   'events',
   'ip_rules',
   'kv',

@@ -17,6 +17,7 @@ import * as m010 from './migrations/010_attachments.js';
 import * as m011 from './migrations/011_receipts.js';
 import * as m012 from './migrations/012_console.js';
 import * as m013 from './migrations/013_dashboard_index.js';
+import * as m014 from './migrations/014_dmarc.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -25,9 +26,14 @@ export interface Db {
   kysely: Kysely<Database>;
   dialect: Dialect;
   close(): Promise<void>;
+  /**
+   * The driver under Kysely, for the accept path's prepared statements (src/submissions/write.ts) only.
+   * On SQLite it is the one connection Kysely serialises: use it inside `kysely.connection().execute()`.
+   */
+  raw?: { sqlite: SQLite.Database } | { pool: pg.Pool };
 }
 
-export const migrations: Record<string, Migration> = { '001_initial': m001, '002_relay': m002, '003_ip_rules': m003, '004_bans': m004, '005_kv': m005, '006_canonical_suppressions': m006, '008_refused_posts': m008, '010_attachments': m010, '011_receipts': m011, '012_console': m012, '013_dashboard_index': m013 };
+export const migrations: Record<string, Migration> = { '001_initial': m001, '002_relay': m002, '003_ip_rules': m003, '004_bans': m004, '005_kv': m005, '006_canonical_suppressions': m006, '008_refused_posts': m008, '010_attachments': m010, '011_receipts': m011, '012_console': m012, '013_dashboard_index': m013, '014_dmarc': m014 };
 
 // int8 columns hold millisecond timestamps: read them as numbers, not strings.
 const pgTypes = {
@@ -48,7 +54,7 @@ export function openDb(url: string, baseDir = process.cwd()): Db {
     sqlite.pragma('busy_timeout = 10000');
     cachePreparedStatements(sqlite);
     const kysely = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
-    return { kysely, dialect: 'sqlite', close: () => kysely.destroy() };
+    return { kysely, dialect: 'sqlite', close: () => kysely.destroy(), raw: { sqlite } };
   }
   const pool = new pg.Pool({ connectionString: url, max: 10, types: pgTypes, connectionTimeoutMillis: 10_000 });
   // A dropped connection (e.g. PostgreSQL restarting) must not crash the process; the next query reconnects.
@@ -58,7 +64,7 @@ export function openDb(url: string, baseDir = process.cwd()): Db {
   pool.on('error', () => {});
   pool.on('connect', (client) => client.on('error', () => {}));
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { kysely, dialect: 'postgres', close: () => kysely.destroy() };
+  return { kysely, dialect: 'postgres', close: () => kysely.destroy(), raw: { pool } };
 }
 
 /**

@@ -1,5 +1,6 @@
 // Table types for Kysely. Timestamps are integer milliseconds since the epoch on both databases,
 // so comparisons and arithmetic are the same in SQLite and PostgreSQL.
+import type { Generated } from 'kysely';
 
 
 export interface SubmissionTable {
@@ -131,6 +132,47 @@ export interface Database {
   console_users: ConsoleUserTable;
   console_sessions: ConsoleSessionTable;
   console_audit: ConsoleAuditTable;
+  dmarc_reports: DmarcReportTable;
+  dmarc_records: DmarcRecordTable;
+}
+
+/** A DMARC aggregate report (migration 014, src/dmarc/store.ts). Times in ms. */
+export interface DmarcReportTable {
+  id: Generated<number>;
+  org_name: string;
+  report_id: string;
+  domain: string;
+  email: string | null;
+  begin_at: number;
+  end_at: number;
+  /** the published policy as JSON (DmarcPolicy) */
+  policy: string;
+  /** rows in the report */
+  records: number;
+  /** the sum of their counts */
+  messages: number;
+  /** where it was read: a file name, an IMAP mailbox (without its password) */
+  source: string;
+  created_at: number;
+}
+
+/** One source row of a DMARC report. */
+export interface DmarcRecordTable {
+  id: Generated<number>;
+  /** dmarc_reports.id */
+  report: number;
+  source_ip: string;
+  /** 1 when source_ip is the text as written, not an IP address */
+  bad_source_ip: number;
+  count: number;
+  disposition: string;
+  dkim: string;
+  spf: string;
+  header_from: string;
+  envelope_from: string | null;
+  /** JSON arrays of domains */
+  dkim_domains: string;
+  spf_domains: string;
 }
 
 /** An account of the owner's console (migration 012, docs/admin.md). */

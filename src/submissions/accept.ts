@@ -7,13 +7,13 @@ import type { Defenses } from '../defenses/setup.js';
 import type { Lang } from '../i18n/messages.js';
 import { SYSTEM_FIELDS, validateFields, type FieldError, type RawFields } from '../forms/validate.js';
 import { createHash } from 'node:crypto';
-import { NotifyRate } from '../mail/digest.js';
-import { enqueue, outboxRow, type NewMail } from '../mail/outbox.js';
+import type { NotifyRate } from '../mail/digest.js';
+import { siteOf } from '../config/sites.js';
+import { outboxRow, type NewMail } from '../mail/outbox.js';
 import { planAutoreply, planNotifications } from '../mail/plan.js';
 import type { Monitor } from '../monitor/breaker.js';
-import { chargeCaps } from '../relay/budget.js';
 import { capKeys, resolveCapPolicy, type CapPolicy } from '../relay/caps.js';
-import { isSuppressed } from '../relay/suppression.js';
+import { normalizeAddress } from '../relay/address.js';
 import { recordingReplayStore, type Action, type RunResult, type Submission, type Verdict } from '../pipeline/index.js';
 import type { Db } from '../store/db.js';
 import type { Clock } from '../util/clock.js';
@@ -23,7 +23,9 @@ import type { WebhookPlanner } from '../integrations/plan.js';
 import { NO_PROOF } from '../defenses/form-token/index.js';
 import { newReceipt } from './receipt.js';
 import { fileSummaries } from '../attachments/summary.js';
-import { insertAttachments } from '../attachments/store.js';
+import { attachmentRows } from '../attachments/store.js';
+import type { SubmissionTable } from '../store/schema.js';
+import { AcceptWriter } from './write.js';
 
 export type { Action, Verdict };
 
@@ -48,6 +50,8 @@ export interface IntakeDeps {
   db: Db;
   clock: Clock;
   fromAddress: string;
+  /** The From address of a form's mails when it differs from fromAddress (a form of a site with its own mail.from). */
+  senderAddress?: (formId: string) => string | undefined;
   /** The bot defenses; without them every valid submission is accepted (tests of the mail path). */
   defenses?: Defenses;
   /** The circuit breaker; while it is open for a form, its auto-replies are skipped. */
@@ -58,12 +62,27 @@ export interface IntakeDeps {
   webhooks?: WebhookPlanner;
   /** Draws a receipt number (tests force collisions); default newReceipt. */
   newReceipt?: () => string;
+  /** The group-committing writer; default one per database (writerFor). */
+  writer?: AcceptWriter;
+}
+
+const writers = new WeakMap<Db, AcceptWriter>();
+/** The database's one writer, so every intake on it shares its group commits. */
+export function writerFor(db: Db): AcceptWriter {
+  let w = writers.get(db);
+  if (!w) writers.set(db, (w = new AcceptWriter(db)));
+  return w;
 }
 
 /** The budgets one form's auto-replies draw from: its own caps over the defaults, and the instance budget. */
 export function capPolicyFor(config: Config, form: FormConfig): CapPolicy {
   const policy = resolveCapPolicy(form.autoreply?.caps);
-  return { ...policy, global: { perHour: config.mail.autoreplyBudget.perHour, perDay: config.mail.autoreplyBudget.perDay } };
+  const site = siteOf(config, form.id);
+  return {
+    ...policy,
+    global: { perHour: config.mail.autoreplyBudget.perHour, perDay: config.mail.autoreplyBudget.perDay },
+    ...(site ? { site: { id: site.id, ...site.autoreplyBudget } } : {}),
+  };
 }
 
 /** A hash of the visitor's free text, normalised, to spot bursts of the same message. */
@@ -122,14 +141,16 @@ export async function acceptSubmission(deps: IntakeDeps, input: IntakeInput): Pr
   const mails: NewMail[] = [];
   if (verdict.action === 'quarantine') notifyState = 'digest';
   else if (delivered) {
-    if (deps.notifyRate?.overOrCount(input.form.id, now)) notifyState = 'digest';
+    if (await deps.notifyRate?.overOrCount(input.form.id, now)) notifyState = 'digest';
     else {
       // The owner's notification names the files (they ride on it as attachments); nothing else does.
       mails.push(...planNotifications(deps.config, { ...planned, values: { ...planned.values, ...fileSummaries(checked.files) } }));
       notifyState = 'queued';
     }
   }
-  const notifyRows = mails.map((m) => outboxRow(m, deps.fromAddress, now));
+  // A form of a site sends as the site (sites[].mail): its From names the Message-ID's domain.
+  const fromAddress = deps.senderAddress?.(input.form.id) ?? deps.fromAddress;
+  const notifyRows = mails.map((m) => outboxRow(m, fromAddress, now));
   // Webhooks for the events the owner chose (accepted, quarantined): in the same transaction, never for a reject.
   const hookRows = deps.webhooks?.rows({ id, receipt, form: input.form, values: checked.values, createdAt, action: verdict.action, score: verdict.score }, deps.fromAddress, now) ?? [];
 
@@ -146,44 +167,43 @@ export async function acceptSubmission(deps: IntakeDeps, input: IntakeInput): Pr
     else if (verdict.action !== 'accept') autoreplyState = `skipped:${verdict.action}`;
     else if (plan.withheld) autoreplyState = `skipped:address:${plan.withheld}`;
     else if (deps.monitor?.isOpen(input.form.id)) autoreplyState = 'skipped:breaker';
-    else if (await givingBackOnError(isSuppressed(deps.db.kysely, plan.key))) autoreplyState = 'skipped:suppressed';
+    else if (await givingBackOnError((deps.writer ?? writerFor(deps.db)).suppressed(normalizeAddress(plan.key)))) autoreplyState = 'skipped:suppressed';
   }
-  const autoreplyRow = autoreply && autoreplyState === 'pending' ? outboxRow(autoreply, deps.fromAddress, now) : null;
+  const siteReplyTo = siteOf(deps.config, input.form.id)?.mail.replyTo ?? null;
+  const autoreplyRow = autoreply && autoreplyState === 'pending' ? outboxRow(siteReplyTo ? { ...autoreply, replyTo: siteReplyTo } : autoreply, fromAddress, now) : null;
   // Refused at the door (a reject without a valid token and proof-of-work): kept compactly, see refusedAtDoor.
   const door = deps.defenses ? refusedAtDoor(verdict) : null;
 
-  await givingBackOnError(
-    deps.db.kysely.transaction().execute(async (trx) => {
-      if (autoreplyRow && autoreplyTo) {
-        const charged = await chargeCaps(trx, deps.db.dialect, capKeys(input.form.id, autoreplyTo, capPolicyFor(deps.config, input.form)), autoreplyRow.id, now);
-        autoreplyState = charged.ok ? 'queued' : `skipped:cap:${charged.scope}`;
-      }
-      await trx
-        .insertInto('submissions')
-        .values({
-          id,
-          receipt,
-          form_id: input.form.id,
-          created_at: now,
-          ip: input.ip,
-          user_agent: door ? '' : input.userAgent.slice(0, 500),
-          lang: input.lang,
-          fields: door ? '{}' : JSON.stringify(checked.values),
-          action: verdict.action,
-          score: verdict.score,
-          verdict: JSON.stringify(door ? compactVerdict(verdict) : verdict),
-          autoreply: autoreplyState,
-          notify: notifyState,
-          content_hash: door ? '' : contentHash(input.form, checked.values),
-          autoreply_to: door ? null : autoreplyTo,
-          ...(door ? { refused: door, bytes: postBytes(input.raw) } : {}),
-        })
-        .execute();
+  // The one write (src/submissions/write.ts): prepared statements, group commit; answered after its commit.
+  const submission: SubmissionTable = {
+    id,
+    receipt,
+    form_id: input.form.id,
+    created_at: now,
+    ip: input.ip,
+    user_agent: door ? '' : input.userAgent.slice(0, 500),
+    lang: input.lang,
+    fields: door ? '{}' : JSON.stringify(checked.values),
+    action: verdict.action,
+    score: verdict.score,
+    verdict: JSON.stringify(door ? compactVerdict(verdict) : verdict),
+    autoreply: autoreplyState,
+    notify: notifyState,
+    content_hash: door ? '' : contentHash(input.form, checked.values),
+    autoreply_to: door ? null : autoreplyTo,
+    refused: door ?? null,
+    bytes: door ? postBytes(input.raw) : null,
+  };
+  const written = await givingBackOnError(
+    (deps.writer ?? writerFor(deps.db)).write({
+      submission,
       // The files, with their submission (never for a post refused at the door, whose fields are not kept either).
-      if (!door) await insertAttachments(trx, id, checked.files, now);
-      await enqueue(trx, [...(autoreplyState === 'queued' && autoreplyRow ? [...notifyRows, autoreplyRow] : notifyRows), ...hookRows]);
+      attachments: door ? [] : attachmentRows(id, checked.files, now),
+      mails: [...notifyRows, ...hookRows],
+      autoreply: autoreplyRow && autoreplyTo ? { row: autoreplyRow, keys: capKeys(input.form.id, autoreplyTo, capPolicyFor(deps.config, input.form)) } : null,
     }),
   );
+  autoreplyState = written.autoreply;
   const rows = autoreplyState === 'queued' ? notifyRows.length + 1 : notifyRows.length;
   if (deps.defenses && sub) await deps.defenses.pipeline.commit(sub, run, deps.defenses.context());
   return { kind: 'accepted', id, receipt, action: verdict.action, mails: rows, verdict, autoreply: autoreplyState };
@@ -197,7 +217,7 @@ async function freeReceipt(deps: IntakeDeps): Promise<string> {
   const draw = deps.newReceipt ?? newReceipt;
   for (let i = 0; ; i++) {
     const receipt = draw();
-    const taken = await deps.db.kysely.selectFrom('submissions').select('id').where('receipt', '=', receipt).executeTakeFirst();
+    const taken = await (deps.writer ?? writerFor(deps.db)).receiptTaken(receipt);
     if (!taken || i >= 20) return receipt;
   }
 }

@@ -3,7 +3,8 @@
 // them; the files of every inquiry are deleted after `retention.attachments` (default 90 days); every
 // submission is deleted with everything that belongs to it (delete.ts) after `retention.submissions`
 // (default 365 days), unless a mail of it is still pending; the client address and user agent are
-// anonymised after `retention.clientInfo` (default 30 days). `never` keeps that kind forever. The job
+// anonymised after `retention.clientInfo` (default 30 days); DMARC reports are deleted `retention.dmarc`
+// (default 365 days) after the end of their period (dmarc/store.ts). `never` keeps that kind forever. The job
 // deletes in small batches, each its own short statement or transaction, so it never holds the SQLite
 // writer or a PostgreSQL transaction for long, and yields to requests between batches.
 import type { Kysely } from 'kysely';
@@ -14,6 +15,7 @@ import type { Clock } from '../util/clock.js';
 import { mustDuration } from '../util/duration.js';
 import { attachmentUsage, deleteAttachmentsOf } from '../attachments/store.js';
 import { parseAddress } from '../defenses/client-address/index.js';
+import { pruneDmarc } from '../dmarc/store.js';
 import { addRows, deleteMails, deleteSubmissionsCascade, noRows, TABLES, type DeletedRows } from './delete.js';
 
 export interface PruneOptions {
@@ -203,6 +205,8 @@ export interface PruneReport {
   submissions: DeletedRows & { kept: number };
   attachments: { files: number; bytes: number };
   clientInfo: number;
+  /** retention.dmarc: DMARC reports deleted (with their rows). */
+  dmarc: number;
 }
 
 /** The window in ms, or null for `never`. */
@@ -235,7 +239,7 @@ export class PruneJob {
         const r = this.deps.config.retention;
         const log = this.deps.log;
         const now = () => this.deps.clock.now().getTime();
-        const out: PruneReport = { refused: 0, submissions: { ...noRows(), kept: 0 }, attachments: { files: 0, bytes: 0 }, clientInfo: 0 };
+        const out: PruneReport = { refused: 0, submissions: { ...noRows(), kept: 0 }, attachments: { files: 0, bytes: 0 }, clientInfo: 0, dmarc: 0 };
         const refused = windowOf(r.refused);
         if (refused !== null) {
           out.refused = await pruneRefused(this.deps.db, now() - refused);
@@ -260,6 +264,11 @@ export class PruneJob {
         if (client !== null) {
           out.clientInfo = await anonymiseClientInfo(this.deps.db, now() - client);
           if (out.clientInfo > 0) log?.info({ anonymised: out.clientInfo, olderThan: r.clientInfo }, 'retention: client addresses and user agents anonymised');
+        }
+        const dmarc = windowOf(r.dmarc);
+        if (dmarc !== null) {
+          out.dmarc = await pruneDmarc(this.deps.db, now() - dmarc);
+          if (out.dmarc > 0) log?.info({ deleted: out.dmarc, olderThan: r.dmarc }, 'retention: DMARC reports deleted');
         }
         return out;
       } finally {

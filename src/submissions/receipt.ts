@@ -2,13 +2,13 @@
 // alphabet has no I, L, O or U, so a number read aloud or typed back is not mistaken; a lower-case or
 // ungrouped copy, and I/L for 1 and O for 0, normalise to the same number. Uniqueness per instance comes from
 // the database (a unique index): a collision is drawn again.
-import { randomBytes } from 'node:crypto';
+import { secureRandom } from '../util/id.js';
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 export const RECEIPT_PATTERN = /^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/;
 
 /** A new receipt number from 5 random bytes (40 bits = 8 characters). */
-export function newReceipt(bytes: Uint8Array = randomBytes(5)): string {
+export function newReceipt(bytes: Uint8Array = secureRandom(5)): string {
   let bits = 0n;
   for (const b of bytes.subarray(0, 5)) bits = (bits << 8n) | BigInt(b);
   let out = '';

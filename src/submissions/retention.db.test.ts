@@ -23,7 +23,7 @@ describe.skipIf(dbUnavailable())('retention: submissions and client information'
   beforeAll(async () => {
     db = await createTestDatabase();
     const config = parseConfigText(testConfigYaml({ dbUrl: db.url, defenses: DEFENSES }), 'test');
-    expect(config.retention).toEqual({ submissions: '365d', refused: '7d', attachments: '90d', clientInfo: '30d' });
+    expect(config.retention).toEqual({ submissions: '365d', refused: '7d', attachments: '90d', clientInfo: '30d', dmarc: '365d' });
     instance = await createInstance({ config, file: null, baseDir: db.dir }, { clock, startWorker: false });
   });
   afterAll(async () => {
@@ -161,7 +161,8 @@ describe.skipIf(dbUnavailable())('retention: submissions and client information'
 
   it('retention windows: defaults, never, and the likely mistakes refused with a clear message', () => {
     const parse = (v: string) => parseConfigText(testConfigYaml({ dbUrl: 'sqlite::memory:', extra: `retention: { ${v} }` }), 'test').retention;
-    expect(parse('submissions: never, clientInfo: 7d')).toEqual({ submissions: 'never', refused: '7d', attachments: '90d', clientInfo: '7d' });
+    expect(parse('submissions: never, clientInfo: 7d')).toEqual({ submissions: 'never', refused: '7d', attachments: '90d', clientInfo: '7d', dmarc: '365d' });
+    expect(parse('dmarc: never').dmarc).toBe('never');
     expect(() => parse('submissions: 0')).toThrow(/retention\.submissions.*0 would delete at once: write never/s);
     expect(() => parse('clientInfo: 30')).toThrow(/retention\.clientInfo.*bare number here would be seconds: add a unit/s);
     expect(() => parse('clientInfo: soon')).toThrow(/retention\.clientInfo.*not a duration/s);

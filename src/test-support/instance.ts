@@ -47,6 +47,22 @@ defenses:
 `;
 
 /**
+ * A plain POST of the fields (and the empty honeypot `website`) is accepted with score 0: no token, proof or
+ * rate limit needed, as in the intake bench (bench/servers/formwarden.ts). For tests of the write path.
+ */
+export const PLAIN_POST_DEFENSES = `
+defenses:
+  symbols: { TOKEN_MISSING: 0 }
+  formToken: { missing: flag, minFillSeconds: 0 }
+  honeypot: { fields: [website] }
+  ipLists: { ban: false }
+  rateLimit: { enabled: false }
+  altcha: { enabled: false }
+  geo: { enabled: false }
+  content: { enabled: false }
+`;
+
+/**
  * Load shedding is off unless asked for: on a loaded CI machine the event loop of a test process can lag
  * enough to shed a test's token-less post; src/http/shedding.db.test.ts sets the pressure by hand.
  */

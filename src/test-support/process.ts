@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { waitFor } from './wait.js';
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const cliPath = path.join(projectRoot, 'dist/cli/main.js');
+/** The built CLI; FORMWARDEN_TEST_CLI points at another build (a private outDir while others build dist/). */
+export const cliPath = process.env.FORMWARDEN_TEST_CLI || path.join(projectRoot, 'dist/cli/main.js');
 
 export function assertBuilt(): void {
   if (!existsSync(cliPath)) throw new Error(`${cliPath} is missing: run \`npm run build\` (npm test does it first)`);

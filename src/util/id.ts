@@ -1,6 +1,22 @@
 // Identifiers that sort by creation time and cannot be guessed: 10 characters of time, 12 of randomness
 // (Crockford base32, as in ULID), behind a short prefix naming the kind of row.
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
+
+// Random bytes drawn 4 KiB at a time from the same CSPRNG (one call per ~300 ids instead of one per id);
+// every byte is handed out once.
+const POOL = Buffer.alloc(4096);
+let poolAt = POOL.length;
+
+/** n (at most 4096) fresh random bytes; the view is valid until the next call. */
+export function secureRandom(n: number): Uint8Array {
+  if (poolAt + n > POOL.length) {
+    randomFillSync(POOL);
+    poolAt = 0;
+  }
+  const out = POOL.subarray(poolAt, poolAt + n);
+  poolAt += n;
+  return out;
+}
 
 /** Crockford base32 in lower case: no i, l, o, u; safe in URLs and mail local parts. */
 export const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
@@ -12,7 +28,7 @@ export function newId(prefix: string, now = Date.now()): string {
     time = ALPHABET[t % 32] + time;
     t = Math.floor(t / 32);
   }
-  const bytes = randomBytes(12);
+  const bytes = secureRandom(12);
   let rand = '';
   for (const b of bytes) rand += ALPHABET[b % 32];
   return `${prefix}_${time}${rand}`;

@@ -1,12 +1,15 @@
 // `formwarden analyze PATH...`: the weekly bounce report from mbox / Maildir / .eml files or an IMAP folder.
 import { writeFile } from 'node:fs/promises';
 import { readMessages } from '../parse/index.js';
-import { isImapUrl, readImapUrl, redactImapUrl } from '../imap/index.js';
 import type { Lang } from './labels.js';
 import { defaultLang } from '../../i18n/messages.js';
 import { analyze, type AnalyzeMessage, type AnalyzeOptions, type Report } from './report.js';
 import { renderHtml } from './render-html.js';
 import { renderJson, renderText } from './render-text.js';
+import { DmarcCollector } from '../../dmarc/analyze/collect.js';
+import { analyzeDmarc, type SourceLookup } from '../../dmarc/analyze/section.js';
+import { dmarcEvidence } from '../../dmarc/analyze/evidence.js';
+import type { StoredDmarcRecord } from '../../dmarc/types.js';
 
 export { analyze, ReportBuilder, dayOf, type AnalyzeMessage, type AnalyzeOptions, type Report, type DayRow } from './report.js';
 export { buildFindings, trend, type Finding } from './findings.js';
@@ -28,20 +31,29 @@ export interface RunAnalyzeOptions {
   progress?: boolean;
   /** progress every this many messages (default 5000) or every 2 s, whichever comes first */
   progressEvery?: number;
+  /** stored DMARC records (with --config); reports found among the messages are added to them */
+  dmarcRecords?: StoredDmarcRecord[];
+  /** the owner's senders (dmarc.senders: CIDRs and addresses, host names already resolved) */
+  dmarcSenders?: string[];
+  /** ASN / country of a DMARC source (the geo defense's offline databases) */
+  dmarcLookup?: SourceLookup;
 }
 
 type Out = NodeJS.WritableStream & { isTTY?: boolean };
 
 export { defaultLang };
 
+// The same test as imap/index.ts's isImapUrl: that module (and imapflow, ~25 modules) loads only for an imap:// path.
+const isImapUrl = (s: string) => /^imaps?:\/\//i.test(s);
+
 /** Every message of every path, in order; a path that cannot be read is reported and skipped. */
 async function* allMessages(paths: string[], err: Out, failed: string[]): AsyncGenerator<AnalyzeMessage> {
   for (const p of paths) {
     try {
-      if (isImapUrl(p)) yield* readImapUrl(p);
+      if (isImapUrl(p)) yield* (await import('../imap/index.js')).readImapUrl(p);
       else yield* readMessages([p]);
     } catch (e) {
-      const name = isImapUrl(p) ? redactImapUrl(p) : p;
+      const name = isImapUrl(p) ? (await import('../imap/index.js')).redactImapUrl(p) : p;
       failed.push(name);
       err.write(`formwarden: cannot read ${name}: ${(e as Error).message}\n`);
     }
@@ -73,6 +85,10 @@ export async function runAnalyze(paths: string[], opts: RunAnalyzeOptions, out: 
   };
   const failed: string[] = [];
   const aopts: AnalyzeOptions = { ownerDomains: (opts.ownerDomains ?? []).map((d) => d.toLowerCase()), onProgress: (n, b) => progress(n, b) };
+  const dmarc = new DmarcCollector();
+  if (opts.dmarcRecords) dmarc.preload(opts.dmarcRecords);
+  aopts.onNotBounce = (raw) => dmarc.message(raw);
+  aopts.dmarc = dmarcEvidence(() => dmarc.records, { authorised: opts.dmarcSenders, lookup: opts.dmarcLookup });
   if (opts.bounceDomain) aopts.bounceDomain = opts.bounceDomain;
   if (opts.bouncePrefix) aopts.bouncePrefix = opts.bouncePrefix;
   if (opts.ownerMailHosts) aopts.ownerMailHosts = opts.ownerMailHosts;
@@ -88,6 +104,10 @@ export async function runAnalyze(paths: string[], opts: RunAnalyzeOptions, out: 
     return 1;
   }
   progress(report.totals.messages, report.totals.bytes, true);
+  if (dmarc.records.length || dmarc.reports || dmarc.refused) {
+    report.dmarc = analyzeDmarc(dmarc.records, { authorised: opts.dmarcSenders, lookup: opts.dmarcLookup });
+    if (dmarc.refused) err.write(`formwarden analyze: ${dmarc.refused} DMARC report(s) refused (unreadable or hostile; \`formwarden dmarc parse\` says why)\n`);
+  }
   if (opts.html) {
     try {
       await writeFile(opts.html, renderHtml(report, lang), 'utf8');

@@ -4,15 +4,10 @@ import { hbars as svgHbars, stackedBars } from '../../admin/views/charts.js';
 import { ORIGIN_KINDS } from '../origin/index.js';
 import { ORIGIN_LABEL, reasonLabel, UI, type Lang, type Text } from './labels.js';
 import type { DayRow, Report } from './report.js';
+import { bi, esc, tableHtml } from './html-parts.js';
+import { renderDmarcHtml } from '../../dmarc/analyze/render.js';
 
-export function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
-
-/** Both languages, one shown by the toggle. */
-function bi(t: Text): string {
-  return `<span class="en" lang="en">${esc(t.en)}</span><span class="ja" lang="ja">${esc(t.ja)}</span>`;
-}
+export { esc } from './html-parts.js';
 
 const REASON_COLORS = ['#d1495b', '#edae49', '#00798c', '#30638e', '#66a182', '#8e6c8a', '#e07a5f', '#3d405b'];
 const OTHER_COLOR = '#9aa0a6';
@@ -42,14 +37,6 @@ export function hbars(rows: Array<{ label: string; count: number; share: number 
     color,
     rows: rows.map((r) => ({ label: r.label, value: r.count, note: `${r.count} · ${pct(r.share)}`, title: `${r.label}: ${r.count} (${pct(r.share)})` })),
   }).value;
-}
-
-function tableHtml(head: string[], rows: string[][], numeric: number[] = []): string {
-  const th = head.map((h, i) => `<th${numeric.includes(i) ? ' class="num"' : ''}>${h}</th>`).join('');
-  const body = rows.length
-    ? rows.map((r) => `<tr>${r.map((c, i) => `<td${numeric.includes(i) ? ' class="num"' : ''}>${c}</td>`).join('')}</tr>`).join('')
-    : `<tr><td colspan="${head.length}">${bi(UI.none)}</td></tr>`;
-  return `<table><thead><tr>${th}</tr></thead><tbody>${body}</tbody></table>`;
 }
 
 const CSS = `
@@ -121,6 +108,7 @@ ${tableHtml([bi(UI.reason), '', bi(UI.count), bi(UI.share)], r.byReason.map((x) 
 ${tableHtml([bi(UI.origin), bi(UI.count)], ORIGIN_KINDS.map((k) => [bi(ORIGIN_LABEL[k]), String(r.byOrigin[k])]), [1])}
 <h2>${bi(UI.ips)}</h2>
 ${tableHtml([bi(UI.ip), bi(UI.count), bi(UI.origin)], r.sendingIps.map((x) => [`<code>${esc(x.ip)}</code>`, String(x.count), Object.entries(x.origins).map(([k, n]) => `${bi(ORIGIN_LABEL[k as keyof typeof ORIGIN_LABEL])} ${n}`).join(', ')]), [1])}
+${r.dmarc ? renderDmarcHtml(r.dmarc) : ''}
 <footer>${bi(UI.generated)}: ${esc(r.generatedAt)} · ${bi(UI.messages)}: ${t.messages} · ${bi(UI.notBounces)}: ${t.notBounces} · ${bi(UI.unparseable)}: ${t.unparseable}${t.undated ? ` · ${bi(UI.undated)}: ${t.undated}` : ''}</footer>
 </main>
 </body>

@@ -4,6 +4,7 @@ import { parseBounce, type ParsedBounce } from '../parse/index.js';
 import { classifyOrigin, domainOf, isPrivateIp, ORIGIN_KINDS, parseReceived, readMessageHeaders, type Origin, type OriginContext, type OriginKind } from '../origin/index.js';
 import { all, first } from '../origin/headers.js';
 import { buildFindings, type Finding } from './findings.js';
+import type { DmarcSection } from '../../dmarc/analyze/section.js';
 
 export interface AnalyzeMessage { file: string; index: number; raw: Buffer }
 
@@ -13,6 +14,10 @@ export interface AnalyzeOptions {
   bouncePrefix?: string;
   ownerMailHosts?: string[];
   lookup?: OriginContext['lookup'];
+  /** DMARC evidence for the origin of each bounce (dmarc/analyze/evidence.ts) */
+  dmarc?: OriginContext['dmarc'];
+  /** called with every message that is not a bounce (the DMARC reports among them are collected: runAnalyze) */
+  onNotBounce?(raw: Buffer): void | Promise<void>;
   /** called after every message with the messages and bytes read so far */
   onProgress?(n: number, bytes: number): void;
   /** how many recipient domains / IPs the report lists (default 15) */
@@ -69,6 +74,8 @@ export interface Report {
   /** how many distinct recipient domains / IPs were seen (approximate above the pruning limit) */
   distinct: { recipientDomains: number; sendingIps: number };
   findings: Finding[];
+  /** DMARC aggregate reports of the period (docs/dmarc.md, "Reading the DMARC section"); absent when none were read */
+  dmarc?: DmarcSection;
 }
 
 const MAX_TABLE = 20_000;
@@ -160,6 +167,7 @@ export class ReportBuilder {
     if (opts.bouncePrefix) this.ctx.bouncePrefix = opts.bouncePrefix;
     if (opts.ownerMailHosts) this.ctx.ownerMailHosts = opts.ownerMailHosts;
     if (opts.lookup) this.ctx.lookup = opts.lookup;
+    if (opts.dmarc) this.ctx.dmarc = opts.dmarc;
   }
 
   private day(date: string): DayRow {
@@ -176,9 +184,10 @@ export class ReportBuilder {
     this.totals.bytes += raw.length;
     const parsed = parseBounce(raw);
     const date = dayOf(parsed.bounce.date) ?? mboxDate(raw);
-    if (parsed.kind === 'not-a-bounce') { this.totals.notBounces++; return { parsed, origin: null }; }
+    if (parsed.kind === 'not-a-bounce') { this.totals.notBounces++; await this.opts.onNotBounce?.(raw); return { parsed, origin: null }; }
     if (parsed.kind === 'unparseable') { this.totals.unparseable++; return { parsed, origin: null }; }
-    if (parsed.kind === 'vacation') {
+    // Auto-replies and challenge/response requests: automatic answers, never failures.
+    if (parsed.kind === 'vacation' || parsed.kind === 'challenge') {
       this.totals.vacations++;
       if (date) this.day(date).vacations++;
       return { parsed, origin: null };

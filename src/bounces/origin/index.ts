@@ -23,19 +23,44 @@ export interface OriginContext {
    * Without a lookup, Formwarden's own markers (m_... Message-ID + X-Formwarden-Kind, VERP address) decide.
    */
   lookup?(q: { messageId?: string; verpToken?: string }): Promise<OutboxRef | null> | OutboxRef | null;
+  /** DMARC aggregate reports of the period, when there are any */
+  dmarc?: DmarcEvidenceSource;
 }
+
+/** What DMARC aggregate reports say about the days around a bounce (dmarc/analyze/evidence.ts builds it). */
+export interface DmarcFacts {
+  /** the days looked at, e.g. "2026-03-01..2026-03-03" */
+  days: string;
+  /** failing messages from sources the owner has not authorised, and how many such sources */
+  unknownFail: number;
+  unknownSources: number;
+  /** the authorised volume jumped on one of the days (dmarc/alerts.ts's rule) */
+  jump: { day: string; ratio: number; volume: number } | null;
+}
+
+export interface DmarcEvidenceSource {
+  /** facts for the bounce's day (YYYY-MM-DD, or null when the bounce has no date); null when no report covers it */
+  around(day: string | null): DmarcFacts | null;
+}
+
+/** What a classification rests on: the outbox, Formwarden's own markers, the returned headers, DMARC reports. */
+export type EvidenceBasis = 'outbox' | 'markers' | 'headers' | 'dmarc';
 
 export interface Advice { en: string; ja: string }
 
 export type OriginKind = 'ours' | 'spoofing' | 'account' | 'unrelated' | 'unknown';
 
-export type Origin =
+export type Origin = (
   | { kind: 'ours'; ref: OutboxRef; evidence: string[] }
   | { kind: 'spoofing'; evidence: string[]; advice: Advice }
   | { kind: 'account'; evidence: string[]; advice: Advice }
   | { kind: 'unrelated'; evidence: string[] }
   /** the bounce says nothing about the returned mail (no original headers, no Message-ID, no VERP address) */
-  | { kind: 'unknown'; evidence: string[] };
+  | { kind: 'unknown'; evidence: string[] }
+) & {
+  /** which kinds of evidence the decision used (evidence holds the sentences) */
+  basis?: EvidenceBasis[];
+};
 
 export const ORIGIN_KINDS: readonly OriginKind[] = ['ours', 'spoofing', 'account', 'unrelated', 'unknown'];
 
@@ -196,7 +221,7 @@ export async function classifyOrigin(parsed: ParsedBounce, ctx: OriginContext, r
         if (f.verpToken) evidence.push(`envelope sender ${f.verpAddress} carries VERP token ${f.verpToken}`);
         if (f.messageId) evidence.push(`Message-ID <${f.messageId}> of the returned mail`);
         evidence.push(`found in the outbox as ${ref.outboxId} (${ref.kind}${ref.formId ? `, form ${ref.formId}` : ''})`);
-        return { kind: 'ours', ref, evidence };
+        return { kind: 'ours', ref, evidence, basis: ['outbox'] };
       }
       if (fwId || f.verpToken || f.fwKind) evidence.push('looks like a Formwarden message (Message-ID/X-Formwarden-Kind/VERP) but the outbox has no such entry: forged or purged');
     }
@@ -206,32 +231,53 @@ export async function classifyOrigin(parsed: ParsedBounce, ctx: OriginContext, r
     if (f.fwKind) evidence.push(`X-Formwarden-Kind: ${f.fwKind}`);
     if (f.verpToken) evidence.push(`envelope sender ${f.verpAddress} carries VERP token ${f.verpToken}`);
     evidence.push('no outbox lookup available: decided by Formwarden\'s own markers');
-    return { kind: 'ours', ref: { outboxId: fwId?.[1] ?? f.verpToken, formId: null, submissionId: null, kind }, evidence };
+    return { kind: 'ours', ref: { outboxId: fwId?.[1] ?? f.verpToken, formId: null, submissionId: null, kind }, evidence, basis: ['markers'] };
   }
 
   if (!f.original && !parsed.original) {
     evidence.push('the bounce returns no headers of the original mail');
-    return { kind: 'unknown', evidence };
+    return { kind: 'unknown', evidence, basis: [] };
   }
   const owner = f.senderDomains.map((d) => [d, underAny(d, ctx.ownerDomains)] as const).find(([, o]) => o);
   if (!owner) {
     evidence.push(f.senderDomains.length
       ? `sender domain ${f.senderDomains.join(', ')} is not one of the owner's domains (${ctx.ownerDomains.join(', ') || 'none configured'})`
       : 'the returned mail names no sender address');
-    return { kind: f.senderDomains.length ? 'unrelated' : 'unknown', evidence };
+    return { kind: f.senderDomains.length ? 'unrelated' : 'unknown', evidence, basis: ['headers'] };
   }
   const ownerDomain = owner[1]!;
   evidence.push(`the returned mail claims to be from ${owner[0]} (owner's domain ${ownerDomain}) but Formwarden did not send it`);
   const s = scoreAccountVsSpoof(f, ctx, ownerDomain);
   evidence.push(...s.evidence);
+  // DMARC aggregate reports of the bounce's days: the receivers' own count of who sent as the domain.
+  const dm = ctx.dmarc?.around(bounceDay(parsed.bounce.date)) ?? null;
+  const basis: EvidenceBasis[] = dm ? ['headers', 'dmarc'] : ['headers'];
+  if (dm) {
+    if (dm.unknownFail > 0) {
+      s.spoof += 3;
+      evidence.push(`DMARC reports for ${dm.days} show ${dm.unknownFail} failing message(s) from ${dm.unknownSources} source(s) the owner has not authorised: forgery of the domain is confirmed`);
+    }
+    if (dm.jump) {
+      s.account += 3;
+      evidence.push(`DMARC reports show the owner's authorised servers sent ${dm.jump.volume} message(s) on ${dm.jump.day}, ${dm.jump.ratio} times their usual volume: evidence of a taken-over account`);
+    }
+    if (!dm.unknownFail && !dm.jump) evidence.push(`DMARC reports for ${dm.days} show no failing mail from unknown sources and no jump in volume`);
+  }
   if (s.account > s.spoof && s.account >= 3) {
     evidence.push(`decision: account (account signals ${s.account} vs forgery signals ${s.spoof})`);
-    return { kind: 'account', evidence, advice: ACCOUNT_ADVICE };
+    return { kind: 'account', evidence, advice: ACCOUNT_ADVICE, basis };
   }
   evidence.push(s.account || s.spoof
     ? `decision: spoofing (forgery signals ${s.spoof} vs account signals ${s.account})`
     : 'decision: spoofing (no sign of the owner\'s own servers; forgery is by far the most common cause)');
-  return { kind: 'spoofing', evidence, advice: SPOOFING_ADVICE };
+  return { kind: 'spoofing', evidence, advice: SPOOFING_ADVICE, basis };
+}
+
+/** The UTC day of a bounce's Date header (YYYY-MM-DD), null without a usable one. */
+function bounceDay(date: string | null | undefined): string | null {
+  if (!date) return null;
+  const t = Date.parse(date.slice(0, 200).replace(/\([^()]*\)/g, ' '));
+  return Number.isNaN(t) ? null : new Date(t).toISOString().slice(0, 10);
 }
 
 function scoreAccountVsSpoof(f: OriginFacts, ctx: OriginContext, ownerDomain: string): { account: number; spoof: number; evidence: string[] } {

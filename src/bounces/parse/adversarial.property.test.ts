@@ -13,7 +13,7 @@ import { parseTextLayout } from './lhost/generic.js';
 import { walkMessage } from './mime.js';
 import { remoteHostReason, remoteHosts } from './rhost.js';
 
-const KINDS = new Set(['dsn', 'arf', 'vacation', 'non-standard', 'not-a-bounce', 'unparseable']);
+const KINDS = new Set(['dsn', 'arf', 'vacation', 'challenge', 'non-standard', 'not-a-bounce', 'unparseable']);
 const MiB = 1024 * 1024;
 const HEAD = 'From: MAILER-DAEMON@mx.dest.example (Mail Delivery System)\r\nTo: bounce+x@bounce.example.jp\r\nSubject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n';
 const DIAG = '<gone@dest.example>: host mx.dest.example[192.0.2.25] said: 550 5.1.1 User unknown';

@@ -1,7 +1,7 @@
 // Pure classification: one normalized record in, one reason out. The SMTP status class is
 // consulted first, then the diagnostic text is matched against the phrase table (reasons.ts)
 // in a fixed order. Mirrors the decision order Sisimai uses, re-expressed as data + a loop.
-import { matches, matchSet, NO_MX, USERUNKNOWN_ANY_COMMAND } from './reasons.js';
+import { matches, matchSet, NO_MX, USERUNKNOWN_ANY_COMMAND, USERUNKNOWN_PERMANENT } from './reasons.js';
 import { statusReason } from './status.js';
 import type { BounceReason, RawRecord } from './types.js';
 
@@ -20,6 +20,9 @@ function hostDoesNotExist(c: Ctx): boolean {
   const name = NAME_DOES_NOT_EXIST.exec(c.lower)?.[1];
   return !!name && name !== c.rec.recipient.toLowerCase().split('@')[0];
 }
+
+/** A permanent failure: a 5xx reply code or a 5.x.x status. */
+const permanent = (c: Ctx) => c.rec.replyCode.startsWith('5') || c.rec.status.startsWith('5.');
 
 interface Ctx { rec: RawRecord; lower: string; sr: BounceReason | '' }
 
@@ -134,6 +137,9 @@ export function classify(rec: RawRecord): BounceReason {
     if (reason === '' && rec.action === 'delayed') reason = 'expired';
     if (reason) return reason;
     if (matches('vacation', ctx.lower)) return 'vacation';
+    // A permanent (5xx) reply saying the mailbox does not exist is a missing mailbox, whatever command it
+    // answered ("554 ... does not exist" after DATA), rather than an undecided "onhold".
+    if (permanent(ctx) && matchSet(USERUNKNOWN_PERMANENT, ctx.lower)) return 'userunknown';
     return rec.diagnostic ? 'onhold' : 'undefined';
   }
   return reason;

@@ -1,5 +1,5 @@
 // Bounce parser entry point: raw message -> normalized records -> classify().
-import { allAddresses, cleanAddress, firstAddress, isSystemAddress } from './address.js';
+import { allAddresses, cleanAddress, firstAddress } from './address.js';
 import { arfRecords, parseFeedbackReport } from './arf.js';
 import { boundText, DEFAULT_BUDGET, linesOver, type BudgetKind, type ParseBudget } from './bound.js';
 import { classify, isHard } from './classify.js';
@@ -11,11 +11,12 @@ import { applyMtaRules } from './lhost/rules.js';
 import { DEFAULT_LIMITS, walkMessage, type WalkResult } from './mime.js';
 import { parseOriginal } from './original.js';
 import { matches } from './reasons.js';
+import { listAddresses, positionalAddresses, recipientFromOriginal, screenName } from './recipient.js';
 import { providerReason, remoteHostReason, remoteHosts } from './rhost.js';
 import { findReplyCode, findStatus, internalStatus, isValidStatus, unwrapQuotedReply } from './status.js';
 import { findCommand, looksLikeBounce, splitOriginal } from './text.js';
 import type { BounceReason, BouncedRecipient, OriginalMessage, ParsedBounce, ParseOptions, RawRecord } from './types.js';
-import { isAutoReply } from './vacation.js';
+import { isAutoReply, isChallenge } from './vacation.js';
 
 export type { BounceReason, BouncedRecipient, ParsedBounce, ParseOptions, OriginalMessage, RawRecord } from './types.js';
 export { classify, isHard } from './classify.js';
@@ -140,6 +141,8 @@ function parseInner(raw: Buffer | string, opts: ParseOptions, depth = 0): Parsed
   if (original?.from) exclude.add(original.from);
   if (original?.returnPath) exclude.add(original.returnPath);
   if (bounce.from) exclude.add(bounce.from);
+  // A mailing list's own addresses (List-Post, its Sender) are never the failed recipient.
+  for (const a of listAddresses(original)) exclude.add(a);
   const ctx: BounceContext = { walk, from: fromHeader, subject, errorPart, text: fullText, original, exclude };
 
   let kind: ParsedBounce['kind'] = 'non-standard';
@@ -159,6 +162,10 @@ function parseInner(raw: Buffer | string, opts: ParseOptions, depth = 0): Parsed
     // List-unsubscribe requests sent by a mail client (Apple Mail) are opt-out feedback.
     kind = 'arf';
     records = [{ ...blank(), recipient: bounce.from, reason: 'feedback', feedbackType: 'opt-out', diagnostic: firstParagraph(errorPart) }];
+  }
+  if (!records.length && kind !== 'arf' && isChallenge(subject, errorPart)) {
+    // A challenge/response or whitelist request: the mail waits for the sender to act; nothing failed.
+    return { kind: 'challenge', bounces: [], original, bounce, why: 'challenge/response or whitelist request: not a delivery failure' };
   }
   if (!records.length && kind !== 'arf' && isAutoReply(h, subject)) {
     kind = 'vacation';
@@ -192,7 +199,8 @@ function parseInner(raw: Buffer | string, opts: ParseOptions, depth = 0): Parsed
     if (!looksLikeBounce(fromHeader, subject, errorPart)) {
       return { kind: 'not-a-bounce', bounces: [], original, bounce, why: 'no delivery report, no recipient/error layout, no bounce sender or subject' };
     }
-    const rcpt = original?.to || allAddresses(errorPart).find((a) => !exclude.has(a) && !isSystemAddress(a)) || '';
+    // The returned message's To only as a last resort, and a bare screen name only when it names one of them.
+    const rcpt = recipientFromOriginal(errorPart, original, exclude) || (screenName(errorPart) ? '' : positionalAddresses(errorPart, exclude)[0] ?? '');
     const diag = errorLines(errorPart);
     records = [{ ...blank(), recipient: rcpt, diagnostic: diag }];
     why = rcpt ? 'bounce layout not recognised; recipient taken from the returned message' : 'bounce layout not recognised; no recipient found';
@@ -241,8 +249,9 @@ function fromDsn(walk: WalkResult, ctx: BounceContext): RawRecord[] {
       if (!r.command) r.command = t.command || findCommand(t.diagnostic);
     }
     if (!r.diagnostic && out.length === 1) r.diagnostic = errorLines(ctx.errorPart);
-    if (!r.recipient) r.recipient = allAddresses(r.diagnostic).find((a) => !ctx.exclude.has(a)) ?? '';
-    if (!r.recipient && out.length === 1) r.recipient = ctx.original?.to ?? '';
+    if (t?.sentTo && !r.sentTo) r.sentTo = t.sentTo;
+    if (!r.recipient) r.recipient = positionalAddresses(r.diagnostic, ctx.exclude)[0] ?? '';
+    if (!r.recipient && out.length === 1) r.recipient = recipientFromOriginal(ctx.errorPart, ctx.original, ctx.exclude);
   }
   return out;
 }
@@ -295,6 +304,8 @@ function finish(r: RawRecord, originalMessageId: string, textHosts: string[]): B
   }
   return {
     recipient: rec.recipient,
+    sentTo: rec.sentTo || rec.recipient,
+    finalRecipient: rec.finalRecipient || rec.recipient,
     reason,
     status,
     replyCode: rec.replyCode,

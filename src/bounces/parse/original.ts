@@ -4,7 +4,7 @@ import { decodeHeaderValue, findHeaderEnd, getHeader, getHeaders, parseHeaderBlo
 import type { OriginalMessage } from './types.js';
 
 const KEEP = new Set(['message-id', 'from', 'to', 'subject', 'return-path', 'date', 'reply-to', 'sender', 'x-mailer',
-  'list-id', 'list-unsubscribe', 'x-formwarden-id', 'x-formwarden-form', 'feedback-id', 'received', 'cc', 'mime-version',
+  'list-id', 'list-post', 'list-unsubscribe', 'x-formwarden-id', 'x-formwarden-form', 'feedback-id', 'received', 'cc', 'mime-version',
   'content-type', 'x-original-to', 'delivered-to', 'user-agent']);
 
 export function stripMessageId(v: string): string {

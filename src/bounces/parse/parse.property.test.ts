@@ -15,7 +15,7 @@ const REASONS = {
   syntaxerror: true, systemfull: true, delivered: true, feedback: true, vacation: true, undefined: true,
 } satisfies Record<BounceReason, true>;
 const VOCABULARY = new Set(Object.keys(REASONS));
-const KINDS = new Set(['dsn', 'arf', 'vacation', 'non-standard', 'not-a-bounce', 'unparseable']);
+const KINDS = new Set(['dsn', 'arf', 'vacation', 'challenge', 'non-standard', 'not-a-bounce', 'unparseable']);
 
 const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
 const fixtures = readdirSync(dir)

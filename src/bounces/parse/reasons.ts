@@ -366,6 +366,20 @@ export const USERUNKNOWN_ANY_COMMAND: PhraseSet = {
   ],
 };
 
+/**
+ * Wordings that say the mailbox does not exist: with a 5xx reply they mean a missing mailbox whatever
+ * SMTP command was answered (a reply after DATA included).
+ */
+export const USERUNKNOWN_PERMANENT: PhraseSet = {
+  any: [
+    'user unknown', 'unknown user', 'no such user', 'no such mailbox', 'no such recipient', 'mailbox does not exist',
+    'user does not exist', "user doesn't exist", 'recipient does not exist', 'address does not exist', 'account does not exist',
+    'recipient unknown', 'unknown recipient', 'mailbox not found', 'user not found', 'recipient not found', "doesn't have a",
+  ],
+  seq: [['does not exist'], ["doesn't exist"]],
+  not: ['domain does not exist', 'host does not exist', 'domain not found', 'sender', 'mail from', 'from address'],
+};
+
 /** The recipient domain has no usable MX (RFC 7505 null MX, or MX lookup answered nothing usable). */
 export const NO_MX: PhraseSet = {
   any: [

@@ -1,6 +1,7 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readMaildir, readMbox, readMessages, splitMbox } from './sources.js';
 
@@ -47,5 +48,47 @@ describe('sources', () => {
     writeFileSync(mbox, msg(1) + '\n' + msg(2));
     const got = await collect(readMessages([eml, mbox, path.join(tmp, 'Maildir')]));
     expect(got.map((m) => path.basename(m.file))).toEqual(['one.eml', 'two.mbox', 'two.mbox', '1.host:2,S', '2.host']);
+  });
+});
+
+describe('readMbox reads a file as splitMbox splits it in memory', () => {
+  const CHUNK = 256 * 1024; // sources.ts's read size: separators are placed across its boundaries
+  const file = path.join(tmp, 'prop.mbox');
+  const body = fc.array(fc.constantFrom('a', 'b', ' ', '\n', '\r', 'F', 'r', 'o', 'm', '>', 'From ', '\nFrom '), { maxLength: 40 }).map((a) => a.join(''));
+
+  it('whatever the messages and wherever a separator falls against the read chunks', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: -12, max: 12 }), fc.array(body, { minLength: 1, maxLength: 6 }), fc.boolean(), async (shift, bodies, leadingFrom) => {
+        // A first message that ends `shift` bytes around the chunk boundary, then the generated ones.
+        const head = `${leadingFrom ? 'From a@b Mon Mar  3 10:00:00 2025\n' : ''}Subject: pad\n\n`;
+        const pad = 'x'.repeat(Math.max(0, CHUNK + shift - head.length - 1));
+        const text = `${head}${pad}\n${bodies.map((b) => `From MAILER-DAEMON Mon Mar  3 10:00:00 2025\n${b}`).join('\n')}`;
+        writeFileSync(file, text, 'latin1');
+        const want = [...splitMbox(Buffer.from(text, 'latin1'))].map((b) => b.toString('latin1'));
+        const got = (await collect(readMbox(file))).map((m) => m.raw.toString('latin1'));
+        expect(got).toEqual(want);
+        const bounded = await collect(readMbox(file, { maxBytes: 100 }));
+        expect(bounded.map((m) => m.raw.toString('latin1'))).toEqual(want.map((w) => w.slice(0, 100)));
+        expect(bounded.map((m) => m.index)).toEqual([...want.keys()]);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('messages spanning several chunks, and an unreadable or vanished entry in a Maildir', async () => {
+    const big = Buffer.alloc(3 * CHUNK + 17, 'y').toString('latin1');
+    const text = `From a@b Mon Mar  3 10:00:00 2025\nSubject: 1\n\n${big}\nFrom c@d Mon Mar  3 10:00:01 2025\nSubject: 2\n\n${big}\n`;
+    writeFileSync(file, text, 'latin1');
+    const got = await collect(readMbox(file));
+    expect(got.map((m) => m.raw.toString('latin1'))).toEqual([...splitMbox(Buffer.from(text, 'latin1'))].map((b) => b.toString('latin1')));
+    const md = path.join(tmp, 'odd');
+    mkdirSync(path.join(md, 'sub'), { recursive: true });
+    writeFileSync(path.join(md, 'a'), 'Subject: a\n\nx\n');
+    writeFileSync(path.join(md, 'b'), 'Subject: b\n\nx\n');
+    expect((await collect(readMaildir(md))).map((m) => path.basename(m.file))).toEqual(['a', 'b']); // the folder is left out
+    if (process.getuid?.() !== 0) {
+      chmodSync(path.join(md, 'b'), 0);
+      await expect(collect(readMaildir(md))).rejects.toThrow(/EACCES/);
+    }
   });
 });

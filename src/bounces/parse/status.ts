@@ -63,8 +63,36 @@ export function isValidStatus(code: string): boolean {
 const STATUS_RE = /(?<![\d.vV])([245])\.([0-7])\.(\d{1,3})(?![\d])/g;
 const IPV4_RE = /\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b/g;
 
+/** Words after which an enhanced status code is SMTP-reply context ("error 5.1.1", "Status: 5.1.1"). */
+const STATUS_WORDS = /(?:^|[^a-z])(?:status|code|error|dsn|smtp|said|reply|replied|response|responded|returned|reason|failed|failure|rejected|result|diagnostic|diagnostic-code|permanent|temporary|bounce|deferred|refused|denied|x-postfix|x-unix|x-notes|x-local|mta|ndr|remote)$/;
+/** Header labels and prose words: a number after them is a version or a date, never a status. */
+const PROSE_LABELS = /(?:^|[^a-z])(?:subject|sent|date|to|from|cc|re|fw|fwd|version|release|ver|rev|revision|build|update|mailer|software|server|program|notes?)$/;
+
 /**
- * Find the most specific enhanced status code in free text. Codes x.0.0 and 4.4.7 are used
+ * Is the code at `at` in SMTP-reply context? At the start, after a reply code ("550 5.1.1", "550-5.1.1"),
+ * after punctuation that opens a reply ("(#5.1.1)", "smtp; 5.1.1", "'5.7.1 ...'"), or after a word that
+ * introduces one ("error 5.1.1"). A number after any other word ("release 4.4.2", "Subject: 2.0.1") is prose.
+ */
+function inReplyContext(t: string, at: number): boolean {
+  const before = t.slice(Math.max(0, at - 40), at).toLowerCase();
+  // "(#5.1.1)", "[#4.1.9]", "#5.0.0", "(5.1.1)": a code set apart in brackets or marked with "#".
+  if (/(?:[(\[]#?|#)$/.test(before)) return true;
+  const pre = before.replace(/[\s(\[#'"<=*]+$/, '');
+  if (pre === '') return true;
+  if (/(?:^|[^\d.])[245]\d\d-?$/.test(pre)) return true;
+  const last = pre.slice(-1);
+  if (/[a-z]/.test(last)) return STATUS_WORDS.test(pre);
+  if (last === ':' || last === ';' || last === ',') {
+    const word = pre.slice(0, -1).trimEnd();
+    return !PROSE_LABELS.test(word);
+  }
+  // "...command) 5.1.1", "failed. 5.1.1", "- 5.1.1": a new clause.
+  return /[).>\]!?\-|\/]/.test(last) && !/\d/.test(last);
+}
+
+/**
+ * Find the most specific enhanced status code in free text, in SMTP-reply context only (see
+ * inReplyContext): a version number or date in prose is not a status. Codes x.0.0 and 4.4.7 are used
  * only when nothing more specific appears. IPv4 addresses are masked first.
  */
 export function findStatus(text: string, klass?: string): string {
@@ -75,6 +103,10 @@ export function findStatus(text: string, klass?: string): string {
   let m: RegExpExecArray | null;
   while ((m = STATUS_RE.exec(t)) !== null) {
     if (klass && m[1] !== klass) continue;
+    // Sendmail's reply form "5.1.1 <user@host>... User unknown" marks a status by what follows it.
+    if (!inReplyContext(t, m.index) && !/^\s+<[^<>\s]+@[^<>\s]+>/.test(t.slice(m.index + m[0].length, m.index + m[0].length + 260))) continue;
+    // "5.1.1a", "2.0.1-beta": part of a longer token.
+    if (/^[A-Za-z_\-]/.test(t.slice(m.index + m[0].length, m.index + m[0].length + 1)) && t[m.index + m[0].length] !== '-') continue;
     const code = `${m[1]}.${m[2]}.${m[3]}`;
     if ((m[2] === '0' && m[3] === '0') || code === '4.4.7') { if (!fallback) fallback = code; continue; }
     return code;

@@ -6,7 +6,12 @@ export type BounceReason = 'userunknown' | 'mailboxfull' | 'hostunknown' | 'filt
   | 'requireptr' | 'syntaxerror' | 'systemfull' | 'delivered' | 'feedback' | 'vacation' | 'undefined';
 
 export interface BouncedRecipient {
+  /** the failed recipient as the report names it (Final-Recipient, or the address in the text) */
   recipient: string;
+  /** the address we sent to: Original-Recipient when the report has one, else the recipient */
+  sentTo: string;
+  /** the final recipient after forwarding/aliasing (Final-Recipient), else the recipient */
+  finalRecipient: string;
   reason: BounceReason;
   status: string;
   replyCode: string;
@@ -28,7 +33,9 @@ export interface OriginalMessage {
 }
 
 export interface ParsedBounce {
-  kind: 'dsn' | 'arf' | 'vacation' | 'non-standard' | 'not-a-bounce' | 'unparseable';
+  /** 'vacation': an RFC 3834 auto-reply (one record, reason vacation, never a failure); 'challenge': a
+   *  challenge/response or whitelist request (no records: nothing failed) */
+  kind: 'dsn' | 'arf' | 'vacation' | 'challenge' | 'non-standard' | 'not-a-bounce' | 'unparseable';
   bounces: BouncedRecipient[];
   original: OriginalMessage | null;
   bounce: { from: string; to: string[]; subject: string; date: string | null };
@@ -73,4 +80,8 @@ export interface RawRecord {
   remoteHost?: string;
   /** the MTA that wrote the report (DSN Reporting-MTA), if known */
   localHost?: string;
+  /** the address the sender used, when the report names one besides the recipient (Original-Recipient, "expanded from") */
+  sentTo?: string;
+  /** the final recipient after aliasing/forwarding (Final-Recipient), when the report names one */
+  finalRecipient?: string;
 }

@@ -1,0 +1,105 @@
+// "Someone is sending mail as your domain": an aggregate report whose unknown source sent more failing mail
+// than dmarc.alert.unknownFailing alerts the owner once — one mail through the real outbox into a real SMTP
+// server, and one POST to the alert webhook — and never again for the same source and day (a re-import, a
+// second reporter, a second process). Below the threshold: nothing. An authorised source's volume jump:
+// the "stolen password?" alert.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dbUnavailable } from '../test-support/db.js';
+import { startTestInstance, type TestInstance } from '../test-support/instance.js';
+import { SmtpSink } from '../test-support/smtp-sink.js';
+import { ManualClock } from '../util/clock.js';
+import { dmarcAlertHook } from './alerts.js';
+import { ingestDmarc } from './ingest.js';
+
+const DAY = 86_400;
+const T0 = Date.UTC(2026, 2, 1) / 1000;
+
+/** An RFC 7489 aggregate report, written from the schema. */
+function report(o: { org: string; id: string; day: number; rows: Array<{ ip: string; count: number; pass: boolean }> }): Buffer {
+  const rows = o.rows.map((r) => `<record><row><source_ip>${r.ip}</source_ip><count>${r.count}</count><policy_evaluated><disposition>${r.pass ? 'none' : 'reject'}</disposition><dkim>${r.pass ? 'pass' : 'fail'}</dkim><spf>${r.pass ? 'pass' : 'fail'}</spf></policy_evaluated></row><identifiers><header_from>example.jp</header_from></identifiers><auth_results><spf><domain>example.jp</domain><result>${r.pass ? 'pass' : 'fail'}</result></spf></auth_results></record>`).join('');
+  const begin = T0 + o.day * DAY;
+  return Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>
+<feedback><report_metadata><org_name>${o.org}</org_name><email>noreply@${o.org}</email><report_id>${o.id}</report_id><date_range><begin>${begin}</begin><end>${begin + DAY - 1}</end></date_range></report_metadata><policy_published><domain>example.jp</domain><p>none</p></policy_published>${rows}</feedback>`);
+}
+
+describe.skipIf(dbUnavailable())('DMARC alerts', () => {
+  let t: TestInstance;
+  let sink: SmtpSink;
+  let hookServer: Server;
+  const hooks: Array<{ type: string; source?: { ip: string }; fail?: number }> = [];
+  const clock = new ManualClock(Date.UTC(2026, 2, 20));
+
+  beforeAll(async () => {
+    sink = new SmtpSink();
+    const port = await sink.start();
+    hookServer = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => { hooks.push(JSON.parse(body)); res.end('ok'); });
+    });
+    await new Promise<void>((r) => hookServer.listen(0, '127.0.0.1', r));
+    const hp = (hookServer.address() as AddressInfo).port;
+    t = await startTestInstance({
+      smtp: `smtp://127.0.0.1:${port}`, clock, startWorker: false,
+      extra: `alerts: { to: [security@example.jp], webhook: { url: "http://127.0.0.1:${hp}/hook", format: json } }
+dmarc: { senders: [198.51.100.0/24], alert: { unknownFailing: 20, volumeJump: 3, minVolume: 50 } }`,
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await t?.close();
+    await sink?.stop();
+    await new Promise((r) => hookServer?.close(r));
+  });
+
+  const deps = () => ({ db: t.instance.db.kysely, config: t.instance.config, clock, fromAddress: 'info@example.jp' });
+  async function importReports(...reports: Buffer[]) {
+    const counts = await ingestDmarc(t.instance.db.kysely, reports.map((raw, index) => ({ file: 'test', index, raw })), { onStored: dmarcAlertHook(deps()) });
+    await t.instance.worker.drain();
+    return counts;
+  }
+  const alertMails = () => sink.received.filter((m) => /DMARC|名乗って|sending volume/.test(m.parsed.text ?? ''));
+
+  it('below the threshold: no alert', async () => {
+    await importReports(report({ org: 'google.com', id: 'g-0', day: 0, rows: [{ ip: '198.51.100.5', count: 60, pass: true }, { ip: '192.0.2.77', count: 20, pass: false }] }));
+    expect(alertMails()).toHaveLength(0);
+    expect(hooks).toHaveLength(0);
+  });
+
+  it('an unknown source above the threshold: one mail to the owners and one webhook; a re-import and a second reporter: no second alert', async () => {
+    const r1 = report({ org: 'google.com', id: 'g-1', day: 1, rows: [{ ip: '198.51.100.5', count: 60, pass: true }, { ip: '192.0.2.66', count: 35, pass: false }] });
+    expect((await importReports(r1)).stored).toBe(1);
+    const mails = alertMails();
+    // the owner (forms' notify.to) and alerts.to: one mail each
+    expect(mails.map((m) => m.envelopeTo).flat().sort()).toEqual(['owner@example.jp', 'security@example.jp'].sort());
+    const m = mails[0]!;
+    expect(m.parsed.subject).toContain('someone is sending mail as example.jp');
+    expect(m.parsed.text).toContain('192.0.2.66');
+    expect(m.parsed.text).toContain('35');
+    expect(m.parsed.text).toContain('名乗って');
+    expect(hooks).toHaveLength(1);
+    expect(hooks[0]).toMatchObject({ type: 'dmarc_unknown_source', source: { ip: '192.0.2.66' }, fail: 35 });
+
+    // the same report again (stored once: no callback), and the same day from another reporter (stored: callback, deduplicated)
+    const again = await importReports(r1, report({ org: 'yahoo.com', id: 'y-1', day: 1, rows: [{ ip: '192.0.2.66', count: 30, pass: false }] }));
+    expect(again).toMatchObject({ duplicates: 1, stored: 1 });
+    // a second process evaluating the same day: the events row decides
+    await dmarcAlertHook(deps())({ orgName: 'google.com', reportId: 'g-1', domain: 'example.jp', begin: new Date((T0 + DAY) * 1000).toISOString(), end: new Date((T0 + 2 * DAY - 1) * 1000).toISOString(), policy: { domain: 'example.jp', p: 'none' }, records: [] });
+    await t.instance.worker.drain();
+    expect(alertMails()).toHaveLength(2);
+    expect(hooks).toHaveLength(1);
+  });
+
+  it('an authorised source\'s volume jumps: the stolen-password alert', async () => {
+    const before = sink.received.length;
+    const week = Array.from({ length: 7 }, (_, i) => report({ org: 'google.com', id: `w-${i}`, day: 2 + i, rows: [{ ip: '198.51.100.5', count: 60, pass: true }] }));
+    await importReports(...week);
+    expect(sink.received.length).toBe(before);
+    await importReports(report({ org: 'google.com', id: 'w-jump', day: 9, rows: [{ ip: '198.51.100.5', count: 500, pass: true }] }));
+    const jump = sink.received.slice(before);
+    expect(jump).toHaveLength(2);
+    expect(jump[0]!.parsed.subject).toContain('sending volume for example.jp jumped');
+    expect(hooks.at(-1)).toMatchObject({ type: 'dmarc_volume_jump' });
+  });
+});

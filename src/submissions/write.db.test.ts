@@ -1,0 +1,154 @@
+// Group commit on the accept path (src/submissions/write.ts, issue #14 item 3): posts arriving together share
+// one transaction, each is answered only after its commit, and one that cannot be stored fails alone.
+// On SQLite and PostgreSQL; the crash test on a SQLite file in a process of its own.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isDbUnavailable, openAndMigrate } from '../store/db.js';
+import { dbUnavailable, dialect } from '../test-support/db.js';
+import { PLAIN_POST_DEFENSES, startTestInstance, type TestInstance } from '../test-support/instance.js';
+import { projectRoot } from '../test-support/process.js';
+import { waitFor } from '../test-support/wait.js';
+import { acceptSubmission, writerFor, type IntakeDeps } from './accept.js';
+import { AcceptWriter } from './write.js';
+import { newReceipt } from './receipt.js';
+
+/** A visitor's post as the hosted form sends it (the honeypot empty); each its own mailbox and domain. */
+const post = (n: number, tag: string) => new URLSearchParams({ name: `Visitor ${n}`, email: `v${n}@${tag}-${n}.example.jp`, message: `Question number ${n} about opening hours.`, website: '' }).toString();
+
+describe.skipIf(dbUnavailable())('group commit of accepted submissions', () => {
+  let t: TestInstance;
+  beforeAll(async () => {
+    t = await startTestInstance({ startWorker: false, defenses: PLAIN_POST_DEFENSES });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+  const k = () => t.instance.db.kysely;
+
+  it('(b) one submission whose insert fails (its receipt drawn twice in one group) fails alone, as "try again"; the rest of its group commits', async () => {
+    // A writer of its own whose group is full at 5 (and waits for them): the five share one transaction.
+    const writer = new AcceptWriter(t.instance.db, { maxBatch: 5, maxWaitMs: 10_000 });
+    const before = { ...writer.stats };
+    const form = t.instance.config.forms[0]!;
+    // The receipt check passes for both (neither is stored yet); the unique index refuses the second insert.
+    const clash = newReceipt();
+    const deps = (receipt?: string): IntakeDeps => ({ config: t.instance.config, db: t.instance.db, clock: { now: () => new Date() }, fromAddress: 'info@example.jp', writer, ...(receipt ? { newReceipt: () => receipt } : {}) });
+    const input = (n: number) => ({ form, raw: { name: `B ${n}`, email: `b${n}@b-${n}.example.jp`, message: `Second group, post ${n}.` }, ip: '127.0.0.1', userAgent: 'test', lang: 'en' as const });
+    const settled = await Promise.allSettled([
+      acceptSubmission(deps(), input(0)),
+      acceptSubmission(deps(clash), input(1)),
+      acceptSubmission(deps(), input(2)),
+      acceptSubmission(deps(clash), input(3)),
+      acceptSubmission(deps(), input(4)),
+    ]);
+    expect(writer.stats.groups - before.groups).toBe(1);
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    const failed = settled[3] as PromiseRejectedResult;
+    expect(isDbUnavailable(failed.reason)).toBe(true); // answered 503 with Retry-After, as before group commit
+    const stored = settled.flatMap((s) => (s.status === 'fulfilled' && s.value.kind === 'accepted' ? [s.value.id] : []));
+    expect(stored).toHaveLength(4);
+    expect(await k().selectFrom('submissions').select('id').where('id', 'in', stored).execute()).toHaveLength(4);
+    // Nothing of the failed one remains: no submission, mail or cap charge beyond the four stored ones' own.
+    const names = await k().selectFrom('submissions').select('fields').where('fields', 'like', '%Second group%').execute();
+    expect(names.map((r) => JSON.parse(r.fields).name).sort()).toEqual(['B 0', 'B 1', 'B 2', 'B 4']);
+    const mails = await k().selectFrom('outbox').select(['submission_id', 'kind']).where('body', 'like', '%Second group%').execute();
+    // The notifications (no notifyRate in these deps: always one each), and the auto-replies went out (within the caps).
+    expect(mails.filter((m) => m.kind === 'notify').map((m) => m.submission_id).sort()).toEqual([...stored].sort());
+    const replies = await k().selectFrom('outbox').select(['to_addr']).where('kind', '=', 'autoreply').where('to_addr', 'like', 'b_@b-_.example.jp').execute();
+    expect(replies.map((m) => m.to_addr).sort()).toEqual(['b0@b-0.example.jp', 'b1@b-1.example.jp', 'b2@b-2.example.jp', 'b4@b-4.example.jp']);
+    // Its cap charges, made inside its savepoint before its insert failed, were rolled back with it.
+    expect(await k().selectFrom('relay_charges').select('outbox_id').where('key', 'like', 'relay:address:%b-3.example.jp').execute()).toHaveLength(0);
+    expect(await k().selectFrom('relay_charges').select('outbox_id').where('key', 'like', 'relay:address:%b-1.example.jp').execute()).toHaveLength(1);
+  });
+
+  it('(a) 30 concurrent posts: every one answered 201 and stored with its mails; the form cap held exactly across the group commits', async () => {
+    const writer = writerFor(t.instance.db);
+    const before = { ...writer.stats };
+    const formHour = async () => (await k().selectFrom('relay_charges').select('outbox_id').where('key', '=', 'relay:form:contact:hour').execute()).length;
+    const room = 20 - (await formHour());
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        fetch(`${t.url}/api/forms/contact/submissions`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: post(i, 'a') }),
+      ),
+    );
+    expect(answers.map((r) => r.status)).toEqual(Array(30).fill(201));
+    const ids = await Promise.all(answers.map(async (r) => ((await r.json()) as { id: string }).id));
+    const subs = await k().selectFrom('submissions').select(['id', 'autoreply', 'notify', 'action']).where('id', 'in', ids).execute();
+    expect(subs).toHaveLength(30);
+    const mails = await k().selectFrom('outbox').select(['submission_id', 'kind']).where('submission_id', 'in', ids).execute();
+    for (const s of subs) {
+      expect(s.action).toBe('accept');
+      const kinds = mails.filter((m) => m.submission_id === s.id).map((m) => m.kind).sort();
+      // Each submission's stored states say which mails it has, and exactly those rows exist.
+      expect(kinds).toEqual([...(s.autoreply === 'queued' ? ['autoreply'] : []), ...(s.notify === 'queued' ? ['notify'] : [])]);
+    }
+    // perFormHour is 20 by default: charged one after another inside the shared transactions, never more.
+    expect(room).toBeGreaterThan(0);
+    expect(subs.filter((s) => s.autoreply === 'queued')).toHaveLength(room);
+    expect(subs.filter((s) => s.autoreply === 'skipped:cap:form-hour')).toHaveLength(30 - room);
+    expect(await formHour()).toBe(20);
+    // All through the instance's one writer (whether HTTP requests arrive together enough to share a group is
+    // up to the event loop; (b) shows a shared group).
+    expect(writer.stats.writes - before.writes).toBe(30);
+    expect(writer.stats.groups - before.groups).toBeLessThanOrEqual(30);
+  });
+});
+
+describe.skipIf(dialect !== 'sqlite')('a 201 is sent only after its commit (SQLite file, process killed mid-burst)', () => {
+  let dir = '';
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('(c) every submission answered 201 before the kill is in the database after a restart, with its mails', async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'fw-crash-'));
+    const file = path.join(dir, 'crash.db');
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/test-support/accept-child.ts'), file], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const exited = new Promise((r) => child.once('exit', r));
+    const url = await waitFor(() => /LISTENING (\S+)/.exec(out)?.[1], 'the child to listen', 60_000);
+    const accepted: string[] = [];
+    let killed = false;
+    let sent = 0;
+    // Eight visitors posting back to back; the process is killed (SIGKILL: no shutdown, no flush) mid-burst.
+    const visitor = async (v: number) => {
+      for (let i = 0; !killed; i++) {
+        sent++;
+        try {
+          const r = await fetch(`${url}/api/forms/contact/submissions`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: post(v * 10_000 + i, 'c') });
+          if (r.status === 201) accepted.push(((await r.json()) as { id: string }).id);
+        } catch {
+          return; // the connection died with the process: no answer, no promise made
+        }
+      }
+    };
+    const visitors = Array.from({ length: 8 }, (_, v) => visitor(v));
+    await waitFor(() => accepted.length >= 150 || undefined, '150 answers', 60_000);
+    killed = true;
+    child.kill('SIGKILL');
+    await exited;
+    await Promise.all(visitors);
+    expect(sent).toBeGreaterThanOrEqual(accepted.length);
+    expect(accepted.length).toBeGreaterThanOrEqual(150);
+
+    const db = await openAndMigrate(`sqlite:${file}`);
+    try {
+      const ids = [...new Set(accepted)];
+      const stored = new Set<string>();
+      for (let i = 0; i < ids.length; i += 200) {
+        for (const r of await db.kysely.selectFrom('submissions').select('id').where('id', 'in', ids.slice(i, i + 200)).execute()) stored.add(r.id);
+      }
+      expect(ids.filter((id) => !stored.has(id))).toEqual([]);
+      const withNotify = await db.kysely.selectFrom('submissions').select('id').where('id', 'in', ids.slice(0, 200)).where('notify', '=', 'queued').execute();
+      const notified = await db.kysely.selectFrom('outbox').select('submission_id').where('kind', '=', 'notify').where('submission_id', 'in', withNotify.map((r) => r.id)).execute();
+      expect(notified).toHaveLength(withNotify.length);
+    } finally {
+      await db.close();
+    }
+  });
+});

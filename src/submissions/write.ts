@@ -1,0 +1,330 @@
+// The accept path's one write: a submission, its files, its mails and the auto-reply's cap charges, stored
+// with prepared statements (no query building per request) and group-committed: the submissions that
+// reach this point within one turn of the event loop (at most maxBatch) share one transaction, each in its
+// own savepoint, so one that fails (a constraint, a receipt drawn twice) is rolled back alone and answered
+// as today while the others commit. Every write's promise settles only after ITS transaction committed:
+// a 201 is never sent for a submission that is not durably stored. Kysely stays for the rest (migrations,
+// the console, the worker); this layer only covers the statements the intake runs for every post.
+//
+// SQLite: the statements run synchronously on the one connection, inside Kysely's connection lock (so they
+// never land inside another caller's open transaction), BEGIN IMMEDIATE as everywhere else.
+// PostgreSQL: one pooled client per group, named prepared statements; the cap keys of the whole group are
+// locked (advisory, in key order) at the start, so two processes never spend one budget twice and never
+// deadlock on each other's keys. The counting rule is chargeCaps's (src/relay/budget.ts).
+import type SQLite from 'better-sqlite3';
+import type pg from 'pg';
+import type { CapKey, CapScope } from '../relay/caps.js';
+import type { Db } from '../store/db.js';
+import type { AttachmentTable, OutboxTable, SubmissionTable } from '../store/schema.js';
+
+export interface AcceptedWrite {
+  submission: SubmissionTable;
+  attachments: AttachmentTable[];
+  /** Mails that are queued whatever the caps say (notifications, webhooks). */
+  mails: OutboxTable[];
+  /** The auto-reply, queued only if every cap has room: charged in the same transaction. */
+  autoreply: { row: OutboxTable; keys: CapKey[] } | null;
+}
+
+/** The auto-reply's state as stored: 'queued', or `skipped:cap:<scope>`; otherwise the submission's own. */
+export interface WriteOutcome {
+  autoreply: string;
+}
+
+export interface AcceptWriterOptions {
+  /** Most submissions in one transaction (a full group is committed at once). */
+  maxBatch?: number;
+  /**
+   * How long the first write of a group waits for others. Default: SQLite the rest of this turn of the event
+   * loop (its statements are synchronous: waiting longer only adds latency), PostgreSQL 2 ms (the posts'
+   * own reads are round trips, so they reach this point spread out).
+   */
+  maxWaitMs?: number;
+}
+
+const SUBMISSION_COLUMNS = ['id', 'receipt', 'form_id', 'created_at', 'ip', 'user_agent', 'lang', 'fields', 'action', 'score', 'verdict', 'autoreply', 'notify', 'content_hash', 'autoreply_to', 'refused', 'bytes'] as const;
+const OUTBOX_COLUMNS = ['id', 'submission_id', 'form_id', 'kind', 'to_addr', 'reply_to', 'subject', 'body', 'message_id', 'state', 'attempts', 'next_attempt_at', 'locked_until', 'locked_by', 'last_error', 'created_at', 'sent_at', 'raw', 'transport'] as const;
+const ATTACHMENT_COLUMNS = ['id', 'submission_id', 'field', 'filename', 'content_type', 'size', 'sha256', 'data', 'created_at'] as const;
+
+const insertSql = (table: string, columns: readonly string[], param: (i: number) => string) =>
+  `insert into ${table} (${columns.join(', ')}) values (${columns.map((_, i) => param(i)).join(', ')})`;
+/** chargeCaps's count: every key within its own window, one statement. */
+const countSql = (n: number, param: (i: number) => string) =>
+  `select key, count(*) as n from relay_charges where ${Array.from({ length: n }, (_, i) => `(key = ${param(2 * i)} and at > ${param(2 * i + 1)})`).join(' or ')} group by key`;
+
+type Row = Record<string, unknown>;
+const valuesOf = (row: Row, columns: readonly string[]) => columns.map((c) => row[c] ?? null);
+
+interface Pending {
+  write: AcceptedWrite;
+  resolve(o: WriteOutcome): void;
+  reject(e: unknown): void;
+}
+
+/** The cap that has no room left, or null when every key is below its limit. */
+function fullCap(keys: CapKey[], used: Map<string, number>): { scope: CapScope } | null {
+  for (const k of keys) if ((used.get(k.key) ?? 0) >= k.limit) return { scope: k.scope };
+  return null;
+}
+
+export class AcceptWriter {
+  private queue: Pending[] = [];
+  private scheduled = false;
+  private inFlight = 0;
+  private readonly maxBatch: number;
+  private readonly engine: Engine;
+  /** Transactions committed (or failed) and submissions written in them: more writes than groups is group commit at work. */
+  readonly stats = { groups: 0, writes: 0 };
+
+  private readonly maxWaitMs: number;
+
+  constructor(db: Db, opts: AcceptWriterOptions = {}) {
+    this.maxBatch = Math.max(1, opts.maxBatch ?? 64);
+    const raw = db.raw;
+    if (raw && 'sqlite' in raw) this.engine = new SqliteEngine(db, raw.sqlite);
+    else if (raw && 'pool' in raw) this.engine = new PgEngine(raw.pool);
+    else throw new Error('AcceptWriter: the database handle carries no driver');
+    this.maxWaitMs = Math.max(0, opts.maxWaitMs ?? (db.dialect === 'postgres' ? 2 : 0));
+  }
+
+  /** Stores one submission; resolves once its transaction has committed. */
+  write(write: AcceptedWrite): Promise<WriteOutcome> {
+    return new Promise<WriteOutcome>((resolve, reject) => {
+      this.queue.push({ write, resolve, reject });
+      if (this.queue.length >= this.maxBatch) this.pump();
+      else if (!this.scheduled) {
+        this.scheduled = true;
+        // The bounded wait (maxWaitMs): the posts read meanwhile join in.
+        const go = () => {
+          this.scheduled = false;
+          this.pump();
+        };
+        if (this.maxWaitMs > 0) setTimeout(go, this.maxWaitMs);
+        else setImmediate(go);
+      }
+    });
+  }
+
+  /** Starts groups while there are writes waiting and a free transaction (SQLite one, PostgreSQL a few). */
+  private pump(): void {
+    while (this.inFlight < this.engine.parallel && this.queue.length > 0) {
+      const group = this.queue.splice(0, this.maxBatch);
+      this.stats.groups++;
+      this.stats.writes += group.length;
+      this.inFlight++;
+      void this.commitGroup(group).finally(() => {
+        this.inFlight--;
+        this.pump();
+      });
+    }
+  }
+
+  private async commitGroup(group: Pending[]): Promise<void> {
+    let outcomes: (WriteOutcome | { error: unknown })[];
+    try {
+      outcomes = await this.engine.commit(group.map((p) => p.write));
+    } catch (e) {
+      for (const p of group) p.reject(e);
+      return;
+    }
+    group.forEach((p, i) => {
+      const o = outcomes[i]!;
+      if ('error' in o) p.reject(o.error);
+      else p.resolve(o);
+    });
+  }
+
+  /** True when a stored submission has this receipt number (a prepared read, outside the group commit). */
+  receiptTaken(receipt: string): Promise<boolean> {
+    return this.engine.exists('receipt', receipt);
+  }
+
+  /** True when the canonical mailbox (normalizeAddress, as src/relay/suppression.ts keys it) is suppressed. */
+  suppressed(canonicalAddress: string): Promise<boolean> {
+    return this.engine.exists('suppression', canonicalAddress);
+  }
+
+  /** Waits for the writes already handed in. */
+  async idle(): Promise<void> {
+    while (this.inFlight > 0 || this.queue.length > 0) await new Promise((r) => setImmediate(r));
+  }
+}
+
+type Read = 'receipt' | 'suppression';
+const READS: Record<Read, string> = {
+  receipt: 'select 1 from submissions where receipt = ?',
+  suppression: 'select 1 from suppressions where address = ?',
+};
+
+interface Engine {
+  /** Transactions at once: SQLite has one writer; on PostgreSQL groups lock their cap keys in one order, so they never deadlock. */
+  readonly parallel: number;
+  exists(read: Read, value: string): Promise<boolean>;
+  /** One transaction for the group; an item's error is its own (savepoint), a commit error is everyone's (thrown). */
+  commit(group: AcceptedWrite[]): Promise<(WriteOutcome | { error: unknown })[]>;
+}
+
+class SqliteEngine implements Engine {
+  readonly parallel = 1;
+  private readonly insertSubmission: SQLite.Statement;
+  private readonly insertOutbox: SQLite.Statement;
+  private readonly insertAttachment: SQLite.Statement;
+  private readonly insertCharge: SQLite.Statement;
+  private readonly counts = new Map<number, SQLite.Statement>();
+  private readonly begin: SQLite.Statement;
+  private readonly commitStmt: SQLite.Statement;
+  private readonly rollback: SQLite.Statement;
+  private readonly savepoint: SQLite.Statement;
+  private readonly release: SQLite.Statement;
+  private readonly rollbackTo: SQLite.Statement;
+  private readonly reads: Record<Read, SQLite.Statement>;
+
+  constructor(
+    private readonly db: Db,
+    private readonly sqlite: SQLite.Database,
+  ) {
+    const q = () => '?';
+    this.insertSubmission = sqlite.prepare(insertSql('submissions', SUBMISSION_COLUMNS, q));
+    this.insertOutbox = sqlite.prepare(insertSql('outbox', OUTBOX_COLUMNS, q));
+    this.insertAttachment = sqlite.prepare(insertSql('attachments', ATTACHMENT_COLUMNS, q));
+    this.insertCharge = sqlite.prepare('insert into relay_charges (key, outbox_id, at) values (?, ?, ?)');
+    this.begin = sqlite.prepare('begin immediate');
+    this.commitStmt = sqlite.prepare('commit');
+    this.rollback = sqlite.prepare('rollback');
+    this.savepoint = sqlite.prepare('savepoint fw_accept');
+    this.release = sqlite.prepare('release fw_accept');
+    this.rollbackTo = sqlite.prepare('rollback to fw_accept');
+    this.reads = { receipt: sqlite.prepare(READS.receipt).pluck(), suppression: sqlite.prepare(READS.suppression).pluck() };
+  }
+
+  // One synchronous read of one row, without Kysely's lock: it changes nothing, so even inside another
+  // caller's open transaction it disturbs nothing (at worst it sees a row about to be committed, which only
+  // draws another receipt or skips an auto-reply; the unique index stays the guarantee for receipts).
+  async exists(read: Read, value: string): Promise<boolean> {
+    return this.reads[read].get(value) !== undefined;
+  }
+
+  private count(n: number): SQLite.Statement {
+    let s = this.counts.get(n);
+    if (!s) this.counts.set(n, (s = this.sqlite.prepare(countSql(n, () => '?'))));
+    return s;
+  }
+
+  commit(group: AcceptedWrite[]): Promise<(WriteOutcome | { error: unknown })[]> {
+    // Kysely's lock on the one connection: nobody else's statement runs between BEGIN and COMMIT.
+    return this.db.kysely.connection().execute(async () => {
+      this.begin.run();
+      const out: (WriteOutcome | { error: unknown })[] = [];
+      try {
+        for (const w of group) {
+          this.savepoint.run();
+          try {
+            out.push(this.one(w));
+            this.release.run();
+          } catch (error) {
+            this.rollbackTo.run();
+            this.release.run();
+            out.push({ error });
+          }
+        }
+        this.commitStmt.run();
+      } catch (e) {
+        if (this.sqlite.inTransaction) this.rollback.run();
+        throw e;
+      }
+      return out;
+    });
+  }
+
+  private one(w: AcceptedWrite): WriteOutcome {
+    const sub = { ...w.submission };
+    const rows = [...w.mails];
+    if (w.autoreply) {
+      const { keys, row } = w.autoreply;
+      const at = row.created_at;
+      const used = new Map<string, number>();
+      for (const r of this.count(keys.length).all(...keys.flatMap((k) => [k.key, at - k.windowSeconds * 1000])) as { key: string; n: number }[]) used.set(r.key, Number(r.n));
+      const full = fullCap(keys, used);
+      if (full) sub.autoreply = `skipped:cap:${full.scope}`;
+      else {
+        for (const k of keys) this.insertCharge.run(k.key, row.id, at);
+        sub.autoreply = 'queued';
+        rows.push(row);
+      }
+    }
+    this.insertSubmission.run(...valuesOf(sub as unknown as Row, SUBMISSION_COLUMNS));
+    for (const a of w.attachments) this.insertAttachment.run(...valuesOf(a as unknown as Row, ATTACHMENT_COLUMNS));
+    for (const m of rows) this.insertOutbox.run(...valuesOf(m as unknown as Row, OUTBOX_COLUMNS));
+    return { autoreply: sub.autoreply };
+  }
+}
+
+class PgEngine implements Engine {
+  readonly parallel = 4;
+  constructor(private readonly pool: pg.Pool) {}
+
+  async exists(read: Read, value: string): Promise<boolean> {
+    const r = await this.pool.query({ name: `fw_accept_${read}`, text: READS[read].replace('?', '$1'), values: [value] });
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async commit(group: AcceptedWrite[]): Promise<(WriteOutcome | { error: unknown })[]> {
+    const client = await this.pool.connect();
+    let broken: unknown;
+    try {
+      await client.query('begin');
+      const out: (WriteOutcome | { error: unknown })[] = [];
+      try {
+        // Every cap key of the group, locked once, in one order for every process.
+        const keys = [...new Set(group.flatMap((w) => w.autoreply?.keys.map((k) => k.key) ?? []))].sort();
+        if (keys.length > 0) {
+          await client.query({
+            name: 'fw_accept_lock',
+            text: 'select count(pg_advisory_xact_lock(hashtextextended(k, 0))) from (select k from unnest($1::text[]) as k order by k) as s',
+            values: [keys],
+          });
+        }
+        for (const w of group) {
+          await client.query('savepoint fw_accept');
+          try {
+            out.push(await this.one(client, w));
+            await client.query('release savepoint fw_accept');
+          } catch (error) {
+            await client.query('rollback to savepoint fw_accept');
+            await client.query('release savepoint fw_accept');
+            out.push({ error });
+          }
+        }
+        await client.query('commit');
+      } catch (e) {
+        await client.query('rollback').catch((r: unknown) => (broken = r));
+        throw e;
+      }
+      return out;
+    } finally {
+      client.release(broken instanceof Error ? broken : undefined);
+    }
+  }
+
+  private async one(client: pg.PoolClient, w: AcceptedWrite): Promise<WriteOutcome> {
+    const sub = { ...w.submission };
+    const rows = [...w.mails];
+    const p = (i: number) => `$${i + 1}`;
+    if (w.autoreply) {
+      const { keys, row } = w.autoreply;
+      const at = row.created_at;
+      const r = await client.query<{ key: string; n: string }>({ name: `fw_accept_count_${keys.length}`, text: countSql(keys.length, p), values: keys.flatMap((k) => [k.key, at - k.windowSeconds * 1000]) });
+      const full = fullCap(keys, new Map(r.rows.map((x) => [x.key, Number(x.n)])));
+      if (full) sub.autoreply = `skipped:cap:${full.scope}`;
+      else {
+        await client.query({ name: 'fw_accept_charges', text: 'insert into relay_charges (key, outbox_id, at) select k, $2, $3 from unnest($1::text[]) as k', values: [keys.map((k) => k.key), row.id, at] });
+        sub.autoreply = 'queued';
+        rows.push(row);
+      }
+    }
+    await client.query({ name: 'fw_accept_submission', text: insertSql('submissions', SUBMISSION_COLUMNS, p), values: valuesOf(sub as unknown as Row, SUBMISSION_COLUMNS) });
+    for (const a of w.attachments) await client.query({ name: 'fw_accept_attachment', text: insertSql('attachments', ATTACHMENT_COLUMNS, p), values: valuesOf(a as unknown as Row, ATTACHMENT_COLUMNS) });
+    for (const m of rows) await client.query({ name: 'fw_accept_outbox', text: insertSql('outbox', OUTBOX_COLUMNS, p), values: valuesOf(m as unknown as Row, OUTBOX_COLUMNS) });
+    return { autoreply: sub.autoreply };
+  }
+}
