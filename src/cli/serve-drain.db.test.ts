@@ -142,4 +142,14 @@ describe.skipIf(dbUnavailable())('serve drains on SIGTERM', () => {
     expect(await exited).toBe(1);
     expect(server.output()).toMatch(/SIGTERM again: exiting without draining/);
   }, 120_000);
+
+  it('SIGINT (Ctrl-C) drains without the grace: with an hour of drainGrace it still stops and exits 0', async () => {
+    const { server } = await setup('1h');
+    const exited = exitCode(server);
+    server.child.kill('SIGINT');
+    // Waiting the hour would outlast the test's timeout.
+    expect(await exited).toBe(0);
+    expect(server.output()).toMatch(/SIGINT: draining \(health check 503\), closing in 0 s/);
+    expect(server.output()).toMatch(/outbox lease\(s\) released/);
+  }, 120_000);
 });

@@ -41,7 +41,10 @@ export async function serve(configPath: string | undefined): Promise<number> {
   };
   process.once('SIGINT', now);
   process.once('SIGTERM', now);
-  await drainAndClose(instance, mustDuration(loaded.config.server.drainGrace), signal);
+  // SIGTERM comes from a service manager or a rolling restart: wait the grace for the balancer to notice.
+  // SIGINT is Ctrl-C in a terminal: no balancer to wait for, so stop accepting at once (still finishing the
+  // requests in flight and releasing leases).
+  await drainAndClose(instance, signal === 'SIGINT' ? 0 : mustDuration(loaded.config.server.drainGrace), signal);
   return 0;
 }
 

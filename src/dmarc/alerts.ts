@@ -11,12 +11,9 @@
 // inserts nothing and sends nothing (the insert and the mails are one transaction).
 import { createHash } from 'node:crypto';
 import { lookup as dnsLookup } from 'node:dns/promises';
-import type { Kysely } from 'kysely';
 import type { Config } from '../config/schema.js';
 import { enqueue, outboxRow } from '../mail/outbox.js';
-import { postAlertWebhook, safeJson, slackEscape } from '../monitor/alerts.js';
-import type { Database } from '../store/schema.js';
-import type { Clock } from '../util/clock.js';
+import { postAlertWebhook, safeJson, slackEscape, type AlertDeps } from '../monitor/alerts.js';
 import { resolveAuthorised, type SourceLookup } from './analyze/section.js';
 import { DEFAULT_DMARC_ALERT, evaluateDmarcAlerts, type DmarcAlert, type DmarcAlertSettings } from './alert-rules.js';
 import { loadDmarcRecords } from './store.js';
@@ -99,14 +96,8 @@ export function dmarcAlertId(a: DmarcAlert): string {
   return `e_dmarc_${createHash('sha256').update(what).digest('hex').slice(0, 40)}`;
 }
 
-export interface DmarcAlertDeps {
-  db: Kysely<Database>;
-  config: Config;
-  clock: Clock;
-  fromAddress: string;
-  fetch?: typeof fetch;
-  onQueued?: () => void;
-  log?: { warn(obj: object, msg: string): void };
+/** The monitor's alert dependencies (its dialect unused: DMARC alerts are deduplicated by their events id). */
+export interface DmarcAlertDeps extends Omit<AlertDeps, 'dialect'> {
   lookup?: SourceLookup;
 }
 

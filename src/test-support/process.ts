@@ -64,7 +64,8 @@ export async function startServer(args: string[], opts: { cwd?: string; env?: No
     child,
     url,
     output: () => out,
-    async kill(signal = 'SIGTERM') {
+    // SIGINT: the graceful stop without server.drainGrace's wait (tests that exercise the grace send SIGTERM).
+    async kill(signal = 'SIGINT') {
       if (exited) return;
       const done = new Promise((r) => child.once('exit', r));
       child.kill(signal);
