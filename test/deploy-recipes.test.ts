@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configSchema } from '../src/config/schema.js';
+import { mustDuration } from '../src/util/duration.js';
 import { projectRoot } from '../src/test-support/process.js';
 
 const recipe = (file: string) => readFileSync(path.join(projectRoot, file), 'utf8');
@@ -71,6 +72,16 @@ describe('the proxies’ body limits', () => {
     const limit = bytes(pattern.exec(recipe(file)));
     expect(limit).toBeGreaterThan(ours + 64 * 1024);
     expect(limit).toBeLessThanOrEqual(2 * ours);
+  });
+});
+
+describe('the unit lets serve drain', () => {
+  // systemd kills the service after TimeoutStopSec: the drain (docs/scale.md) must fit inside it at the defaults.
+  it('TimeoutStopSec covers server.drainGrace plus server.requestTimeout', () => {
+    const d = configSchema.parse({ forms: [{ id: 'x', title: 'x', fields: [{ name: 'a', type: 'text' }], notify: { to: ['o@example.jp'] } }] });
+    const m = /^TimeoutStopSec=(\d+)s$/m.exec(recipe('deploy/formwarden.service'));
+    expect(m, 'TimeoutStopSec=<n>s in deploy/formwarden.service').not.toBeNull();
+    expect(Number(m![1]) * 1000).toBeGreaterThan(mustDuration(d.server.drainGrace) + mustDuration(d.server.requestTimeout));
   });
 });
 
