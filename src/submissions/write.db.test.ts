@@ -45,23 +45,29 @@ describe.skipIf(dbUnavailable())('group commit of accepted submissions', () => {
       acceptSubmission(deps(), input(4)),
     ]);
     expect(writer.stats.groups - before.groups).toBe(1);
-    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
-    const failed = settled[3] as PromiseRejectedResult;
+    // Posts 1 and 3 draw the same receipt: whichever reaches the writer second fails (on PostgreSQL the posts'
+    // own reads are round trips, so which one is not fixed); every other post commits.
+    const statuses = settled.map((s) => s.status);
+    expect([statuses[0], statuses[2], statuses[4]]).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+    expect([statuses[1], statuses[3]].sort()).toEqual(['fulfilled', 'rejected']);
+    const lost = statuses[1] === 'rejected' ? 1 : 3;
+    const kept = [0, 1, 2, 3, 4].filter((n) => n !== lost);
+    const failed = settled[lost] as PromiseRejectedResult;
     expect(isDbUnavailable(failed.reason)).toBe(true); // answered 503 with Retry-After, as before group commit
     const stored = settled.flatMap((s) => (s.status === 'fulfilled' && s.value.kind === 'accepted' ? [s.value.id] : []));
     expect(stored).toHaveLength(4);
     expect(await k().selectFrom('submissions').select('id').where('id', 'in', stored).execute()).toHaveLength(4);
     // Nothing of the failed one remains: no submission, mail or cap charge beyond the four stored ones' own.
     const names = await k().selectFrom('submissions').select('fields').where('fields', 'like', '%Second group%').execute();
-    expect(names.map((r) => JSON.parse(r.fields).name).sort()).toEqual(['B 0', 'B 1', 'B 2', 'B 4']);
+    expect(names.map((r) => JSON.parse(r.fields).name).sort()).toEqual(kept.map((n) => `B ${n}`));
     const mails = await k().selectFrom('outbox').select(['submission_id', 'kind']).where('body', 'like', '%Second group%').execute();
     // The notifications (no notifyRate in these deps: always one each), and the auto-replies went out (within the caps).
     expect(mails.filter((m) => m.kind === 'notify').map((m) => m.submission_id).sort()).toEqual([...stored].sort());
     const replies = await k().selectFrom('outbox').select(['to_addr']).where('kind', '=', 'autoreply').where('to_addr', 'like', 'b_@b-_.example.jp').execute();
-    expect(replies.map((m) => m.to_addr).sort()).toEqual(['b0@b-0.example.jp', 'b1@b-1.example.jp', 'b2@b-2.example.jp', 'b4@b-4.example.jp']);
+    expect(replies.map((m) => m.to_addr).sort()).toEqual(kept.map((n) => `b${n}@b-${n}.example.jp`));
     // Its cap charges, made inside its savepoint before its insert failed, were rolled back with it.
-    expect(await k().selectFrom('relay_charges').select('outbox_id').where('key', 'like', 'relay:address:%b-3.example.jp').execute()).toHaveLength(0);
-    expect(await k().selectFrom('relay_charges').select('outbox_id').where('key', 'like', 'relay:address:%b-1.example.jp').execute()).toHaveLength(1);
+    expect(await k().selectFrom('relay_charges').select('outbox_id').where('key', 'like', `relay:address:%b-${lost}.example.jp`).execute()).toHaveLength(0);
+    expect(await k().selectFrom('relay_charges').select('outbox_id').where('key', 'like', `relay:address:%b-${4 - lost}.example.jp`).execute()).toHaveLength(1);
   });
 
   it('(a) 30 concurrent posts: every one answered 201 and stored with its mails; the form cap held exactly across the group commits', async () => {
