@@ -9,6 +9,12 @@ import type { CapKey, CapScope } from './caps.js';
 
 export type ChargeResult = { ok: true } | { ok: false; scope: CapScope; limit: number; windowSeconds: number };
 
+/** The first cap with no room left (its count of charges in its window at its limit), or null. */
+export function fullCap(keys: CapKey[], used: Map<string, number>): CapKey | null {
+  for (const k of keys) if ((used.get(k.key) ?? 0) >= k.limit) return k;
+  return null;
+}
+
 export async function chargeCaps(trx: Transaction<Database>, dialect: Dialect, keys: CapKey[], outboxId: string, now: number): Promise<ChargeResult> {
   const sorted = [...keys].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   if (dialect === 'postgres') {
@@ -22,9 +28,8 @@ export async function chargeCaps(trx: Transaction<Database>, dialect: Dialect, k
     .groupBy('key')
     .execute();
   const used = new Map(rows.map((r) => [r.key, Number(r.n)]));
-  for (const k of keys) {
-    if ((used.get(k.key) ?? 0) >= k.limit) return { ok: false, scope: k.scope, limit: k.limit, windowSeconds: k.windowSeconds };
-  }
+  const full = fullCap(keys, used);
+  if (full) return { ok: false, scope: full.scope, limit: full.limit, windowSeconds: full.windowSeconds };
   await trx
     .insertInto('relay_charges')
     .values(keys.map((k) => ({ key: k.key, outbox_id: outboxId, at: now })))

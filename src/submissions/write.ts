@@ -13,7 +13,8 @@
 // deadlock on each other's keys. The counting rule is chargeCaps's (src/relay/budget.ts).
 import type SQLite from 'better-sqlite3';
 import type pg from 'pg';
-import type { CapKey, CapScope } from '../relay/caps.js';
+import { fullCap } from '../relay/budget.js';
+import type { CapKey } from '../relay/caps.js';
 import type { Db } from '../store/db.js';
 import type { AttachmentTable, OutboxTable, SubmissionTable } from '../store/schema.js';
 
@@ -61,11 +62,6 @@ interface Pending {
   reject(e: unknown): void;
 }
 
-/** The cap that has no room left, or null when every key is below its limit. */
-function fullCap(keys: CapKey[], used: Map<string, number>): { scope: CapScope } | null {
-  for (const k of keys) if ((used.get(k.key) ?? 0) >= k.limit) return { scope: k.scope };
-  return null;
-}
 
 export class AcceptWriter {
   private queue: Pending[] = [];
