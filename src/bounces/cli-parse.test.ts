@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hostileText, TERMINAL_CONTROL } from '../test-support/hostile-text.js';
-import { parseMessages, runBouncesParse } from './cli-parse.js';
+import { openPool, parseMessages, runBouncesParse } from './cli-parse.js';
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), 'parse', 'fixtures');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'fw-cli-'));
@@ -105,10 +105,44 @@ describe('runBouncesParse: inline or in worker threads', () => {
 
   it('parses in workers exactly what it parses inline, message by message', async () => {
     const inline: unknown[] = [];
-    for await (const [m, r] of parseMessages(dir, 0)) inline.push([m.file, m.index, r]);
+    for await (const [m, r] of parseMessages(dir, null)) inline.push([m.file, m.index, r]);
     const pooled: unknown[] = [];
-    for await (const [m, r] of parseMessages(dir, 2)) pooled.push([m.file, m.index, r]);
+    const pool = await openPool(2);
+    try {
+      for await (const [m, r] of parseMessages(dir, pool)) pooled.push([m.file, m.index, r]);
+    } finally {
+      await pool?.close();
+    }
     expect(pooled).toEqual(inline);
+  }, 60_000);
+
+  it('starts its worker threads once per run, not once per path (a shell glob gives one path per file)', async () => {
+    const files = readdirSync(dir).map((n) => path.join(dir, n));
+    expect(files.length).toBeGreaterThanOrEqual(3);
+    let started = 0;
+    const count = () => started++;
+    process.on('worker', count);
+    try {
+      const out = new PassThrough();
+      const chunks: Buffer[] = [];
+      out.on('data', (c: Buffer) => chunks.push(c));
+      expect(await runBouncesParse([...files, mbox], { json: true, workers: 1 }, out)).toBe(0);
+      expect(Buffer.concat(chunks).toString('utf8')).toBe((await run([...files, mbox], true)).text);
+    } finally {
+      process.off('worker', count);
+    }
+    expect(started).toBe(1);
+  }, 60_000);
+
+  it('a path that cannot be read is reported, and the paths after it still parse in the same pool', async () => {
+    const fifo = path.join(tmp, 'pipe-w.eml');
+    execFileSync('mkfifo', [fifo]);
+    const out = new PassThrough();
+    const chunks: Buffer[] = [];
+    out.on('data', (c: Buffer) => chunks.push(c));
+    expect(await runBouncesParse([dir, fifo, mbox], { json: true, workers: 1 }, out)).toBe(1);
+    const lines = Buffer.concat(chunks).toString('utf8').trimEnd().split('\n');
+    expect(lines).toHaveLength(names.length * 6);
   }, 60_000);
 
   it('a FIFO given as a path is reported, not waited on forever', async () => {

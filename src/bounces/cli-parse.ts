@@ -6,6 +6,7 @@
 import { jsonTerminalSafe, terminalSafe } from '../util/terminal-safe.js';
 import { parseBounce, readMessages } from './parse/index.js';
 import type { SourceMessage } from './parse/sources.js';
+import type { ParsePool } from './parse/pool.js';
 import type { ParsedBounce } from './parse/types.js';
 
 export interface BouncesParseOptions {
@@ -21,15 +22,13 @@ export interface BouncesParseOptions {
 /** Messages handed to the workers ahead of the one being printed (bounds memory; keeps every worker busy). */
 const AHEAD_PER_WORKER = 8;
 
-/** Parsed messages of one path in input order: inline, or through a worker pool with a bounded window in flight. */
-export async function* parseMessages(p: string, workers: number): AsyncGenerator<[SourceMessage, ParsedBounce]> {
-  if (workers <= 0) {
+/** Parsed messages of one path in input order: inline (no pool), or through the pool with a bounded window in flight. */
+export async function* parseMessages(p: string, pool: ParsePool | null): AsyncGenerator<[SourceMessage, ParsedBounce]> {
+  if (!pool) {
     for await (const m of readMessages([p])) yield [m, parseBounce(m.raw)];
     return;
   }
-  const { ParsePool } = await import('./parse/pool.js');
-  const ahead = workers * AHEAD_PER_WORKER;
-  const pool = new ParsePool({ size: workers, maxQueue: ahead + 1 });
+  const ahead = pool.size * AHEAD_PER_WORKER;
   const window: Array<[SourceMessage, Promise<ParsedBounce>]> = [];
   try {
     for await (const m of readMessages([p])) {
@@ -44,10 +43,17 @@ export async function* parseMessages(p: string, workers: number): AsyncGenerator
       yield [hm, await hp];
     }
   } finally {
-    // A read error ends the loop with messages still in flight: close() rejects them, and nobody waits for them.
-    for (const [, pr] of window) pr.catch(() => undefined);
-    await pool.close();
+    // A read error ends the loop with messages still in flight: let them finish (their results are dropped)
+    // so the next path starts with the pool's queue empty.
+    await Promise.allSettled(window.map(([, pr]) => pr));
   }
+}
+
+/** The worker pool for `workers` threads (null: parse in this thread), shared by every path of one run. */
+export async function openPool(workers: number): Promise<ParsePool | null> {
+  if (workers <= 0) return null;
+  const { ParsePool } = await import('./parse/pool.js');
+  return new ParsePool({ size: workers, maxQueue: workers * AHEAD_PER_WORKER + 1 });
 }
 
 /** Output is gathered into writes of about this many characters: one write per line cost ~10% of a run. */
@@ -64,34 +70,40 @@ export async function runBouncesParse(paths: string[], opts: BouncesParseOptions
     // A slow reader (a pipe into less) holds us here instead of letting the output pile up in memory.
     if (!ok) await new Promise<void>((resolve) => out.once('drain', resolve));
   };
-  for (const p of paths) {
-    try {
-      for await (const [m, r] of parseMessages(p, opts.workers ?? 0)) {
-        if (opts.json) {
-          const obj = {
-            file: m.file, index: m.index, kind: r.kind,
-            bounces: r.bounces.map((b) => ({
-              recipient: b.recipient, sentTo: b.sentTo, finalRecipient: b.finalRecipient, reason: b.reason, status: b.status, replyCode: b.replyCode, hard: b.hard,
-              action: b.action, diagnostic: b.diagnostic, feedbackType: b.feedbackType, originalMessageId: b.originalMessageId,
-            })),
-            ...(r.why ? { why: r.why } : {}),
-          };
-          pending += jsonTerminalSafe(JSON.stringify(obj)) + '\n';
-        } else if (r.bounces.length === 0) {
-          pending += `${t(m.file)}#${m.index}\t${r.kind}\t-\t${t(r.why ?? '')}\n`;
-        } else {
-          for (const b of r.bounces) {
-            const diag = b.diagnostic.length > 120 ? b.diagnostic.slice(0, 117) + '...' : b.diagnostic;
-            pending += `${t(m.file)}#${m.index}\t${t(b.recipient) || '-'}\t${b.reason}\t${t(b.status) || '-'}\t${b.hard ? 'hard' : 'soft'}\t${t(diag)}\n`;
+  // One pool for the whole run: a pool per path started the worker threads again for every file of a glob.
+  const pool = await openPool(opts.workers ?? 0);
+  try {
+    for (const p of paths) {
+      try {
+        for await (const [m, r] of parseMessages(p, pool)) {
+          if (opts.json) {
+            const obj = {
+              file: m.file, index: m.index, kind: r.kind,
+              bounces: r.bounces.map((b) => ({
+                recipient: b.recipient, sentTo: b.sentTo, finalRecipient: b.finalRecipient, reason: b.reason, status: b.status, replyCode: b.replyCode, hard: b.hard,
+                action: b.action, diagnostic: b.diagnostic, feedbackType: b.feedbackType, originalMessageId: b.originalMessageId,
+              })),
+              ...(r.why ? { why: r.why } : {}),
+            };
+            pending += jsonTerminalSafe(JSON.stringify(obj)) + '\n';
+          } else if (r.bounces.length === 0) {
+            pending += `${t(m.file)}#${m.index}\t${r.kind}\t-\t${t(r.why ?? '')}\n`;
+          } else {
+            for (const b of r.bounces) {
+              const diag = b.diagnostic.length > 120 ? b.diagnostic.slice(0, 117) + '...' : b.diagnostic;
+              pending += `${t(m.file)}#${m.index}\t${t(b.recipient) || '-'}\t${b.reason}\t${t(b.status) || '-'}\t${b.hard ? 'hard' : 'soft'}\t${t(diag)}\n`;
+            }
           }
+          if (pending.length >= WRITE_CHARS) await flush();
         }
-        if (pending.length >= WRITE_CHARS) await flush();
+      } catch (e) {
+        await flush(); // what was read before the error comes first
+        failed++;
+        process.stderr.write(`formwarden: cannot read ${terminalSafe(p)}: ${terminalSafe((e as Error).message)}\n`);
       }
-    } catch (e) {
-      await flush(); // what was read before the error comes first
-      failed++;
-      process.stderr.write(`formwarden: cannot read ${terminalSafe(p)}: ${terminalSafe((e as Error).message)}\n`);
     }
+  } finally {
+    await pool?.close();
   }
   await flush();
   return failed ? 1 : 0;

@@ -53,7 +53,7 @@ export class ParsePool {
   readonly stats = { parsed: 0, timedOut: 0, crashed: 0, started: 0 };
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
-  private readonly size: number;
+  readonly size: number;
   private readonly timeMs: number;
   private readonly maxQueue: number;
   private readonly memoryMb: number;
