@@ -4,13 +4,15 @@
 // The worker takes no new mail: a mail it is sending finishes, the ones it had claimed but not begun are
 // released at once (no lease left in the database), and the process exits 0. A second signal exits at once.
 import { writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDb, type Db } from '../store/db.js';
 import { createTestDatabase, dbUnavailable, type TestDatabase } from '../test-support/db.js';
 import { OPEN_DEFENSES, testConfigYaml } from '../test-support/instance.js';
-import { startServer, type ServerProcess } from '../test-support/process.js';
+import { cliPath, startServer, type ServerProcess } from '../test-support/process.js';
 import { SmtpSink } from '../test-support/smtp-sink.js';
 import { waitFor } from '../test-support/wait.js';
 
@@ -48,24 +50,29 @@ describe.skipIf(dbUnavailable())('serve drains on SIGTERM', () => {
   });
 
   async function setup(grace: string) {
-    const db: TestDatabase = await createTestDatabase();
-    cleanup.push(() => db.drop());
-    const sink = new SmtpSink();
-    await sink.start();
-    cleanup.push(() => sink.stop());
+    const { yaml, db, sink } = await configFor(grace);
     const config = path.join(db.dir, 'formwarden.yaml');
-    // One SMTP connection: the worker sends one claimed mail at a time, the others wait under its lease.
-    const yaml = testConfigYaml({ dbUrl: db.url, transport: `smtp://127.0.0.1:${sink.port}`, defenses: OPEN_DEFENSES })
-      .replace('trustProxy: [127.0.0.1]', `trustProxy: [127.0.0.1], drainGrace: ${grace}`)
-      .replace('  retry: [1s, 1s, 1s]', '  retry: [1s, 1s, 1s]\n  pool: { maxConnections: 1 }')
-      // Three notifications per inquiry, written in one transaction: the worker claims them together.
-      .replace('notify: { to: [owner@example.jp]', 'notify: { to: [owner@example.jp, owner2@example.jp, owner3@example.jp]');
     writeFileSync(config, yaml);
     const server = await startServer(['--config', config], { cwd: db.dir });
     cleanup.push(() => server.kill('SIGKILL'));
     const k: Db = openDb(db.url, db.dir);
     cleanup.push(() => k.close());
     return { server, sink, k: k.kysely, url: new URL(server.url) };
+  }
+
+  async function configFor(grace: string) {
+    const db: TestDatabase = await createTestDatabase();
+    cleanup.push(() => db.drop());
+    const sink = new SmtpSink();
+    await sink.start();
+    cleanup.push(() => sink.stop());
+    // One SMTP connection: the worker sends one claimed mail at a time, the others wait under its lease.
+    const yaml = testConfigYaml({ dbUrl: db.url, transport: `smtp://127.0.0.1:${sink.port}`, defenses: OPEN_DEFENSES })
+      .replace('trustProxy: [127.0.0.1]', `trustProxy: [127.0.0.1], drainGrace: ${grace}`)
+      .replace('  retry: [1s, 1s, 1s]', '  retry: [1s, 1s, 1s]\n  pool: { maxConnections: 1 }')
+      // Three notifications per inquiry, written in one transaction: the worker claims them together.
+      .replace('notify: { to: [owner@example.jp]', 'notify: { to: [owner@example.jp, owner2@example.jp, owner3@example.jp]');
+    return { yaml, db, sink };
   }
 
   const exitCode = (s: ServerProcess) => new Promise<number | null>((resolve) => (s.child.exitCode !== null ? resolve(s.child.exitCode) : s.child.once('exit', (code) => resolve(code))));
@@ -137,7 +144,10 @@ describe.skipIf(dbUnavailable())('serve drains on SIGTERM', () => {
     const { server, url } = await setup('60s');
     const exited = exitCode(server);
     server.child.kill('SIGTERM');
-    await waitFor(async () => (await health(url)).status === 503, 'the health check to answer 503');
+    let last = { status: -1, body: '' };
+    await waitFor(async () => (last = await health(url)).status === 503, 'the health check to answer 503').catch((e: Error) => {
+      throw new Error(`${e.message}; last answer ${last.status} ${last.body}; exit code ${server.child.exitCode}; server output:\n${server.output().slice(-3000)}`);
+    });
     server.child.kill('SIGTERM');
     expect(await exited).toBe(1);
     expect(server.output()).toMatch(/SIGTERM again: exiting without draining/);
@@ -151,5 +161,32 @@ describe.skipIf(dbUnavailable())('serve drains on SIGTERM', () => {
     expect(await exited).toBe(0);
     expect(server.output()).toMatch(/SIGINT: draining \(health check 503\), closing in 0 s/);
     expect(server.output()).toMatch(/outbox lease\(s\) released/);
+  }, 120_000);
+
+  it('a signal sent the moment the "listening" line is printed still drains: the handlers are in before the line', async () => {
+    const { yaml, db } = await configFor('1h');
+    const config = path.join(db.dir, 'formwarden.yaml');
+    writeFileSync(config, yaml);
+    // A preload that signals the process from inside the write of that line: no later code of serve has run.
+    const hook = path.join(db.dir, 'signal-on-listening.mjs');
+    writeFileSync(
+      hook,
+      `const write = process.stderr.write.bind(process.stderr);
+process.stderr.write = (chunk, ...rest) => {
+  const r = write(chunk, ...rest);
+  if (String(chunk).includes('listening on')) process.kill(process.pid, 'SIGINT');
+  return r;
+};
+`,
+    );
+    const child = spawn(process.execPath, ['--import', pathToFileURL(hook).href, cliPath, '--config', config, 'serve'], { cwd: db.dir });
+    cleanup.push(async () => void child.kill('SIGKILL'));
+    let out = '';
+    child.stderr.on('data', (d) => (out += d));
+    child.stdout.on('data', (d) => (out += d));
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (c, sig) => resolve([c, sig])));
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+    expect(out).toMatch(/listening on/);
+    expect(out).toMatch(/SIGINT: draining \(health check 503\), closing in 0 s/);
   }, 120_000);
 });

@@ -13,6 +13,12 @@ export async function serve(configPath: string | undefined): Promise<number> {
   for (const w of lintConfig(loaded.config).filter((i) => i.severity === 'warning')) process.stderr.write(`formwarden: warning: ${w.message}\n`);
   const level = loaded.config.server.logLevel;
   const instance = await createInstance(loaded, { logger: { level } });
+  // The handlers go in before the "listening" line: a supervisor (or a test) that signals as soon as it reads
+  // the line must find them there, or the signal's default action kills the process without draining.
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
   await instance.listen();
   const bound = instance.app.server.address() as AddressInfo;
   const startup = startupInfo(loaded.config, bound, lanAddresses());
@@ -30,10 +36,7 @@ export async function serve(configPath: string | undefined): Promise<number> {
     'formwarden listening',
   );
   for (const form of loaded.config.forms) log.info({ form: form.id, page: `${startup.base}/f/${form.id}` }, 'form ready');
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
+  const signal = await signalled;
   // A second signal while draining: leave at once (leases then run out as after a crash).
   const now = (second: NodeJS.Signals) => {
     process.stderr.write(`formwarden: ${second} again: exiting without draining\n`);
