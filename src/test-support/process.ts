@@ -19,9 +19,18 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): CliResult {
+/**
+ * Runs the built CLI to the end. `timeoutMs` (default 240 s: on a 2-core machine loaded by a stress run a
+ * `selftest` of 8 s of CPU took 90 s) is a hang guard, not a speed check: a run it stops throws, saying so, rather
+ * than returning the empty output of a killed process for the test to misread.
+ */
+export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): CliResult {
   assertBuilt();
-  const r = spawnSync(process.execPath, [cliPath, ...args], { cwd: opts.cwd ?? projectRoot, env: { ...process.env, ...opts.env }, encoding: 'utf8', timeout: 60_000, input: opts.input });
+  const timeout = opts.timeoutMs ?? 240_000;
+  const r = spawnSync(process.execPath, [cliPath, ...args], { cwd: opts.cwd ?? projectRoot, env: { ...process.env, ...opts.env }, encoding: 'utf8', timeout, input: opts.input });
+  if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT') {
+    throw new Error(`formwarden ${args.join(' ')} was still running after ${timeout / 1000} s and was stopped; its output so far:\n${r.stdout ?? ''}${r.stderr ?? ''}`);
+  }
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
