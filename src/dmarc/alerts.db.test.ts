@@ -102,4 +102,39 @@ dmarc: { senders: [198.51.100.0/24], alert: { unknownFailing: 20, volumeJump: 3,
     expect(jump[0]!.parsed.subject).toContain('sending volume for example.jp jumped');
     expect(hooks.at(-1)).toMatchObject({ type: 'dmarc_volume_jump' });
   });
+
+  it('many unknown sources on one day: one mail and one webhook naming them all; a source added later alerts alone', async () => {
+    const mailsBefore = sink.received.length;
+    const hooksBefore = hooks.length;
+    // A spoofing run from 30 addresses: one mail per recipient, not 30.
+    const spoofers = Array.from({ length: 30 }, (_, i) => ({ ip: `203.0.113.${i + 1}`, count: 21 + i, pass: false }));
+    await importReports(report({ org: 'google.com', id: 'many-1', day: 20, rows: [...spoofers, { ip: '192.0.2.200', count: 5, pass: false }] }));
+    const mails = sink.received.slice(mailsBefore);
+    expect(mails.map((m) => m.envelopeTo).flat().sort()).toEqual(['owner@example.jp', 'security@example.jp'].sort());
+    const text = mails[0]!.parsed.text ?? '';
+    expect(mails[0]!.parsed.subject).toContain('from 30 sources');
+    // busiest first, the 20 busiest named, the rest counted; the one below the threshold not at all
+    expect(text).toContain('203.0.113.30 (');
+    expect(text.indexOf('203.0.113.30 (')).toBeLessThan(text.indexOf('203.0.113.29 ('));
+    expect(text).not.toContain('203.0.113.1 (');
+    expect(text).toContain('... and 10 more');
+    expect(text).toContain('ほか 10 か所');
+    expect(text).not.toContain('192.0.2.200');
+    const fail = spoofers.reduce((n, r) => n + r.count, 0);
+    expect(text).toContain(`sent ${fail} message(s) as example.jp`);
+    const newHooks = hooks.slice(hooksBefore) as unknown as Array<{ type: string; count: number; fail: number; sources: Array<{ ip: string; fail: number }> }>;
+    expect(newHooks).toHaveLength(1);
+    expect(newHooks[0]).toMatchObject({ type: 'dmarc_unknown_sources', count: 30, fail });
+    expect(newHooks[0]!.sources.map((x) => x.ip)).toEqual(spoofers.map((r) => r.ip).reverse());
+
+    // Another reporter, the same day: the 30 again (already alerted) and one new source: an alert on that one alone.
+    await importReports(report({ org: 'outlook.com', id: 'many-2', day: 20, rows: [...spoofers, { ip: '203.0.113.99', count: 40, pass: false }] }));
+    const later = sink.received.slice(mailsBefore + mails.length);
+    expect(later).toHaveLength(2);
+    expect(later[0]!.parsed.subject).toContain('someone is sending mail as example.jp');
+    expect(later[0]!.parsed.subject).not.toContain('sources');
+    expect(later[0]!.parsed.text).toContain('203.0.113.99');
+    expect(later[0]!.parsed.text).not.toContain('203.0.113.30');
+    expect(hooks.slice(hooksBefore + 1)).toEqual([expect.objectContaining({ type: 'dmarc_unknown_source', source: expect.objectContaining({ ip: '203.0.113.99' }) })]);
+  });
 });

@@ -1,7 +1,7 @@
 // Alerts from DMARC aggregate reports (docs/dmarc.md, "Alerts"):
 //  - unknown-failing: on one day (the report period's UTC day), a source that is not authorised sent more
 //    than dmarc.alert.unknownFailing messages as the owner's domain that failed DMARC: someone is sending
-//    mail as the domain. One alert per source, domain and day.
+//    mail as the domain. One alert per source, domain and day; the sources found together share one mail.
 //  - volume-jump: the day's mail from authorised sources is at least dmarc.alert.volumeJump times the
 //    median of the 7 days before it (and at least dmarc.alert.minVolume messages): a stolen mail password
 //    sends through the owner's own, authorised servers. One alert per domain and day.
@@ -31,7 +31,7 @@ export function plain(s: string, max = 80): string {
   return Array.from(s.normalize('NFKC').replace(/[^\p{L}\p{N}. -]+/gu, ' ').replace(/\s+/g, ' ').trim()).slice(0, max).join('');
 }
 
-function where(a: Extract<DmarcAlert, { kind: 'unknown-failing' }>): string {
+function where(a: UnknownFailing): string {
   return [a.asn !== null ? `AS${a.asn}${a.asName ? ` ${plain(a.asName)}` : ''}` : a.network, a.country ? plain(a.country, 8) : ''].filter(Boolean).join(', ');
 }
 
@@ -77,14 +77,78 @@ ${top}
   };
 }
 
-export function dmarcWebhookPayload(format: 'json' | 'slack' | 'chatwork', config: Pick<Config, 'siteName'>, a: DmarcAlert): { body: string; contentType: string } {
-  const text = dmarcAlertText(config, a);
+type UnknownFailing = Extract<DmarcAlert, { kind: 'unknown-failing' }>;
+
+/** Sources named one by one in a grouped alert mail; the rest are counted (the webhook's JSON lists up to 100). */
+const LISTED_SOURCES = 20;
+
+/**
+ * The mail of several unknown sources of one domain and day, found together (one report, one check): one mail
+ * that lists them, busiest first, instead of one mail per source (a spoofing run from hundreds of addresses would
+ * otherwise send the owner hundreds of alerts). A single source reads as dmarcAlertText's.
+ */
+export function unknownSourcesText(config: Pick<Config, 'siteName'>, list: readonly UnknownFailing[]): { subject: string; body: string } {
+  if (list.length === 1) return dmarcAlertText(config, list[0]!);
+  const site = plain(config.siteName, 100);
+  const first = list[0]!;
+  const dom = plain(first.domain, 253);
+  const sorted = [...list].sort((a, b) => b.fail - a.fail);
+  const fail = sorted.reduce((n, a) => n + a.fail, 0);
+  const total = sorted.reduce((n, a) => n + a.total, 0);
+  const shown = sorted.slice(0, LISTED_SOURCES);
+  const more = sorted.length - shown.length;
+  const lines = shown.map((a) => `  ${a.ip} (${where(a)}): ${a.fail} / ${a.total}; From ${a.headerFroms.map((f) => plain(f, 253)).join(', ') || dom}; ${a.reporters.map((r) => plain(r)).join(', ') || '-'}`).join('\n');
+  return {
+    subject: `[${site}] Formwarden alert: someone is sending mail as ${dom} from ${list.length} sources / ${list.length} か所の送信元が ${dom} を名乗ってメールを送っています`,
+    body: `On ${first.day} (UTC) ${list.length} sources you have not authorised sent ${fail} message(s) as ${dom} that failed DMARC (${total} in all).
+source (network, country): failing / all; From; reported by
+${lines}${more ? `\n  ... and ${more} more` : ''}
+If one of them is a service you use (newsletter, CRM, ticketing), add it to SPF/DKIM and to dmarc.senders.
+If not, it is forgery: move the DMARC policy to p=quarantine, then p=reject. \`formwarden analyze --config ...\` shows every source.
+
+${first.day}（UTC）、許可していない ${list.length} か所の送信元が ${dom} を名乗って DMARC に不合格のメールを ${fail} 通送りました（合計 ${total} 通）。
+送信元（ネットワーク、国）: 不合格 / 全体; From; 報告元
+${lines}${more ? `\n  ほか ${more} か所` : ''}
+利用中のサービス（メルマガ、CRM、問い合わせ管理など）があれば SPF/DKIM と dmarc.senders に追加してください。
+心当たりがなければ詐称です。DMARC ポリシーを p=quarantine、その後 p=reject に強めてください。すべての送信元は \`formwarden analyze --config ...\` で確認できます。
+`,
+  };
+}
+
+/** The webhook of unknownSourcesText's mail: JSON type dmarc_unknown_sources (one source: dmarc_unknown_source). */
+export function unknownSourcesPayload(format: 'json' | 'slack' | 'chatwork', config: Pick<Config, 'siteName'>, list: readonly UnknownFailing[]): { body: string; contentType: string } {
+  if (list.length === 1) return dmarcWebhookPayload(format, config, list[0]!);
+  if (format !== 'json') return chatPayload(format, unknownSourcesText(config, list));
+  const sorted = [...list].sort((a, b) => b.fail - a.fail);
+  const first = sorted[0]!;
+  return {
+    body: safeJson({
+      type: 'dmarc_unknown_sources', site: plain(config.siteName, 100), domain: plain(first.domain, 253), day: first.day,
+      fail: sorted.reduce((n, a) => n + a.fail, 0), total: sorted.reduce((n, a) => n + a.total, 0), count: sorted.length,
+      sources: sorted.slice(0, 100).map(sourceJson),
+    }),
+    contentType: 'application/json',
+  };
+}
+
+function sourceJson(a: UnknownFailing) {
+  return {
+    ip: a.ip, network: a.network, asn: a.asn, asName: a.asName ? plain(a.asName) : null, country: a.country ? plain(a.country, 8) : null,
+    fail: a.fail, total: a.total, headerFrom: a.headerFroms.map((f) => plain(f, 253)), reporters: a.reporters.map((r) => plain(r)),
+  };
+}
+
+function chatPayload(format: 'slack' | 'chatwork', text: { subject: string; body: string }): { body: string; contentType: string } {
   if (format === 'slack') return { body: JSON.stringify({ text: slackEscape(`*${text.subject}*\n\`\`\`${text.body.replace(/`/g, 'ˋ')}\`\`\``) }), contentType: 'application/json' };
-  if (format === 'chatwork') return { body: new URLSearchParams({ body: `[info][title]${text.subject}[/title]${text.body}[/info]` }).toString(), contentType: 'application/x-www-form-urlencoded' };
+  return { body: new URLSearchParams({ body: `[info][title]${text.subject}[/title]${text.body}[/info]` }).toString(), contentType: 'application/x-www-form-urlencoded' };
+}
+
+export function dmarcWebhookPayload(format: 'json' | 'slack' | 'chatwork', config: Pick<Config, 'siteName'>, a: DmarcAlert): { body: string; contentType: string } {
+  if (format !== 'json') return chatPayload(format, dmarcAlertText(config, a));
   const base = { site: plain(config.siteName, 100), domain: plain(a.domain, 253), day: a.day };
   return {
     body: safeJson(a.kind === 'unknown-failing'
-      ? { type: 'dmarc_unknown_source', ...base, source: { ip: a.ip, network: a.network, asn: a.asn, asName: a.asName ? plain(a.asName) : null, country: a.country ? plain(a.country, 8) : null }, fail: a.fail, total: a.total, headerFrom: a.headerFroms.map((f) => plain(f, 253)), reporters: a.reporters.map((r) => plain(r)) }
+      ? (({ fail, total, headerFrom, reporters, ...source }) => ({ type: 'dmarc_unknown_source', ...base, source, fail, total, headerFrom, reporters }))(sourceJson(a))
       : { type: 'dmarc_volume_jump', ...base, volume: a.volume, median: a.median, ratio: a.ratio, top: a.top }),
     contentType: 'application/json',
   };
@@ -111,28 +175,53 @@ export async function dnsAddresses(host: string): Promise<string[]> {
   return (await dnsLookup(host, { all: true })).map((a) => a.address);
 }
 
-/** Sends the alerts not sent before; returns those it sent. */
+/**
+ * Sends the alerts not sent before; returns those it sent. The unknown sources of one domain and day found in
+ * one call go out as one mail and one webhook naming those of them not alerted on before (each still has its
+ * own events row, so a later report that adds a source alerts on that source alone).
+ */
 export async function sendDmarcAlerts(deps: DmarcAlertDeps, alerts: readonly DmarcAlert[]): Promise<DmarcAlert[]> {
   const { db, config } = deps;
   const sent: DmarcAlert[] = [];
   const recipients = [...new Set([...config.forms.flatMap((f) => f.notify.to), ...config.alerts.to])];
+  const groups: DmarcAlert[][] = [];
+  const unknownByDay = new Map<string, DmarcAlert[]>();
   for (const a of alerts) {
+    if (a.kind !== 'unknown-failing') {
+      groups.push([a]);
+      continue;
+    }
+    const key = `${a.domain}|${a.day}`;
+    const group = unknownByDay.get(key);
+    if (group) group.push(a);
+    else {
+      const g = [a];
+      unknownByDay.set(key, g);
+      groups.push(g);
+    }
+  }
+  for (const group of groups) {
     const now = deps.clock.now().getTime();
-    const text = dmarcAlertText(config, a);
-    const rows = recipients.map((to) => outboxRow({ kind: 'alert', submissionId: null, formId: null, to, replyTo: null, subject: text.subject, body: text.body }, deps.fromAddress, now));
-    const detail = a.kind === 'unknown-failing' ? `dmarc:unknown:${a.domain}:${a.day}:${a.ip}` : `dmarc:jump:${a.domain}:${a.day}`;
-    const inserted = await db.transaction().execute(async (trx) => {
-      const r = await trx.insertInto('events').values({ id: dmarcAlertId(a), kind: 'alert', form_id: null, address: null, at: now, detail: detail.slice(0, 500) })
-        .onConflict((oc) => oc.column('id').doNothing()).executeTakeFirst();
-      if (Number(r.numInsertedOrUpdatedRows ?? 0n) === 0) return false;
-      await enqueue(trx, rows);
-      return true;
+    const fresh = await db.transaction().execute(async (trx) => {
+      const fresh: DmarcAlert[] = [];
+      for (const a of group) {
+        const detail = a.kind === 'unknown-failing' ? `dmarc:unknown:${a.domain}:${a.day}:${a.ip}` : `dmarc:jump:${a.domain}:${a.day}`;
+        const r = await trx.insertInto('events').values({ id: dmarcAlertId(a), kind: 'alert', form_id: null, address: null, at: now, detail: detail.slice(0, 500) })
+          .onConflict((oc) => oc.column('id').doNothing()).executeTakeFirst();
+        if (Number(r.numInsertedOrUpdatedRows ?? 0n) > 0) fresh.push(a);
+      }
+      if (fresh.length === 0) return fresh;
+      const text = fresh[0]!.kind === 'unknown-failing' ? unknownSourcesText(config, fresh as UnknownFailing[]) : dmarcAlertText(config, fresh[0]!);
+      await enqueue(trx, recipients.map((to) => outboxRow({ kind: 'alert', submissionId: null, formId: null, to, replyTo: null, subject: text.subject, body: text.body }, deps.fromAddress, now)));
+      return fresh;
     });
-    if (!inserted) continue;
-    sent.push(a);
+    if (fresh.length === 0) continue;
+    sent.push(...fresh);
     deps.onQueued?.();
     const hook = config.alerts.webhook;
-    if (hook) await postAlertWebhook(deps, dmarcWebhookPayload(hook.format, config, a));
+    if (hook) {
+      await postAlertWebhook(deps, fresh[0]!.kind === 'unknown-failing' ? unknownSourcesPayload(hook.format, config, fresh as UnknownFailing[]) : dmarcWebhookPayload(hook.format, config, fresh[0]!));
+    }
   }
   return sent;
 }
