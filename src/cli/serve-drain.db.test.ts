@@ -50,9 +50,7 @@ describe.skipIf(dbUnavailable())('serve drains on SIGTERM', () => {
   });
 
   async function setup(grace: string) {
-    const { yaml, db, sink } = await configFor(grace);
-    const config = path.join(db.dir, 'formwarden.yaml');
-    writeFileSync(config, yaml);
+    const { config, db, sink } = await configFor(grace);
     const server = await startServer(['--config', config], { cwd: db.dir });
     cleanup.push(() => server.kill('SIGKILL'));
     const k: Db = openDb(db.url, db.dir);
@@ -60,6 +58,7 @@ describe.skipIf(dbUnavailable())('serve drains on SIGTERM', () => {
     return { server, sink, k: k.kysely, url: new URL(server.url) };
   }
 
+  /** A database, an SMTP sink and a configuration file for them with this drain grace. */
   async function configFor(grace: string) {
     const db: TestDatabase = await createTestDatabase();
     cleanup.push(() => db.drop());
@@ -72,7 +71,9 @@ describe.skipIf(dbUnavailable())('serve drains on SIGTERM', () => {
       .replace('  retry: [1s, 1s, 1s]', '  retry: [1s, 1s, 1s]\n  pool: { maxConnections: 1 }')
       // Three notifications per inquiry, written in one transaction: the worker claims them together.
       .replace('notify: { to: [owner@example.jp]', 'notify: { to: [owner@example.jp, owner2@example.jp, owner3@example.jp]');
-    return { yaml, db, sink };
+    const config = path.join(db.dir, 'formwarden.yaml');
+    writeFileSync(config, yaml);
+    return { config, db, sink };
   }
 
   const exitCode = (s: ServerProcess) => new Promise<number | null>((resolve) => (s.child.exitCode !== null ? resolve(s.child.exitCode) : s.child.once('exit', (code) => resolve(code))));
@@ -164,9 +165,7 @@ describe.skipIf(dbUnavailable())('serve drains on SIGTERM', () => {
   }, 120_000);
 
   it('a signal sent the moment the "listening" line is printed still drains: the handlers are in before the line', async () => {
-    const { yaml, db } = await configFor('1h');
-    const config = path.join(db.dir, 'formwarden.yaml');
-    writeFileSync(config, yaml);
+    const { config, db } = await configFor('1h');
     // A preload that signals the process from inside the write of that line: no later code of serve has run.
     const hook = path.join(db.dir, 'signal-on-listening.mjs');
     writeFileSync(

@@ -82,6 +82,12 @@ type UnknownFailing = Extract<DmarcAlert, { kind: 'unknown-failing' }>;
 /** Sources named one by one in a grouped alert mail; the rest are counted (the webhook's JSON lists up to 100). */
 const LISTED_SOURCES = 20;
 
+/** Several sources of one domain and day: busiest first, with their failing and total counts summed. */
+function summarise(list: readonly UnknownFailing[]) {
+  const sorted = [...list].sort((a, b) => b.fail - a.fail);
+  return { sorted, first: sorted[0]!, fail: sorted.reduce((n, a) => n + a.fail, 0), total: sorted.reduce((n, a) => n + a.total, 0) };
+}
+
 /**
  * The mail of several unknown sources of one domain and day, found together (one report, one check): one mail
  * that lists them, busiest first, instead of one mail per source (a spoofing run from hundreds of addresses would
@@ -90,11 +96,8 @@ const LISTED_SOURCES = 20;
 export function unknownSourcesText(config: Pick<Config, 'siteName'>, list: readonly UnknownFailing[]): { subject: string; body: string } {
   if (list.length === 1) return dmarcAlertText(config, list[0]!);
   const site = plain(config.siteName, 100);
-  const first = list[0]!;
+  const { sorted, first, fail, total } = summarise(list);
   const dom = plain(first.domain, 253);
-  const sorted = [...list].sort((a, b) => b.fail - a.fail);
-  const fail = sorted.reduce((n, a) => n + a.fail, 0);
-  const total = sorted.reduce((n, a) => n + a.total, 0);
   const shown = sorted.slice(0, LISTED_SOURCES);
   const more = sorted.length - shown.length;
   const lines = shown.map((a) => `  ${a.ip} (${where(a)}): ${a.fail} / ${a.total}; From ${a.headerFroms.map((f) => plain(f, 253)).join(', ') || dom}; ${a.reporters.map((r) => plain(r)).join(', ') || '-'}`).join('\n');
@@ -119,12 +122,11 @@ ${lines}${more ? `\n  ほか ${more} か所` : ''}
 export function unknownSourcesPayload(format: 'json' | 'slack' | 'chatwork', config: Pick<Config, 'siteName'>, list: readonly UnknownFailing[]): { body: string; contentType: string } {
   if (list.length === 1) return dmarcWebhookPayload(format, config, list[0]!);
   if (format !== 'json') return chatPayload(format, unknownSourcesText(config, list));
-  const sorted = [...list].sort((a, b) => b.fail - a.fail);
-  const first = sorted[0]!;
+  const { sorted, first, fail, total } = summarise(list);
   return {
     body: safeJson({
       type: 'dmarc_unknown_sources', site: plain(config.siteName, 100), domain: plain(first.domain, 253), day: first.day,
-      fail: sorted.reduce((n, a) => n + a.fail, 0), total: sorted.reduce((n, a) => n + a.total, 0), count: sorted.length,
+      fail, total, count: sorted.length,
       sources: sorted.slice(0, 100).map(sourceJson),
     }),
     contentType: 'application/json',
@@ -201,6 +203,7 @@ export async function sendDmarcAlerts(deps: DmarcAlertDeps, alerts: readonly Dma
     }
   }
   for (const group of groups) {
+    const unknown = group[0]!.kind === 'unknown-failing';
     const now = deps.clock.now().getTime();
     const fresh = await db.transaction().execute(async (trx) => {
       const fresh: DmarcAlert[] = [];
@@ -211,7 +214,7 @@ export async function sendDmarcAlerts(deps: DmarcAlertDeps, alerts: readonly Dma
         if (Number(r.numInsertedOrUpdatedRows ?? 0n) > 0) fresh.push(a);
       }
       if (fresh.length === 0) return fresh;
-      const text = fresh[0]!.kind === 'unknown-failing' ? unknownSourcesText(config, fresh as UnknownFailing[]) : dmarcAlertText(config, fresh[0]!);
+      const text = unknown ? unknownSourcesText(config, fresh as UnknownFailing[]) : dmarcAlertText(config, fresh[0]!);
       await enqueue(trx, recipients.map((to) => outboxRow({ kind: 'alert', submissionId: null, formId: null, to, replyTo: null, subject: text.subject, body: text.body }, deps.fromAddress, now)));
       return fresh;
     });
@@ -220,7 +223,7 @@ export async function sendDmarcAlerts(deps: DmarcAlertDeps, alerts: readonly Dma
     deps.onQueued?.();
     const hook = config.alerts.webhook;
     if (hook) {
-      await postAlertWebhook(deps, fresh[0]!.kind === 'unknown-failing' ? unknownSourcesPayload(hook.format, config, fresh as UnknownFailing[]) : dmarcWebhookPayload(hook.format, config, fresh[0]!));
+      await postAlertWebhook(deps, unknown ? unknownSourcesPayload(hook.format, config, fresh as UnknownFailing[]) : dmarcWebhookPayload(hook.format, config, fresh[0]!));
     }
   }
   return sent;

@@ -62,7 +62,6 @@ interface Pending {
   reject(e: unknown): void;
 }
 
-
 export class AcceptWriter {
   private queue: Pending[] = [];
   private scheduled = false;
