@@ -69,6 +69,7 @@ export const intake: BenchModule = {
       servers.push(parse);
       const full = await startServer('formwarden', 'formwarden.ts');
       servers.push(full);
+      const idle = full.memory();
       const onPg = pgDb ? await startServer('formwarden-pg', 'formwarden.ts', { env: { BENCH_DATABASE_URL: pgDb.url } }) : null;
       if (onPg) servers.push(onPg);
 
@@ -206,7 +207,7 @@ export const intake: BenchModule = {
               .map(([k, n]) => `${n} ${k.slice('outbox.'.length)}`)
               .join(', ') || 'empty'
           }. (Up to ${s.connections} requests per round are still in flight when autocannon stops: the server stores them, autocannon does not count their answers.)`,
-        `- Full path memory: peak RSS after warm-up and each round ${[results.warmups.get(fullSpec.label), ...f].filter((r) => r).map((r) => round(r!.serverPeakRssMb)).join(' → ')} MB; ` +
+        `- Full path memory: RSS at start, before any request ${idle ? round(idle.rssMb) : '?'} MB; peak RSS after warm-up and each round ${[results.warmups.get(fullSpec.label), ...f].filter((r) => r).map((r) => round(r!.serverPeakRssMb)).join(' → ')} MB; ` +
           `at the end, after a full GC: RSS ${endStats.rssMb ?? '?'} MB, JS heap used ${endStats.heapUsedMb ?? '?'} MB of ${endStats.heapTotalMb ?? '?'} MB, external ${endStats.externalMb ?? '?'} MB.`,
       ];
       return { rows, details };

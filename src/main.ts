@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { LoadedConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { listRules, toEntries } from './defenses/ip-lists/rules-store.js';
 import { buildDefenses, type Defenses } from './defenses/setup.js';
 import { buildApp } from './http/app.js';
@@ -221,9 +221,10 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
   const pruneJob = new PruneJob({ db: db.kysely, config, clock, log: { info: (o, m) => app.log.info(o, m), error: (o, m) => app.log.error(o, m) } });
   let rulesTimer: NodeJS.Timeout | null = null;
 
-  // One Redis connection for every shared counter (rate limits, replay, bans, duplicates), when configured.
+  // One Redis connection for every shared counter (rate limits, replay, bans, duplicates), when configured
+  // (ioredis is loaded only then).
   const redis = config.redis
-    ? new Redis(config.redis.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, lazyConnect: false })
+    ? new (await import('ioredis')).Redis(config.redis.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, lazyConnect: false })
     : null;
   redis?.on('error', () => {});
   // Give Redis a moment to connect so the first requests find it; if it stays down, every check that

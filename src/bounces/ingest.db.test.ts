@@ -25,7 +25,7 @@ describe.skipIf(dbUnavailable() || dovecotMissing())('bounces from the owner\'s 
   });
 
   async function deliver(mailbox: string, ...raws: string[]) {
-    const c = createImapClient({ host: imap.host, port: imap.port, user: imap.user, pass: imap.pass });
+    const c = await createImapClient({ host: imap.host, port: imap.port, user: imap.user, pass: imap.pass });
     await c.connect();
     try {
       await c.mailboxCreate(mailbox).catch(() => undefined);

@@ -27,7 +27,7 @@ describe.skipIf(dbUnavailable() || dovecotMissing())('DMARC reports from IMAP', 
   });
 
   async function deliver(mailbox: string, ...raws: Array<string | Buffer>) {
-    const c = createImapClient({ host: imap.host, port: imap.port, user: imap.user, pass: imap.pass });
+    const c = await createImapClient({ host: imap.host, port: imap.port, user: imap.user, pass: imap.pass });
     await c.connect();
     try {
       await c.mailboxCreate(mailbox).catch(() => undefined);

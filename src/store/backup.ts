@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { accessSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import pg from 'pg';
+import type pg from 'pg';
+import { loadLater } from '../util/load-later.js';
 import { migrations, openAndMigrate, sqliteFile } from './db.js';
 
 export type BackupKind = 'sqlite' | 'postgres';
@@ -244,6 +245,9 @@ function toolEnv(env: NodeJS.ProcessEnv, password: string | undefined): NodeJS.P
   return { ...env, ...(password !== undefined ? { PGPASSWORD: password } : {}) };
 }
 
+/** pg is loaded only when a PostgreSQL URL is used. */
+const pgModule = loadLater<typeof pg>('pg');
+
 async function pgCounts(client: pg.Client): Promise<{ tables: TableCount[]; migration: string }> {
   const names = (
     await client.query<{ t: string }>("select table_name as t from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE' order by table_name")
@@ -265,7 +269,7 @@ async function backupPostgres(url: string, dest: string, opts: ToolOptions): Pro
   if (!pgDump) return { ok: false, code: 'E_TOOL_MISSING', tool: 'pg_dump', command: commandLine(['pg_dump', '--format=custom', `--file=${file}`, shown]) };
   mkdirSync(path.dirname(file), { recursive: true });
   const tmp = partialName(file);
-  const client = new pg.Client({ connectionString: url });
+  const client = new (pgModule().Client)({ connectionString: url });
   await client.connect();
   try {
     // The dump and the counts read one snapshot: this transaction exports it and stays open while pg_dump runs.
@@ -386,7 +390,7 @@ async function finishRestore(db: DbLocation, kind: BackupKind, target: string, f
       conn.close();
     }
   } else {
-    const client = new pg.Client({ connectionString: db.url });
+    const client = new (pgModule().Client)({ connectionString: db.url });
     await client.connect();
     try {
       summary = await pgCounts(client);
@@ -437,7 +441,7 @@ async function restorePostgres(url: string, file: string, opts: ToolOptions & { 
   const unknown = unknownMigrations(checked.migrations);
   if (unknown.length) return { ok: false, code: 'E_NEWER_BACKUP', file, unknown };
 
-  const client = new pg.Client({ connectionString: url });
+  const client = new (pgModule().Client)({ connectionString: url });
   await client.connect();
   let existing: string[];
   try {

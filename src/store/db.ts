@@ -5,7 +5,8 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, type DatabaseConnection, type Driver, type Migration } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
+import { loadLater } from '../util/load-later.js';
 import * as m001 from './migrations/001_initial.js';
 import * as m002 from './migrations/002_relay.js';
 import * as m003 from './migrations/003_ip_rules.js';
@@ -35,14 +36,18 @@ export interface Db {
 
 export const migrations: Record<string, Migration> = { '001_initial': m001, '002_relay': m002, '003_ip_rules': m003, '004_bans': m004, '005_kv': m005, '006_canonical_suppressions': m006, '008_refused_posts': m008, '010_attachments': m010, '011_receipts': m011, '012_console': m012, '013_dashboard_index': m013, '014_dmarc': m014 };
 
+/** pg is loaded only when a PostgreSQL URL is used. */
+const pgModule = loadLater<typeof pg>('pg');
+
 // int8 columns hold millisecond timestamps: read them as numbers, not strings.
 const pgTypes = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
     if (oid === 20) return (v: string) => Number(v);
     // biome-ignore lint: pg's own lookup
-    return (pg.types.getTypeParser as any)(oid, format);
+    return (pgModule().types.getTypeParser as any)(oid, format);
   },
 };
+
 
 export function openDb(url: string, baseDir = process.cwd()): Db {
   if (url.startsWith('sqlite:')) {
@@ -56,7 +61,7 @@ export function openDb(url: string, baseDir = process.cwd()): Db {
     const kysely = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
     return { kysely, dialect: 'sqlite', close: () => kysely.destroy(), raw: { sqlite } };
   }
-  const pool = new pg.Pool({ connectionString: url, max: 10, types: pgTypes, connectionTimeoutMillis: 10_000 });
+  const pool = new (pgModule().Pool)({ connectionString: url, max: 10, types: pgTypes, connectionTimeoutMillis: 10_000 });
   // A dropped connection (e.g. PostgreSQL restarting) must not crash the process; the next query reconnects.
   // The pool listens on idle clients only: a client checked out between two queries (inside a transaction)
   // would emit its 'error' with no listener, an uncaught exception. Its query fails instead, and the pool

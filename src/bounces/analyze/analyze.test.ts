@@ -181,7 +181,7 @@ describe('runAnalyze', () => {
     it('analyzes an IMAP folder given as imap://user:pass@host:port/MAILBOX', async () => {
       const server = await startDovecot();
       try {
-        const c = createImapClient({ host: server.host, port: server.port, user: server.user, pass: server.pass });
+        const c = await createImapClient({ host: server.host, port: server.port, user: server.user, pass: server.pass });
         await c.connect();
         for (const m of expected.slice(0, 20)) await c.append('INBOX', m.raw);
         await c.logout();

@@ -23,7 +23,7 @@ describe.skipIf(dovecotMissing())('ImapBounceSource against a real Dovecot', () 
   });
 
   async function append(mailbox: string, ...raws: string[]): Promise<void> {
-    const c = createImapClient({ host: server.host, port: server.port, user: server.user, pass: server.pass });
+    const c = await createImapClient({ host: server.host, port: server.port, user: server.user, pass: server.pass });
     await c.connect();
     try {
       if (mailbox !== 'INBOX') { try { await c.mailboxCreate(mailbox); } catch { /* exists */ } }
@@ -77,7 +77,7 @@ describe.skipIf(dovecotMissing())('ImapBounceSource against a real Dovecot', () 
     const store = new MemoryCursorStore();
     const src = new ImapBounceSource({ ...base(), mailbox: 'Bounces3', store });
     expect((await src.pollOnce()).count).toBe(1);
-    const c = createImapClient({ host: server.host, port: server.port, user: server.user, pass: server.pass });
+    const c = await createImapClient({ host: server.host, port: server.port, user: server.user, pass: server.pass });
     await c.connect();
     await c.mailboxDelete('Bounces3');
     await c.logout();

@@ -3,7 +3,7 @@
 // restart continues where the last run stopped. Connection failures are retried with backoff.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ImapFlow } from 'imapflow';
+import type { ImapFlow } from 'imapflow';
 
 export interface ImapCursor {
   mailbox: string;
@@ -103,7 +103,9 @@ export class HandlerError extends Error {
 const DEFAULT_MAX = 10 * 1024 * 1024;
 const BATCH_BYTES = 16 * 1024 * 1024;
 
-export function createImapClient(o: ImapConnectOptions): ImapFlow {
+/** imapflow is loaded on first use: an instance without an IMAP mailbox never pays for it. */
+export async function createImapClient(o: ImapConnectOptions): Promise<ImapFlow> {
+  const { ImapFlow } = await import('imapflow');
   const secure = o.secure ?? false;
   const client = new ImapFlow({
     host: o.host,
@@ -216,7 +218,7 @@ export class ImapBounceSource {
   }
 
   private async attempt(deliver: (m: ImapMessage) => Promise<void>): Promise<{ cursor: ImapCursor; changed: boolean }> {
-    const client = createImapClient(this.opts);
+    const client = await createImapClient(this.opts);
     try {
       await client.connect();
       const box = await client.mailboxOpen(this.mailbox, { readOnly: true });
@@ -306,7 +308,7 @@ export function parseImapUrl(s: string): ImapConnectOptions & { mailbox: string 
 /** Every message of an IMAP folder, oldest first, read-only (for `formwarden analyze imap://...`). */
 export async function* readImapUrl(url: string, opts: { maxBytes?: number; batchSize?: number } = {}): AsyncGenerator<{ file: string; index: number; raw: Buffer }> {
   const o = { ...parseImapUrl(url), ...opts };
-  const client = createImapClient(o);
+  const client = await createImapClient(o);
   const name = redactImapUrl(url);
   try {
     await client.connect();

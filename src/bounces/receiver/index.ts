@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
-import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
+import type { SMTPServer, SMTPServerOptions } from 'smtp-server';
 import type { Verp } from '../verp.js';
 
 export interface ReceiverOptions {
@@ -105,6 +105,8 @@ export class BounceReceiver {
         });
       },
     };
+    // smtp-server is loaded here, on start: an instance without a receiver never pays for it.
+    const { SMTPServer } = await import('smtp-server');
     const server = new SMTPServer(options);
     server.on('error', (e) => opts.log?.warn({ err: String(e) }, 'bounce receiver: connection error'));
     await new Promise<void>((resolve, reject) => {

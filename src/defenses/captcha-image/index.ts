@@ -2,7 +2,8 @@
 // HMAC over them plus the lower-cased answer, so verification recomputes the HMAC with what the visitor typed.
 // Single use via the ReplayStore. The returned data includes a text alternative for screen readers.
 import { createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
-import svgCaptcha from 'svg-captcha';
+import type svgCaptcha from 'svg-captcha';
+import { loadLater } from '../../util/load-later.js';
 import type { Defense, Lang, ReplayStore } from '../../pipeline/types.js';
 
 export interface CaptchaImageConfig {
@@ -45,8 +46,11 @@ export type CaptchaImageDefense = Defense & {
   verify(token: string | undefined, answer: string | undefined, formId: string, now: Date, replay: ReplayStore): Promise<CaptchaImageResult>;
 };
 
-// svg-captcha's default export is also a function rendering a given text (missing from its typings).
-const render = svgCaptcha as unknown as (text: string, options: { noise?: number; color?: boolean }) => string;
+// svg-captcha is loaded on the first image served: it parses a font when loaded (~10 MB that an instance
+// without image captchas would carry). Its default export also renders a given text (missing from its typings).
+const svgCaptchaModule = loadLater<typeof svgCaptcha>('svg-captcha');
+type Render = (text: string, options: { noise?: number; color?: boolean }) => string;
+const render: Render = (text, options) => (svgCaptchaModule() as unknown as Render)(text, options);
 
 export interface CaptchaImageDeps {
   /** Source of the captcha text (default: crypto-random from the alphabet; svg-captcha's own uses Math.random). */
