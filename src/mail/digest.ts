@@ -100,7 +100,9 @@ export function createNotifyRate(threshold: number, shared: { redis?: Redis | nu
 /**
  * One digest per form every mail.digest.every. With several processes, the digest of a form is decided under a
  * lock (PostgreSQL: an advisory lock per form; SQLite serialises writers): the last digest is read again inside
- * it, so two processes never send the same digest twice.
+ * it, so two processes never send the same digest twice. However many submissions wait (a month of an attack
+ * can hold tens of thousands), the digest reads only the LISTED oldest it names and counts the rest in the
+ * database as it marks them, so its memory does not grow with the backlog and its figures are exact.
  */
 export async function sendDigests(db: Kysely<Database>, config: Config, clock: Clock, fromAddress: string, dialect?: string): Promise<number> {
   const now = clock.now().getTime();
@@ -109,42 +111,52 @@ export async function sendDigests(db: Kysely<Database>, config: Config, clock: C
   for (const form of config.forms) {
     const last = await db.selectFrom('events').select('at').where('kind', '=', 'digest').where('form_id', '=', form.id).orderBy('at', 'desc').limit(1).executeTakeFirst();
     if (last && now - last.at < every) continue;
-    const pending = await db
-      .selectFrom('submissions')
-      .select(['id', 'created_at', 'action', 'fields', 'ip'])
-      .where('form_id', '=', form.id)
-      .where('notify', '=', 'digest')
-      .orderBy('created_at')
-      .limit(10_000)
-      .execute();
-    if (pending.length === 0) continue;
-    const quarantined = pending.filter((p) => p.action === 'quarantine').length;
-    const subject = `[${config.siteName}] ${form.title.en}: ${pending.length} inquiries (${quarantined} quarantined) / ${pending.length}件のお問い合わせ（保留 ${quarantined}件）`;
-    const lines = pending.slice(0, LISTED).map((p) => {
-      const fields = JSON.parse(p.fields) as Record<string, string>;
-      const summary = Object.entries(fields).map(([k, v]) => `${k}: ${v}`).join(' | ');
-      return `- ${new Date(p.created_at).toISOString()} ${p.id} [${p.action}] from ${p.ip}\n  ${defang(summary, 400)}`;
+    const waiting = await db.selectFrom('submissions').select('id').where('form_id', '=', form.id).where('notify', '=', 'digest').limit(1).executeTakeFirst();
+    if (!waiting) continue;
+    const count = await db.transaction().execute(async (trx) => {
+      if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtextextended(${`digest:${form.id}`}, 0))`.execute(trx);
+      const again = await trx.selectFrom('events').select('at').where('kind', '=', 'digest').where('form_id', '=', form.id).orderBy('at', 'desc').limit(1).executeTakeFirst();
+      if (again && (again.at !== last?.at || now - again.at < every)) return 0;
+      const listed = await trx
+        .selectFrom('submissions')
+        .select(['id', 'created_at', 'action', 'fields', 'ip'])
+        .where('form_id', '=', form.id)
+        .where('notify', '=', 'digest')
+        .orderBy('created_at')
+        .orderBy('id')
+        .limit(LISTED)
+        .execute();
+      if (listed.length === 0) return 0;
+      // What is marked is what is counted: the same statement does both (rows stored meanwhile included).
+      const marked = await trx.updateTable('submissions').set({ notify: 'digested' }).where('form_id', '=', form.id).where('notify', '=', 'digest').returning('action').execute();
+      const total = marked.length;
+      const quarantined = marked.filter((m) => m.action === 'quarantine').length;
+      await trx.insertInto('events').values({ id: newId('e', now), kind: 'digest', form_id: form.id, address: null, at: now, detail: String(total) }).execute();
+      const { subject, body } = digestText(config, form, listed, total, quarantined);
+      const rows = form.notify.to.map((to) => outboxRow({ kind: 'digest', submissionId: null, formId: form.id, to, replyTo: null, subject, body }, fromAddress, now));
+      await enqueue(trx, rows);
+      return rows.length;
     });
-    const body = `${pending.length} submissions to "${form.title.en}" since the last digest; ${quarantined} were quarantined (no mail was sent for them).
-前回のまとめ以降、「${form.title.ja}」に ${pending.length} 件の送信がありました（うち保留 ${quarantined} 件。保留分にはメールを送っていません）。
+    sent += count;
+  }
+  return sent;
+}
+
+type Listed = { id: string; created_at: number; action: string; fields: string; ip: string };
+
+function digestText(config: Config, form: Config['forms'][number], listed: Listed[], total: number, quarantined: number): { subject: string; body: string } {
+  const subject = `[${config.siteName}] ${form.title.en}: ${total} inquiries (${quarantined} quarantined) / ${total}件のお問い合わせ（保留 ${quarantined}件）`;
+  const lines = listed.map((p) => {
+    const fields = JSON.parse(p.fields) as Record<string, string>;
+    const summary = Object.entries(fields).map(([k, v]) => `${k}: ${v}`).join(' | ');
+    return `- ${new Date(p.created_at).toISOString()} ${p.id} [${p.action}] from ${p.ip}\n  ${defang(summary, 400)}`;
+  });
+  const body = `${total} submissions to "${form.title.en}" since the last digest; ${quarantined} were quarantined (no mail was sent for them).
+前回のまとめ以降、「${form.title.ja}」に ${total} 件の送信がありました（うち保留 ${quarantined} 件。保留分にはメールを送っていません）。
 Individual notifications resume when the rate falls below ${config.mail.digest.threshold} per hour. / 1時間あたり ${config.mail.digest.threshold} 件を下回ると、個別の通知に戻ります。
 Full list: formwarden submissions list --form ${form.id}
 
-${lines.join('\n')}${pending.length > LISTED ? `\n… and ${pending.length - LISTED} more / ほか ${pending.length - LISTED} 件` : ''}
+${lines.join('\n')}${total > listed.length ? `\n… and ${total - listed.length} more / ほか ${total - listed.length} 件` : ''}
 `;
-    const rows = form.notify.to.map((to) => outboxRow({ kind: 'digest', submissionId: null, formId: form.id, to, replyTo: null, subject, body }, fromAddress, now));
-    const done = await db.transaction().execute(async (trx) => {
-      if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtextextended(${`digest:${form.id}`}, 0))`.execute(trx);
-      const again = await trx.selectFrom('events').select('at').where('kind', '=', 'digest').where('form_id', '=', form.id).orderBy('at', 'desc').limit(1).executeTakeFirst();
-      if (again && (again.at !== last?.at || now - again.at < every)) return false;
-      await trx.insertInto('events').values({ id: newId('e', now), kind: 'digest', form_id: form.id, address: null, at: now, detail: String(pending.length) }).execute();
-      for (let i = 0; i < pending.length; i += 500) {
-        await trx.updateTable('submissions').set({ notify: 'digested' }).where('id', 'in', pending.slice(i, i + 500).map((p) => p.id)).execute();
-      }
-      await enqueue(trx, rows);
-      return true;
-    });
-    if (done) sent += rows.length;
-  }
-  return sent;
+  return { subject, body };
 }
