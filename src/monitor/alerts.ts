@@ -99,24 +99,28 @@ function t(strings: TemplateStringsArray, ...values: (Piece | Piece[] | number)[
  */
 export interface CapAlert {
   kind: 'cap';
-  /** cap:form:<id> or cap:instance */
+  /** cap:form:<id>, cap:site:<id> or cap:instance */
   scope: string;
   formId: string | null;
+  /** A site's budget (sites[].autoreplyBudget): the site's id and its forms, whose owners are told. */
+  site?: string;
+  forms?: string[];
   hours: number;
   /** Start of the streak (ms). */
   since: number;
-  /** The caps that were used up: scope (form-hour, form-day, global-hour, global-day), limit, window. */
+  /** The caps that were used up: scope (form-hour, form-day, site-hour, site-day, global-hour, global-day), limit, window. */
   caps: { scope: string; limit: number; windowSeconds: number }[];
 }
 
 function capDoc(config: Config, a: CapAlert): AlertDoc {
-  const form = a.formId ? `form "${a.formId}"` : 'all forms together';
-  const formJa = a.formId ? `フォーム「${a.formId}」` : '全フォーム合計';
-  const what = a.formId ? 'its auto-reply cap' : 'the instance budget (mail.autoreplyBudget)';
-  const whatJa = a.formId ? '自動返信の上限' : 'インスタンス全体の上限（mail.autoreplyBudget）';
+  const form = a.formId ? `form "${a.formId}"` : a.site ? `site "${a.site}" (forms ${a.forms?.join(', ')})` : 'all forms together';
+  const formJa = a.formId ? `フォーム「${a.formId}」` : a.site ? `サイト「${a.site}」（フォーム ${a.forms?.join('、')}）` : '全フォーム合計';
+  const what = a.formId ? 'its auto-reply cap' : a.site ? "the site's budget (sites[].autoreplyBudget)" : 'the instance budget (mail.autoreplyBudget)';
+  const whatJa = a.formId ? '自動返信の上限' : a.site ? 'サイトの自動返信の上限（sites[].autoreplyBudget）' : 'インスタンス全体の上限（mail.autoreplyBudget）';
   const since = new Date(a.since).toISOString().slice(0, 16).replace('T', ' ');
   const caps = a.caps.map((c) => `  ${c.scope}: ${c.limit} per ${c.windowSeconds % 3600 === 0 ? `${c.windowSeconds / 3600}h` : `${c.windowSeconds}s`}`).join('\n');
-  const list = a.formId ? ` --form ${a.formId}` : '';
+  const list = a.formId ? ` --form ${a.formId}` : a.forms?.length === 1 ? ` --form ${a.forms[0]}` : '';
+  const budget = a.site ? 'sites[].autoreplyBudget' : 'mail.autoreplyBudget';
   const hours = `${a.hours} clock hour${a.hours === 1 ? '' : 's'}`;
   const subject = `[${config.siteName}] Formwarden alert: ${form} used up ${what} (${hours} running) / ${formJa}が${whatJa}に達しました（${a.hours}時間連続）`;
   const body = `${form[0]!.toUpperCase()}${form.slice(1)} used up ${what} in each of the last ${hours} (since ${since} UTC).
@@ -124,13 +128,13 @@ This is what a patient bot looks like: it stays under every rate and trip rule a
 another to addresses it typed, up to the cap. Auto-replies go on within the caps; visitors beyond them get no
 auto-reply (their inquiries still reach you).
 Check the recipients with \`formwarden submissions list${list}\`. If they are not your customers, lower
-autoreply.caps (or mail.autoreplyBudget), or turn the auto-reply off; if they are, raise the caps.
+autoreply.caps (or ${budget}), or turn the auto-reply off; if they are, raise the caps.
 
 ${formJa}は直近 ${a.hours} 時間続けて${whatJa}に達しました（${since} UTC から）。
 すべての制限の少し下に留まりながら、入力したアドレスへ上限まで自動返信を送らせる、辛抱強いボットの典型的な挙動です。
 自動返信は上限の範囲で続いています。上限を超えた訪問者には自動返信が届きません（お問い合わせ自体は届きます）。
 \`formwarden submissions list${list}\` で宛先を確認してください。顧客でなければ autoreply.caps（または
-mail.autoreplyBudget）を下げるか自動返信を止め、顧客であれば上限を上げてください。
+${budget}）を下げるか自動返信を止め、顧客であれば上限を上げてください。
 
 Caps used up / 上限に達したもの:
 ${caps}
@@ -217,7 +221,7 @@ export function webhookPayload(format: 'json' | 'slack' | 'chatwork', config: Co
     return { body: new URLSearchParams({ body }).toString(), contentType: 'application/x-www-form-urlencoded' };
   }
   if (trip.kind === 'cap') {
-    const body = { type: 'cap_exhausted', site: config.siteName, scope: trip.scope, form: trip.formId, hours: trip.hours, since: new Date(trip.since).toISOString(), caps: trip.caps };
+    const body = { type: 'cap_exhausted', site: config.siteName, scope: trip.scope, form: trip.formId, ...(trip.site ? { forms: trip.forms } : {}), hours: trip.hours, since: new Date(trip.since).toISOString(), caps: trip.caps };
     return { body: safeJson(body), contentType: 'application/json' };
   }
   const s = trip.stats;

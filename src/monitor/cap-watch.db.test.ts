@@ -11,18 +11,19 @@ import { createInstance, type Instance } from '../main.js';
 import { createTestDatabase, dbUnavailable, type TestDatabase } from '../test-support/db.js';
 import { OPEN_DEFENSES, testConfigYaml } from '../test-support/instance.js';
 import { ManualClock } from '../util/clock.js';
+import { watchedCaps } from './cap-watch.js';
 
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
 
-const form = (caps: string) => `
-  - id: contact
+const form = (caps: string, id = 'contact', owner = 'owner@example.jp') => `
+  - id: ${id}
     title: { ja: お問い合わせ, en: Contact us }
     fields:
       - { name: name, type: text, required: true, maxLength: 80 }
       - { name: email, type: email, required: true }
       - { name: message, type: textarea, required: true, maxLength: 5000 }
-    notify: { to: [owner@example.jp] }
+    notify: { to: [${owner}] }
     autoreply: { enabled: true, to: email, delay: 0s, subject: "Thank you from {{site_name}}", body: "Receipt {{receipt_id}}"${caps} }
 `;
 
@@ -34,7 +35,7 @@ interface Sim {
   close(): Promise<void>;
 }
 
-async function simulation(caps: string, start: number): Promise<Sim> {
+async function simulation(caps: string, start: number, forms = form(caps), extra = ''): Promise<Sim> {
   const hooks: unknown[] = [];
   const server: Server = createServer((req, res) => {
     let body = '';
@@ -48,7 +49,7 @@ async function simulation(caps: string, start: number): Promise<Sim> {
   const port = (server.address() as AddressInfo).port;
   const db = await createTestDatabase();
   const clock = new ManualClock(start);
-  const yaml = testConfigYaml({ dbUrl: db.url, defenses: OPEN_DEFENSES, forms: form(caps), extra: `alerts: { webhook: { url: "http://127.0.0.1:${port}/hook", format: json } }` });
+  const yaml = testConfigYaml({ dbUrl: db.url, defenses: OPEN_DEFENSES, forms, extra: `alerts: { webhook: { url: "http://127.0.0.1:${port}/hook", format: json } }\n${extra}` });
   const instance = await createInstance({ config: parseConfigText(yaml, 'test'), file: null, baseDir: db.dir }, { clock, startWorker: false });
   return {
     instance,
@@ -65,14 +66,14 @@ async function simulation(caps: string, start: number): Promise<Sim> {
 
 let seq = 0;
 /** One post as the bot sends it: every bot check passed, a fresh stranger's address, a fresh client address. */
-async function post(sim: Sim): Promise<number> {
+async function post(sim: Sim, formId = 'contact'): Promise<number> {
   const i = ++seq;
   const honeypot = Object.fromEntries(sim.instance.config.defenses.honeypot.fields.map((f) => [f, '']));
   const res = await sim.instance.app.inject({
     method: 'POST',
-    url: '/api/forms/contact/submissions',
+    url: `/api/forms/${formId}/submissions`,
     headers: { 'content-type': 'application/json', 'x-forwarded-for': `198.51.${(i >> 8) & 255}.${i & 255}` },
-    payload: JSON.stringify({ name: `drip ${i}`, email: `victim${i}@victim-${i % 7}.example`, message: `message number ${i} of a patient bot`, ...honeypot, _token: sim.instance.defenses.tokens.issueToken('contact', sim.clock.now()) }),
+    payload: JSON.stringify({ name: `drip ${i}`, email: `victim${i}@victim-${i % 7}.example`, message: `message number ${i} of a patient bot`, ...honeypot, _token: sim.instance.defenses.tokens.issueToken(formId, sim.clock.now()) }),
   });
   return res.statusCode;
 }
@@ -212,4 +213,50 @@ describe.skipIf(dbUnavailable())('cap watch', () => {
       }
     }
   }, 300_000);
+
+  describe("a site's budget (sites[].autoreplyBudget)", () => {
+    const CAPS = ', caps: { perFormHour: 10, perFormDay: 100, perDomain: null }';
+    const FORMS = form(CAPS, 'shop-a', 'a-owner@example.jp') + form(CAPS, 'shop-b', 'b-owner@example.jp') + form(CAPS, 'other', 'other-owner@example.jp');
+    const SITE = (forms: string) => `sites:\n  - { id: shop, forms: [${forms}], autoreplyBudget: { perHour: 3, perDay: 1000 } }`;
+
+    it('used up by its forms together 2 clock hours running: one alert, to the owners of its forms only, by mail and webhook', async () => {
+      const START = Date.UTC(2026, 3, 6);
+      const sim = await simulation('', START, FORMS, SITE('shop-a, shop-b'));
+      try {
+        // Each hour: 4 posts shared by the site's two forms (each far under its own caps, together over the
+        // site's 3 an hour), and 2 to the form outside the site.
+        for (let h = 0; h < 3; h++) {
+          for (let m = 0; m < 60; m += 5) {
+            const t = START + h * HOUR + m * MINUTE;
+            sim.clock.set(new Date(t));
+            if (m < 20) expect(await post(sim, m % 10 === 0 ? 'shop-a' : 'shop-b')).toBe(201);
+            if (m === 30 || m === 40) expect(await post(sim, 'other')).toBe(201);
+            await sim.instance.housekeeping();
+          }
+        }
+        const k = sim.instance.db.kysely;
+        expect((await capAlerts(sim, START)).map((a) => a.detail)).toEqual(['cap:site:shop']);
+        const mails = await k.selectFrom('outbox').select(['to_addr', 'subject', 'body']).where('kind', '=', 'alert').orderBy('to_addr').execute();
+        expect(mails.map((m) => m.to_addr)).toEqual(['a-owner@example.jp', 'b-owner@example.jp']);
+        expect(mails[0]!.subject).toContain('site "shop" (forms shop-a, shop-b) used up the site\'s budget (sites[].autoreplyBudget)');
+        expect(mails[0]!.subject).toContain('サイト「shop」');
+        expect(mails[0]!.body).toContain('site-hour: 3 per 1h');
+        expect(mails[0]!.body).toContain('lower\nautoreply.caps (or sites[].autoreplyBudget)');
+        expect(sim.hooks).toEqual([expect.objectContaining({ type: 'cap_exhausted', scope: 'cap:site:shop', form: null, forms: ['shop-a', 'shop-b'], caps: [{ scope: 'site-hour', limit: 3, windowSeconds: 3600 }] })]);
+        // The budget held: 3 auto-replies an hour for the site; the other form's all went out.
+        const sent = await k.selectFrom('submissions').select(['form_id', 'autoreply']).where('autoreply', '=', 'queued').execute();
+        expect(sent.filter((r) => r.form_id !== 'other')).toHaveLength(9);
+        expect(sent.filter((r) => r.form_id === 'other')).toHaveLength(6);
+      } finally {
+        await sim.close();
+      }
+    }, 300_000);
+
+    it("a site with one sending form whose own caps are no higher than the budget is watched through the form; a lower budget is watched itself", () => {
+      const config = (formCaps: string) => parseConfigText(testConfigYaml({ dbUrl: 'sqlite::memory:', defenses: OPEN_DEFENSES, forms: form(formCaps, 'shop-a'), extra: SITE('shop-a') }), 'test');
+      expect(watchedCaps(config(', caps: { perFormHour: 3, perFormDay: 50 }'), { site: 'shop' })).toEqual([]);
+      expect(watchedCaps(config(', caps: { perFormHour: 10, perFormDay: 50 }'), { site: 'shop' }).map((c) => [c.scope, c.limit])).toEqual([['site-hour', 3], ['site-day', 1000]]);
+      expect(watchedCaps(config(', caps: { perFormHour: 3, perFormDay: 50 }'), 'shop-a').map((c) => c.scope)).toEqual(['form-hour', 'form-day']);
+    });
+  });
 });

@@ -2,12 +2,13 @@
 // still gets a form's whole auto-reply cap, day after day, which the breaker never sees. The cap watch
 // looks at the cap charges themselves. A cap is "used up" in a clock hour when a charge in that hour brought
 // it to its limit or a post in that hour was refused by it. The owner is alerted (mail and webhook, through
-// sendAlert) when a form's hourly cap (or the instance's hourly budget) is used up in `monitor.capAlertHours`
-// clock hours running, or a daily cap at all (a bot pausing every other hour could otherwise take the whole
-// daily cap unseen): once per streak, at most once a day per form. Nothing is stopped: the caps already
+// sendAlert) when a form's hourly cap (or a site's or the instance's hourly budget) is used up in
+// `monitor.capAlertHours` clock hours running, or a daily cap at all (a bot pausing every other hour could
+// otherwise take the whole daily cap unseen): once per streak, at most once a day per form, site or instance. Nothing is stopped: the caps already
 // bound what gets out; the alert makes sure someone looks.
 import type { Kysely } from 'kysely';
 import type { Config } from '../config/schema.js';
+import { siteOf, type SiteConfig } from '../config/sites.js';
 import { capKeys, resolveCapPolicy, type CapKey } from '../relay/caps.js';
 import type { Database } from '../store/schema.js';
 import type { Clock } from '../util/clock.js';
@@ -40,6 +41,20 @@ export interface CapWatchDeps {
   alert: (a: CapAlert) => Promise<boolean>;
 }
 
+/** What one watch is about: a form's own caps (its id), a site's budget, or the instance budget (null). */
+export type WatchTarget = string | null | { site: string };
+
+/**
+ * Whether a site's budget is watched: when one of its forms sends auto-replies, unless that is its only one and
+ * the form's own caps are used up first (no higher than the budget): then the form's alert is the one.
+ */
+export function watchesSite(config: Config, site: SiteConfig): boolean {
+  const sending = config.forms.filter((f) => f.autoreply?.enabled && siteOf(config, f.id) === site);
+  if (sending.length !== 1) return sending.length > 1;
+  const p = resolveCapPolicy(sending[0]!.autoreply!.caps);
+  return !(p.perFormHour !== null && p.perFormHour <= site.autoreplyBudget.perHour && p.perFormDay !== null && p.perFormDay <= site.autoreplyBudget.perDay);
+}
+
 /**
  * Whether the instance budget is watched: with one form sending auto-replies under caps of its own, its
  * alert is the one that matters (the budget is derived from it); otherwise the budget is watched too.
@@ -51,12 +66,21 @@ export function watchesInstance(config: Config): boolean {
   return p.perFormHour === null && p.perFormDay === null;
 }
 
-/** The caps one scope is watched on: a form's own hourly and daily caps, or the instance budget. */
-export function watchedCaps(config: Config, formId: string | null): CapKey[] {
+/** The caps one scope is watched on: a form's own hourly and daily caps, a site's budget, or the instance budget. */
+export function watchedCaps(config: Config, target: WatchTarget): CapKey[] {
+  const none = { perAddress: null, perDomain: null, perFormHour: null, perFormDay: null };
+  if (target !== null && typeof target === 'object') {
+    const site = config.sites.find((x) => x.id === target.site);
+    if (!site || !watchesSite(config, site)) return [];
+    const b = config.mail.autoreplyBudget;
+    const keys = capKeys('-', 'watch@example.invalid', { ...none, site: { id: site.id, ...site.autoreplyBudget }, global: { perHour: b.perHour, perDay: b.perDay } });
+    return keys.filter((k) => k.scope === 'site-hour' || k.scope === 'site-day');
+  }
+  const formId = target;
   if (formId === null) {
     if (!watchesInstance(config)) return [];
     const b = config.mail.autoreplyBudget;
-    return capKeys('-', 'watch@example.invalid', { perAddress: null, perDomain: null, perFormHour: null, perFormDay: null, global: { perHour: b.perHour, perDay: b.perDay } });
+    return capKeys('-', 'watch@example.invalid', { ...none, global: { perHour: b.perHour, perDay: b.perDay } });
   }
   const form = config.forms.find((f) => f.id === formId);
   if (!form?.autoreply?.enabled) return [];
@@ -98,7 +122,7 @@ export class CapWatch {
 
   constructor(private readonly deps: CapWatchDeps) {}
 
-  /** One look at every form and at the instance (at most once a minute unless forced). Returns the alerts sent. */
+  /** One look at every form, every site and the instance (at most once a minute unless forced). Returns the alerts sent. */
   async tick(force = false): Promise<CapAlert[]> {
     const { config, clock } = this.deps;
     const n = config.monitor.capAlertHours;
@@ -111,14 +135,18 @@ export class CapWatch {
       const a = await this.evaluate(`cap:form:${form.id}`, form.id, now, n);
       if (a) sent.push(a);
     }
+    for (const site of config.sites) {
+      const a = await this.evaluate(`cap:site:${site.id}`, { site: site.id }, now, n);
+      if (a) sent.push(a);
+    }
     const a = await this.evaluate('cap:instance', null, now, n);
     if (a) sent.push(a);
     return sent;
   }
 
   /** The streak of clock hours (ending now or in the last complete hour) in which a cap was used up. */
-  async streak(formId: string | null, now: number): Promise<Streak> {
-    const caps = watchedCaps(this.deps.config, formId);
+  async streak(target: WatchTarget, now: number): Promise<Streak> {
+    const caps = watchedCaps(this.deps.config, target);
     const none = { hours: 0, since: now, caps: [], hourly: 0, daily: false };
     if (caps.length === 0) return none;
     const current = Math.floor(now / HOUR) * HOUR;
@@ -142,7 +170,8 @@ export class CapWatch {
       .where('created_at', '>=', first)
       .where('created_at', '<=', now)
       .where('autoreply', 'in', caps.map((c) => `skipped:cap:${c.scope}`));
-    if (formId !== null) q = q.where('form_id', '=', formId);
+    if (typeof target === 'string') q = q.where('form_id', '=', target);
+    else if (target !== null) q = q.where('form_id', 'in', this.deps.config.sites.find((x) => x.id === target.site)!.forms);
     const skipped = await q.limit(10_000).execute();
     const refusals = new Map(caps.map((c) => [c.key, skipped.filter((r) => r.autoreply === `skipped:cap:${c.scope}`).map((r) => Number(r.created_at))]));
     const usedUp = (h: number) => caps.filter((c) => usedUpIn(times.get(c.key)!, refusals.get(c.key)!, c, h));
@@ -166,8 +195,8 @@ export class CapWatch {
     return hours === 0 ? none : { hours, since: h + HOUR, caps: [...hit.values()], hourly, daily };
   }
 
-  private async evaluate(scope: string, formId: string | null, now: number, n: number): Promise<CapAlert | null> {
-    const s = await this.streak(formId, now);
+  private async evaluate(scope: string, target: WatchTarget, now: number, n: number): Promise<CapAlert | null> {
+    const s = await this.streak(target, now);
     if (s.hourly < n && !s.daily) return null;
     // Once per streak (an alert for this scope sent since the streak began is this streak's), and at most
     // once a day per scope: a bot that pauses between bursts does not get the owner a mail per burst.
@@ -180,10 +209,13 @@ export class CapWatch {
       .limit(1)
       .executeTakeFirst();
     if (told) return null;
+    const site = target !== null && typeof target === 'object' ? this.deps.config.sites.find((x) => x.id === target.site) : undefined;
     const alert: CapAlert = {
       kind: 'cap',
       scope,
-      formId,
+      formId: typeof target === 'string' ? target : null,
+      // A site's alert goes to the owners of its forms only (sendAlert).
+      ...(site ? { site: site.id, forms: site.forms } : {}),
       hours: s.hours,
       since: s.since,
       caps: s.caps.map((c) => ({ scope: c.scope, limit: c.limit, windowSeconds: c.windowSeconds })),
