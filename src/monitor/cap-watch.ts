@@ -4,8 +4,8 @@
 // it to its limit or a post in that hour was refused by it. The owner is alerted (mail and webhook, through
 // sendAlert) when a form's hourly cap (or a site's or the instance's hourly budget) is used up in
 // `monitor.capAlertHours` clock hours running, or a daily cap at all (a bot pausing every other hour could
-// otherwise take the whole daily cap unseen): once per streak, at most once a day per form, site or instance. Nothing is stopped: the caps already
-// bound what gets out; the alert makes sure someone looks.
+// otherwise take the whole daily cap unseen): once per streak, at most once a day per form, site or
+// instance. Nothing is stopped: the caps already bound what gets out; the alert makes sure someone looks.
 import type { Kysely } from 'kysely';
 import type { Config } from '../config/schema.js';
 import { siteOf, type SiteConfig } from '../config/sites.js';
@@ -49,7 +49,7 @@ export type WatchTarget = string | null | { site: string };
  * the form's own caps are used up first (no higher than the budget): then the form's alert is the one.
  */
 export function watchesSite(config: Config, site: SiteConfig): boolean {
-  const sending = config.forms.filter((f) => f.autoreply?.enabled && siteOf(config, f.id) === site);
+  const sending = config.forms.filter((f) => f.autoreply?.enabled && siteOf(config, f.id)?.id === site.id);
   if (sending.length !== 1) return sending.length > 1;
   const p = resolveCapPolicy(sending[0]!.autoreply!.caps);
   return !(p.perFormHour !== null && p.perFormHour <= site.autoreplyBudget.perHour && p.perFormDay !== null && p.perFormDay <= site.autoreplyBudget.perDay);
