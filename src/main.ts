@@ -294,7 +294,7 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
 
   registerUnsubscribe(app, { db: db.kysely, linkKey: secrets.linkKey, clock });
   // The owner's console (docs/admin.md): open to accounts made with `formwarden users add`.
-  consoleHandle = await registerConsole(app, { config, db, clock, redis: redis ?? undefined, overHttps: app.overHttps, fromAddress: from.address, monitor });
+  consoleHandle = await registerConsole(app, { config, db, clock, redis: redis ?? undefined, overHttps: app.overHttps, fromAddress: from.address, monitor, senderAddress: intake.senderAddress, webhooks: intake.webhooks });
 
   // Bounces delivered over SMTP to a VERP address name their outbox row.
   const smtp = config.bounces.smtp;

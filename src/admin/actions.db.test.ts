@@ -171,3 +171,61 @@ describe.skipIf(dbUnavailable())('console actions', () => {
     expect(await (await c.req('/admin/inbox?done=deleted')).text()).toContain('削除しました。');
   });
 });
+
+// A released inquiry is an accepted one: the form's webhooks that take accepted inquiries hear of it (before,
+// none did: a team reading the chat never saw a released inquiry), and a site's form keeps the site's sender.
+describe.skipIf(dbUnavailable())('release: webhooks and the site sender', () => {
+  const SECRET = 's'.repeat(40);
+  const SITE_FORMS = `
+  - id: shop
+    title: { ja: お問い合わせ, en: Contact us }
+    fields:
+      - { name: name, type: text, required: true, label: { ja: お名前, en: Name } }
+      - { name: email, type: email, required: true, label: { ja: メールアドレス, en: Email } }
+      - { name: message, type: textarea, required: true, label: { ja: お問い合わせ内容, en: Message } }
+    notify: { to: [shop-owner@example.jp] }
+    autoreply: { enabled: true, to: email, subject: "Thanks", body: "Receipt {{receipt_id}}" }
+    webhooks:
+      - { name: crm, type: json, url: "https://crm.example.jp/hooks/formwarden", secret: "${SECRET}", on: [accepted] }
+      - { name: held, type: json, url: "https://crm.example.jp/hooks/held", secret: "${SECRET}", on: [quarantined] }
+`;
+  let t: TestInstance;
+  beforeAll(async () => {
+    t = await startTestInstance({ forms: SITE_FORMS, defenses: HOLDING, startWorker: false, extra: 'sites:\n  - { id: shop, forms: [shop], mail: { from: "Shop <info@shop.example>" } }' });
+    await addUser(t.instance.db.kysely, { email: 'owner@example.jp', role: 'owner', password: CONSOLE_PASSWORD, knownForms: ['shop'] });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('the accepted-webhook gets the released inquiry once; the notification and auto-reply carry the site sender', async () => {
+    const k = t.instance.db.kysely;
+    const r = await fetch(`${t.url}/api/forms/shop/submissions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-forwarded-for': '198.51.100.9' },
+      body: JSON.stringify({ name: '山田', email: 'yamada@example.net', message: '見積もりをお願いします。' }),
+    });
+    expect(r.status).toBe(201);
+    const id = ((await r.json()) as { id: string }).id;
+    const rows = () => k.selectFrom('outbox').select(['kind', 'to_addr', 'subject', 'body', 'message_id']).where('submission_id', '=', id).orderBy('kind').orderBy('to_addr').execute();
+    expect((await rows()).map((m) => [m.kind, m.to_addr])).toEqual([['webhook', 'json:held']]);
+
+    const c = new ConsoleClient(t.url);
+    expect((await c.login('owner@example.jp')).status).toBe(303);
+    const csrf = await c.csrf();
+    for (let i = 0; i < 2; i++) expect((await c.req(`/admin/submissions/${id}/release`, { method: 'POST', form: { _csrf: csrf, autoreply: '1' } })).status).toBe(303);
+
+    const after = await rows();
+    expect(after.map((m) => [m.kind, m.to_addr])).toEqual([
+      ['autoreply', 'yamada@example.net'],
+      ['notify', 'shop-owner@example.jp'],
+      ['webhook', 'json:crm'],
+      ['webhook', 'json:held'],
+    ]);
+    const crm = after.find((m) => m.to_addr === 'json:crm')!;
+    expect(crm.subject).toMatch(/^accepted /);
+    expect(JSON.parse(crm.body)).toMatchObject({ type: 'inquiry.accepted', form: { id: 'shop' } });
+    for (const m of after.filter((x) => x.kind !== 'webhook')) expect(m.message_id).toMatch(/@shop\.example>$/);
+  });
+});
+

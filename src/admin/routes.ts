@@ -29,6 +29,7 @@ import { raw, type Html } from './views/html.js';
 import { esc } from '../http/html.js';
 import { layout, type Frame, type NavKey } from './views/layout.js';
 import { inboxPage, loginPage, messagePage, submissionPage } from './views/pages.js';
+import type { WebhookPlanner } from '../integrations/plan.js';
 
 /** The helpers a console area's routes use (src/admin/<area>.ts registers its routes with them). */
 export interface ConsoleContext {
@@ -66,6 +67,9 @@ export interface ConsoleDeps {
   fromAddress: string;
   /** The breaker: a released inquiry's auto-reply is skipped while it is open. */
   monitor?: Monitor;
+  /** A site's own sender, and the forms' webhooks, for a released inquiry's mail and messages (IntakeDeps). */
+  senderAddress?: (formId: string) => string | undefined;
+  webhooks?: WebhookPlanner;
 }
 
 const SESSION_COOKIE = 'fw_session';

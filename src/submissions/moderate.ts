@@ -1,9 +1,10 @@
 // The owner's decisions on a stored inquiry (the console's actions): release a quarantined or rejected one
-// (its notification now; an auto-reply only when the owner asks, and then through the same address rules,
-// suppression, breaker and caps as at intake), or mark one as spam (out of the digest, its pending
+// (its notification now, and its form's webhooks told it was accepted; an auto-reply only when the owner asks,
+// and then through the same address rules, suppression, breaker and caps as at intake), or mark one as spam (out of the digest, its pending
 // auto-reply cancelled with its caps refunded). One transaction each; a second click finds nothing to do.
 import type { Kysely } from 'kysely';
 import type { Config } from '../config/schema.js';
+import type { WebhookPlanner } from '../integrations/plan.js';
 import type { Lang } from '../i18n/messages.js';
 import { enqueue, outboxRow } from '../mail/outbox.js';
 import { planAutoreply, planNotifications } from '../mail/plan.js';
@@ -21,11 +22,15 @@ export interface ModerateDeps {
   config: Config;
   db: Db;
   fromAddress: string;
+  /** The sender of a form's mail when its site has its own (IntakeDeps.senderAddress). */
+  senderAddress?: (formId: string) => string | undefined;
   monitor?: Monitor;
+  /** The forms' webhooks (IntakeDeps.webhooks): a released inquiry is told to those `on: [accepted]`. */
+  webhooks?: WebhookPlanner;
 }
 
 export type ReleaseResult =
-  | { ok: true; notifications: number; autoreply: string }
+  | { ok: true; notifications: number; autoreply: string; webhooks: number }
   | { ok: false; code: 'E_NOT_FOUND' | 'E_NOT_HELD' | 'E_NO_FIELDS' | 'E_NO_FORM' };
 
 export const HELD_ACTIONS = ['quarantine', 'reject'];
@@ -51,7 +56,10 @@ export async function releaseSubmission(deps: ModerateDeps, id: string, opts: { 
   if (!form) return { ok: false, code: 'E_NO_FORM' };
   const values = JSON.parse(row.fields) as Record<string, string>;
   const planned = { id: row.id, receipt: row.receipt ?? undefined, form, values, lang: (row.lang === 'en' ? 'en' : 'ja') as Lang, createdAt: new Date(row.created_at) };
-  const notifyRows = planNotifications(deps.config, { ...planned, values: { ...values, ...(await storedFileSummaries(k, id)) } }).map((m) => outboxRow(m, deps.fromAddress, opts.now));
+  const fromAddress = deps.senderAddress?.(form.id) ?? deps.fromAddress;
+  const notifyRows = planNotifications(deps.config, { ...planned, values: { ...values, ...(await storedFileSummaries(k, id)) } }).map((m) => outboxRow(m, fromAddress, opts.now));
+  // The owner accepted it: chat and webhook targets that take accepted inquiries hear of it as of any other.
+  const hookRows = deps.webhooks?.rows({ id: row.id, receipt: row.receipt ?? undefined, form, values, createdAt: planned.createdAt, action: 'accept', score: row.score }, deps.fromAddress, opts.now) ?? [];
 
   let autoreplyState = 'skipped:not_requested';
   const plan = opts.autoreply ? planAutoreply(deps.config, planned, opts.now, false) : null;
@@ -62,7 +70,7 @@ export async function releaseSubmission(deps: ModerateDeps, id: string, opts: { 
     else if (await isSuppressed(k, plan.key)) autoreplyState = 'skipped:suppressed';
     else autoreplyState = 'pending';
   }
-  const autoreplyRow = plan?.mail && autoreplyState === 'pending' ? outboxRow(plan.mail, deps.fromAddress, opts.now) : null;
+  const autoreplyRow = plan?.mail && autoreplyState === 'pending' ? outboxRow(plan.mail, fromAddress, opts.now) : null;
   const verdict = { ...(JSON.parse(row.verdict) as object), released: { by: opts.by, at: opts.now, from: row.action } };
 
   const done = await k.transaction().execute(async (trx) => {
@@ -78,14 +86,14 @@ export async function releaseSubmission(deps: ModerateDeps, id: string, opts: { 
       .where('action', 'in', HELD_ACTIONS)
       .executeTakeFirst();
     if (Number(r.numUpdatedRows) !== 1) throw new NotHeld();
-    await enqueue(trx, autoreplyState === 'queued' && autoreplyRow ? [...notifyRows, autoreplyRow] : notifyRows);
+    await enqueue(trx, [...notifyRows, ...(autoreplyState === 'queued' && autoreplyRow ? [autoreplyRow] : []), ...hookRows]);
     return true;
   }).catch((e: unknown) => {
     if (e instanceof NotHeld) return false;
     throw e;
   });
   if (!done) return { ok: false, code: 'E_NOT_HELD' };
-  return { ok: true, notifications: notifyRows.length, autoreply: autoreplyState };
+  return { ok: true, notifications: notifyRows.length, autoreply: autoreplyState, webhooks: hookRows.length };
 }
 
 class NotHeld extends Error {}
