@@ -42,7 +42,7 @@ export async function registerActions(scope: FastifyInstance, ctx: ConsoleContex
     let out: Outcome;
     if (action === 'release' || action === 'release_autoreply') {
       const r = await releaseSubmission({ config, db, fromAddress: ctx.deps.fromAddress, senderAddress: ctx.deps.senderAddress, monitor: ctx.deps.monitor, webhooks: ctx.deps.webhooks }, id, { autoreply: action === 'release_autoreply', by: s.user.email, now });
-      out = r.ok ? { ok: true, note: `notify:${r.notifications} autoreply:${r.autoreply}` } : { ok: false, code: r.code };
+      out = r.ok ? { ok: true, note: `notify:${r.notifications} autoreply:${r.autoreply} webhooks:${r.webhooks}` } : { ok: false, code: r.code };
     } else if (action === 'delete') {
       const plan = await planSubmissionErasure(db.kysely, id);
       if (!plan) return null;

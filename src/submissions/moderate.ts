@@ -1,7 +1,8 @@
 // The owner's decisions on a stored inquiry (the console's actions): release a quarantined or rejected one
-// (its notification now, and its form's webhooks told it was accepted; an auto-reply only when the owner asks,
-// and then through the same address rules, suppression, breaker and caps as at intake), or mark one as spam (out of the digest, its pending
-// auto-reply cancelled with its caps refunded). One transaction each; a second click finds nothing to do.
+// (its notification now, and its form's webhooks told it was accepted; an auto-reply only when the owner
+// asks, and then through the same address rules, suppression, breaker and caps as at intake), or mark one as
+// spam (out of the digest, its pending auto-reply cancelled with its caps refunded). One transaction each; a
+// second click finds nothing to do.
 import type { Kysely } from 'kysely';
 import type { Config } from '../config/schema.js';
 import type { WebhookPlanner } from '../integrations/plan.js';
