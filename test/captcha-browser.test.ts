@@ -79,9 +79,10 @@ async function startFakeProvider() {
 
 const SITEKEY: Record<Provider, string> = { recaptcha: '6LcFakeRecaptchaKey', turnstile: '0x4AAAAFakeTurnstile', hcaptcha: '10000000-ffff-ffff-ffff-000000000001' };
 
+// timeoutMs: the fake verifier's answer must not read as "provider unavailable" on a loaded machine.
 function defensesYaml(provider: Provider | null, fake: string): string {
   const captcha = provider
-    ? `  captcha: { provider: ${provider}, secret: sekret, sitekey: "${SITEKEY[provider]}", scriptUrl: "${fake}/api.js", verifyUrl: "${fake}/siteverify", hostnames: [127.0.0.1]${provider === 'hcaptcha' ? '' : ', action: contact'} }\n`
+    ? `  captcha: { provider: ${provider}, secret: sekret, sitekey: "${SITEKEY[provider]}", scriptUrl: "${fake}/api.js", verifyUrl: "${fake}/siteverify", timeoutMs: 30000, hostnames: [127.0.0.1]${provider === 'hcaptcha' ? '' : ', action: contact'} }\n`
     : '';
   return `
 defenses:

@@ -45,7 +45,8 @@ const sub = (name: string) =>
 describe('akismet', () => {
   let d: Defense;
   beforeAll(() => {
-    d = createAkismetDefense({ apiKey: 'key123', blog: 'https://example.jp/', endpoint, timeoutMs: 500 });
+    // A hang guard sized for a loaded 2-core machine: every case here gets an answer (500 ms could pass first).
+    d = createAkismetDefense({ apiKey: 'key123', blog: 'https://example.jp/', endpoint, timeoutMs: 30_000 });
   });
   const ctx = createCheckContext();
   it('maps ham, spam and blatant spam', async () => {
