@@ -173,7 +173,12 @@ describe.skipIf(registryUnreachable())('npm pack → npm i -g → formwarden in 
     const port = await stablePort();
     const yaml = readFileSync(config, 'utf8');
     expect(yaml).toContain('port: 8787');
-    writeFileSync(config, yaml.replaceAll('8787', String(port)));
+    // No load shedding (as in test/browser.test.ts): on a loaded machine the event loop can lag enough for the
+    // server to shed the page request with 503 (a stress run did); shedding has its own test
+    // (src/http/shedding.db.test.ts). What this test checks is the installed package, not the machine's load.
+    const edited = yaml.replaceAll('8787', String(port)).replace(/^server:\n/m, 'server:\n  loadShedding: { enabled: false }\n');
+    expect(edited).toContain('  loadShedding: { enabled: false }');
+    writeFileSync(config, edited);
 
     const check = await cli(['check-config']);
     expect(check.status, show(check)).toBe(0);
