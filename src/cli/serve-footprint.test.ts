@@ -16,7 +16,10 @@ const OPTIONAL = ['pg', 'ioredis', 'imapflow', 'smtp-server', 'svg-captcha'];
 
 function setup(refused: string[]): { cwd: string; env: NodeJS.ProcessEnv } {
   const cwd = mkdtempSync(path.join(tmpdir(), 'fw-footprint-'));
-  writeFileSync(path.join(cwd, 'formwarden.yaml'), configTemplate());
+  // Without load shedding (as in test/browser.test.ts): a loaded machine's event-loop lag must not shed the page.
+  const yaml = configTemplate().replace(/^server:\n/m, 'server:\n  loadShedding: { enabled: false }\n');
+  expect(yaml).toContain('  loadShedding: { enabled: false }');
+  writeFileSync(path.join(cwd, 'formwarden.yaml'), yaml);
   writeFileSync(
     path.join(cwd, 'refuse.mjs'),
     `const refused = new Set(${JSON.stringify(refused)});
