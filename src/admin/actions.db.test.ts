@@ -8,14 +8,17 @@ import { ConsoleClient, CONSOLE_PASSWORD } from '../test-support/console-client.
 import { startTestInstance, TEST_DEFENSES, type TestInstance } from '../test-support/instance.js';
 import { addUser } from './users.js';
 
-const FORMS = `
-  - id: contact
-    title: { ja: お問い合わせ, en: Contact us }
-    fields:
+// The contact form's fields, shared by the forms below.
+const CONTACT_FIELDS = `    fields:
       - { name: name, type: text, required: true, label: { ja: お名前, en: Name } }
       - { name: email, type: email, required: true, label: { ja: メールアドレス, en: Email } }
       - { name: message, type: textarea, required: true, label: { ja: お問い合わせ内容, en: Message } }
-    notify: { to: [owner@example.jp], subject: "[Contact] {{name}}" }
+`;
+
+const FORMS = `
+  - id: contact
+    title: { ja: お問い合わせ, en: Contact us }
+${CONTACT_FIELDS}    notify: { to: [owner@example.jp], subject: "[Contact] {{name}}" }
     autoreply: { enabled: true, to: email, delay: 10m, subject: "Thanks", body: "Receipt {{receipt_id}}" }
   - id: recruit
     title: { ja: 採用, en: Jobs }
@@ -179,11 +182,7 @@ describe.skipIf(dbUnavailable())('release: webhooks and the site sender', () => 
   const SITE_FORMS = `
   - id: shop
     title: { ja: お問い合わせ, en: Contact us }
-    fields:
-      - { name: name, type: text, required: true, label: { ja: お名前, en: Name } }
-      - { name: email, type: email, required: true, label: { ja: メールアドレス, en: Email } }
-      - { name: message, type: textarea, required: true, label: { ja: お問い合わせ内容, en: Message } }
-    notify: { to: [shop-owner@example.jp] }
+${CONTACT_FIELDS}    notify: { to: [shop-owner@example.jp] }
     autoreply: { enabled: true, to: email, subject: "Thanks", body: "Receipt {{receipt_id}}" }
     webhooks:
       - { name: crm, type: json, url: "https://crm.example.jp/hooks/formwarden", secret: "${SECRET}", on: [accepted] }
