@@ -22,6 +22,7 @@ import { uploadLimitsFor, type UploadLimits } from '../attachments/limits.js';
 import { renderFormPage, renderMessagePage, renderThanksPage } from './form-page.js';
 import { captchaForClient, protocolHtml, protocolScripts, withCaptchaSources } from './protocol.js';
 import { ACCENT_ROUTE, accentCss, brandingFor, withLogoSources, type Branding } from './branding.js';
+import { endKeepAliveOnClose } from './shutdown.js';
 
 export interface AppDeps {
   config: Config;
@@ -124,6 +125,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(requestTimeout / 4))),
     },
   });
+
+  endKeepAliveOnClose(app);
 
   // The error handler comes first, so that every route (including those the plugins add) uses it.
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, req, reply) => {
