@@ -7,6 +7,8 @@
 //            --tsx (run the servers from TypeScript with tsx; their RSS then includes the loader)
 //            --compiled (compile them with tsc first: the default, except with --quick)
 //            --attack-seconds S (length of the attack flood, default 60; 15 with --quick)
+//   BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" adds Node options to the compiled servers
+//   (a CPU profile of each server; NODE_OPTIONS refuses --cpu-prof)
 // Figures are ratios against a baseline measured in the same run (the machine is shared and noisy).
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';

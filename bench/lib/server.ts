@@ -38,7 +38,7 @@ export interface ServerProcess {
 export async function startServer(name: string, script: string, opts: { startTimeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<ServerProcess> {
   const argv =
     runtime === 'compiled'
-      ? ['--expose-gc', path.join(buildDir, 'bench', 'servers', script.replace(/\.ts$/, '.js'))]
+      ? [...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--expose-gc', path.join(buildDir, 'bench', 'servers', script.replace(/\.ts$/, '.js'))]
       : ['--expose-gc', '--import', 'tsx', path.resolve(benchDir, 'servers', script)];
   const child = spawn(process.execPath, argv, {
     cwd: projectRoot,
