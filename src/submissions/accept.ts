@@ -99,6 +99,17 @@ export function contentHash(form: FormConfig, values: Record<string, string>): s
 }
 
 export async function acceptSubmission(deps: IntakeDeps, input: IntakeInput): Promise<IntakeResult> {
+  // The group commit waits for this post while it is on its way (PostgreSQL), and not for posts that went.
+  const writer = deps.writer ?? writerFor(deps.db);
+  const leave = writer.arrive();
+  try {
+    return await accept(deps, input, writer, leave);
+  } finally {
+    leave();
+  }
+}
+
+async function accept(deps: IntakeDeps, input: IntakeInput, writer: AcceptWriter, handingIn: () => void): Promise<IntakeResult> {
   const protocolFields = deps.defenses ? new Set([...SYSTEM_FIELDS, ...deps.defenses.honeypotFields]) : SYSTEM_FIELDS;
   const checked = validateFields(input.form, input.raw, protocolFields, deps.config.attachments);
   if (!checked.ok) return { kind: 'invalid', errors: checked.errors, badInput: checked.badInput };
@@ -167,7 +178,7 @@ export async function acceptSubmission(deps: IntakeDeps, input: IntakeInput): Pr
     else if (verdict.action !== 'accept') autoreplyState = `skipped:${verdict.action}`;
     else if (plan.withheld) autoreplyState = `skipped:address:${plan.withheld}`;
     else if (deps.monitor?.isOpen(input.form.id)) autoreplyState = 'skipped:breaker';
-    else if (await givingBackOnError((deps.writer ?? writerFor(deps.db)).suppressed(normalizeAddress(plan.key)))) autoreplyState = 'skipped:suppressed';
+    else if (await givingBackOnError(writer.suppressed(normalizeAddress(plan.key)))) autoreplyState = 'skipped:suppressed';
   }
   const siteReplyTo = siteOf(deps.config, input.form.id)?.mail.replyTo ?? null;
   const autoreplyRow = autoreply && autoreplyState === 'pending' ? outboxRow(siteReplyTo ? { ...autoreply, replyTo: siteReplyTo } : autoreply, fromAddress, now) : null;
@@ -194,8 +205,9 @@ export async function acceptSubmission(deps: IntakeDeps, input: IntakeInput): Pr
     refused: door ?? null,
     bytes: door ? postBytes(input.raw) : null,
   };
+  handingIn();
   const written = await givingBackOnError(
-    (deps.writer ?? writerFor(deps.db)).write({
+    writer.write({
       submission,
       // The files, with their submission (never for a post refused at the door, whose fields are not kept either).
       attachments: door ? [] : attachmentRows(id, checked.files, now),

@@ -70,6 +70,39 @@ describe.skipIf(dbUnavailable())('group commit of accepted submissions', () => {
     expect(await k().selectFrom('relay_charges').select('outbox_id').where('key', 'like', `relay:address:%b-${4 - lost}.example.jp`).execute()).toHaveLength(1);
   });
 
+  // The bounded wait is for posts on their way to the writer: a lone post does not wait it out, and a group
+  // waits until those on their way have come (or gone without a write), not longer. The writers here wait up
+  // to 10 minutes, so a test that passed by waiting it out would hit the test's timeout instead.
+  const lone = (n: number, tag: string) => ({ form: t.instance.config.forms[0]!, raw: { name: `${tag} ${n}`, email: `${tag}${n}@${tag}-${n}.example.jp`, message: `Waiting test, post ${n}.` }, ip: '127.0.0.1', userAgent: 'test', lang: 'en' as const });
+  const depsWith = (writer: AcceptWriter): IntakeDeps => ({ config: t.instance.config, db: t.instance.db, clock: { now: () => new Date() }, fromAddress: 'info@example.jp', writer });
+
+  it('(d) a lone post is written at once, however long the writer may wait for others', async () => {
+    const writer = new AcceptWriter(t.instance.db, { maxWaitMs: 600_000 });
+    const r = await acceptSubmission(depsWith(writer), lone(0, 'd'));
+    expect(r.kind).toBe('accepted');
+    expect(writer.stats).toEqual({ groups: 1, writes: 1 });
+  });
+
+  it('(e) a group waits for the post still on its way, then commits both together; a post that leaves without a write does not hold it', async () => {
+    const writer = new AcceptWriter(t.instance.db, { maxWaitMs: 600_000 });
+    const deps = depsWith(writer);
+    // A second post is on its way (arrived, not yet written): the first one's group waits for it.
+    const standIn = writer.arrive();
+    const first = acceptSubmission(deps, lone(1, 'e'));
+    await waitFor(() => writer.queued === 1, 'the first post queued');
+    expect(writer.stats.groups).toBe(0);
+    // It comes (the stand-in leaves as the real post sets out): both are written in one group.
+    const second = acceptSubmission(deps, lone(2, 'e'));
+    standIn();
+    const [a, b] = await Promise.all([first, second]);
+    expect([a.kind, b.kind]).toEqual(['accepted', 'accepted']);
+    expect(writer.stats).toEqual({ groups: 1, writes: 2 });
+    // A refused post (invalid: no write) leaves: the next lone post is not held for it.
+    expect((await acceptSubmission(deps, { ...lone(3, 'e'), raw: { name: '', email: 'not an address', message: '' } })).kind).toBe('invalid');
+    expect((await acceptSubmission(deps, lone(4, 'e'))).kind).toBe('accepted');
+    expect(writer.stats).toEqual({ groups: 2, writes: 3 });
+  });
+
   it('(a) 30 concurrent posts: every one answered 201 and stored with its mails; the form cap held exactly across the group commits', async () => {
     const writer = writerFor(t.instance.db);
     const before = { ...writer.stats };

@@ -36,9 +36,10 @@ export interface AcceptWriterOptions {
   /** Most submissions in one transaction (a full group is committed at once). */
   maxBatch?: number;
   /**
-   * How long the first write of a group waits for others. Default: SQLite the rest of this turn of the event
-   * loop (its statements are synchronous: waiting longer only adds latency), PostgreSQL 2 ms (the posts'
-   * own reads are round trips, so they reach this point spread out).
+   * How long the first write of a group waits for the posts still on their way to it (arrive()): it waits
+   * no longer once they have all come, and not at all when none is coming (a lone visitor). Default: SQLite
+   * the rest of this turn of the event loop (its statements are synchronous: waiting longer only adds
+   * latency), PostgreSQL 2 ms (the posts' own reads are round trips, so they reach this point spread out).
    */
   maxWaitMs?: number;
 }
@@ -72,6 +73,9 @@ export class AcceptWriter {
   readonly stats = { groups: 0, writes: 0 };
 
   private readonly maxWaitMs: number;
+  /** Posts in the intake that have not yet handed their write in (or left without one). */
+  private coming = 0;
+  private waitTimer: NodeJS.Timeout | undefined;
 
   constructor(db: Db, opts: AcceptWriterOptions = {}) {
     this.maxBatch = Math.max(1, opts.maxBatch ?? 64);
@@ -82,22 +86,48 @@ export class AcceptWriter {
     this.maxWaitMs = Math.max(0, opts.maxWaitMs ?? (db.dialect === 'postgres' ? 2 : 0));
   }
 
+  /**
+   * A post enters the intake and may write: the group it would join waits for it (within maxWaitMs). Returns
+   * its leave(), called when it hands its write in or goes without one; calling it again does nothing.
+   */
+  arrive(): () => void {
+    this.coming++;
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      this.coming--;
+      // Everyone the waiting group was waiting for has come: no reason to wait out the rest.
+      if (this.coming === 0 && this.waitTimer) this.startWaiting(0);
+    };
+  }
+
+  /** Writes handed in and not yet in a transaction. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
   /** Stores one submission; resolves once its transaction has committed. */
   write(write: AcceptedWrite): Promise<WriteOutcome> {
     return new Promise<WriteOutcome>((resolve, reject) => {
       this.queue.push({ write, resolve, reject });
       if (this.queue.length >= this.maxBatch) this.pump();
-      else if (!this.scheduled) {
-        this.scheduled = true;
-        // The bounded wait (maxWaitMs): the posts read meanwhile join in.
-        const go = () => {
-          this.scheduled = false;
-          this.pump();
-        };
-        if (this.maxWaitMs > 0) setTimeout(go, this.maxWaitMs);
-        else setImmediate(go);
-      }
+      else if (!this.scheduled) this.startWaiting(this.coming > 0 ? this.maxWaitMs : 0);
     });
+  }
+
+  /** The bounded wait: the posts on their way meanwhile join the group. */
+  private startWaiting(ms: number): void {
+    clearTimeout(this.waitTimer);
+    this.waitTimer = undefined;
+    this.scheduled = true;
+    const go = () => {
+      this.waitTimer = undefined;
+      this.scheduled = false;
+      this.pump();
+    };
+    if (ms > 0) this.waitTimer = setTimeout(go, ms);
+    else setImmediate(go);
   }
 
   /** Starts groups while there are writes waiting and a free transaction (SQLite one, PostgreSQL a few). */
