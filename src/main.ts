@@ -46,6 +46,8 @@ export interface InstanceOptions {
   transport?: Transport;
   /** Start the outbox worker's poll loop (default true). Tests may drive worker.tick() by hand. */
   startWorker?: boolean;
+  /** How often the workers look for due mail when nobody wakes them (default 1 s). */
+  workerPollMs?: number;
   logger?: boolean | object;
 }
 
@@ -166,6 +168,7 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
     },
     log: lateLog,
     webhookLane: false,
+    pollMs: opts.workerPollMs,
   });
   // Each attempt ends within its target's timeout; the lease outlasts the slowest one.
   const webhookLeaseMs = 2 * Math.max(0, ...[...webhooks.targets.values()].map((w) => w.timeoutMs)) + 30_000;
@@ -178,6 +181,7 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
     onResult: (row, state) => metrics.mails.inc({ kind: row.kind, state }),
     webhooks: webhookDeliverer(webhooks.targets),
     webhookLane: true,
+    pollMs: opts.workerPollMs,
   });
   const alertDeps = { db: db.kysely, config, clock, fromAddress: from.address, onQueued: () => worker.kick(), dialect: db.dialect };
   monitor.setTripHandler(async (trip) => {
@@ -280,9 +284,11 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
     metrics,
     logger,
     draining: () => draining,
-    onAccepted: () => {
-      worker.kick();
-      webhookWorker.kick();
+    // A worker is woken only when there is something for it: under a flood most posts queue nothing (digest,
+    // caps), and a pass that finds nothing due still costs its query.
+    onAccepted: ({ mails, webhooks }) => {
+      if (mails > 0) worker.kick();
+      if (webhooks > 0) webhookWorker.kick();
       consoleHandle?.dataChanged();
     },
     healthCheck: async () => {

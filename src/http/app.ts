@@ -28,8 +28,8 @@ export interface AppDeps {
   config: Config;
   intake: IntakeDeps;
   metrics: Metrics;
-  /** Called after a submission is written, so the worker sends without waiting for its next poll. */
-  onAccepted?: () => void;
+  /** Called after a submission is written with what it queued, so the workers send without waiting for their next poll. */
+  onAccepted?: (queued: { mails: number; webhooks: number }) => void;
   logger?: boolean | object;
   healthCheck?: () => Promise<boolean>;
   /** The process is draining (SIGTERM): /healthz answers 503 with Retry-After and responses close their connection. */
@@ -368,7 +368,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         { submission: result.id, receipt: result.receipt, form: form.id, action: result.action, score: result.verdict.score, symbols: result.verdict.symbols.map((f) => f.symbol), autoreply: result.autoreply },
         'submission stored',
       );
-      deps.onAccepted?.();
+      deps.onAccepted?.({ mails: result.mails, webhooks: result.webhooks });
     } else if (result.kind === 'invalid') {
       deps.metrics.submissions.inc({ form: form.id, outcome: 'invalid' });
       req.log.info({ form: form.id, fields: Object.keys(result.errors), ...(result.badInput ? { badInput: true } : {}) }, 'submission invalid');

@@ -52,6 +52,8 @@ export class OutboxWorker {
   private halting = false;
   /** The latest time seen by tick(), to notice the clock going back. */
   private lastNow = 0;
+  /** Passes over the outbox (tick() calls), each one query at least. */
+  readonly stats = { passes: 0 };
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -72,6 +74,7 @@ export class OutboxWorker {
 
   /** One batch: claim up to batchSize due mails and attempt them. */
   async tick(): Promise<number> {
+    this.stats.passes++;
     const now = this.clock.now().getTime();
     if (this.lastNow - now > CLOCK_BACK_MS) await this.clockWentBack(this.lastNow - now, now);
     this.lastNow = now;
@@ -232,6 +235,11 @@ export class OutboxWorker {
     this.stopped = false;
     this.halting = false;
     this.schedule(0);
+  }
+
+  /** A pass of the poll loop is under way. */
+  get passing(): boolean {
+    return this.running !== null;
   }
 
   kick(): void {

@@ -41,7 +41,7 @@ export interface IntakeInput {
 }
 
 export type IntakeResult =
-  | { kind: 'accepted'; id: string; receipt: string; action: Action; mails: number; verdict: Verdict; autoreply: string }
+  | { kind: 'accepted'; id: string; receipt: string; action: Action; mails: number; webhooks: number; verdict: Verdict; autoreply: string }
   | { kind: 'invalid'; errors: Record<string, FieldError>; badInput?: string }
   | { kind: 'refused'; reason: string; retryAfterSeconds?: number; verdict: Verdict };
 
@@ -218,7 +218,7 @@ async function accept(deps: IntakeDeps, input: IntakeInput, writer: AcceptWriter
   autoreplyState = written.autoreply;
   const rows = autoreplyState === 'queued' ? notifyRows.length + 1 : notifyRows.length;
   if (deps.defenses && sub) await deps.defenses.pipeline.commit(sub, run, deps.defenses.context());
-  return { kind: 'accepted', id, receipt, action: verdict.action, mails: rows, verdict, autoreply: autoreplyState };
+  return { kind: 'accepted', id, receipt, action: verdict.action, mails: rows, webhooks: hookRows.length, verdict, autoreply: autoreplyState };
 }
 
 /**
