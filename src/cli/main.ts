@@ -38,7 +38,9 @@ program
 program
   .command('serve')
   .description('start the HTTP server and the outbox worker')
-  .action((_opts, cmd: Command) => run(async () => (await import('./serve.js')).serve(configPath(cmd))));
+  .option('--host <address>', 'listen on this address (server.host; 0.0.0.0: every interface, for other machines on your network)')
+  .option('--port <port>', 'listen on this port (server.port)')
+  .action((opts: { host?: string; port?: string }, cmd: Command) => run(async () => (await import('./serve.js')).serve(configPath(cmd), opts)));
 
 program
   .command('check-config')

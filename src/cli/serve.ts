@@ -1,14 +1,19 @@
 // `formwarden serve`: the server and the outbox worker, until SIGINT/SIGTERM.
 import type { AddressInfo } from 'node:net';
-import { networkInterfaces } from 'node:os';
-import { lintConfig, loadConfig } from '../config/load.js';
+import { ConfigError, lanAddresses, lintConfig, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { createInstance, type Instance } from '../main.js';
 import { mustDuration } from '../util/duration.js';
 import { relayReport } from './check-config.js';
 
-export async function serve(configPath: string | undefined): Promise<number> {
-  const loaded = loadConfig(configPath);
+export async function serve(configPath: string | undefined, listen: { host?: string; port?: string } = {}): Promise<number> {
+  // --host and --port win over the file and the environment (FORMWARDEN_HOST, FORMWARDEN_PORT).
+  if (listen.port !== undefined && !(/^\d+$/.test(listen.port) && Number(listen.port) <= 65535)) {
+    throw new ConfigError('the command line', [`--port ${JSON.stringify(listen.port)}: not a port. Fix: a number from 0 to 65535 (0 picks a free one)`]);
+  }
+  if (listen.host !== undefined && !listen.host.trim()) throw new ConfigError('the command line', ['--host is empty. Fix: an address such as 0.0.0.0 (every interface) or 127.0.0.1']);
+  const env = { ...process.env, ...(listen.host ? { FORMWARDEN_HOST: listen.host } : {}), ...(listen.port ? { FORMWARDEN_PORT: listen.port } : {}) };
+  const loaded = loadConfig(configPath, env);
   process.stderr.write(`${relayReport(loaded.config)}\n`);
   for (const w of lintConfig(loaded.config).filter((i) => i.severity === 'warning')) process.stderr.write(`formwarden: warning: ${w.message}\n`);
   const level = loaded.config.server.logLevel;
@@ -71,14 +76,6 @@ export async function drainAndClose(instance: Instance, graceMs: number, signal:
 /** Never log a password that sits in a URL. */
 export function redactUrl(url: string): string {
   return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
-}
-
-/** This machine's non-internal IPv4 addresses (what other machines on the LAN use). */
-export function lanAddresses(): string[] {
-  return Object.values(networkInterfaces())
-    .flat()
-    .filter((i) => !!i && i.family === 'IPv4' && !i.internal)
-    .map((i) => i!.address);
 }
 
 const hostPart = (address: string) => (address.includes(':') ? `[${address}]` : address);

@@ -1,6 +1,7 @@
 // Reading and validating the configuration. Failures are values (ConfigError) that name the key path,
 // what is wrong and how to fix it; the CLI turns them into exit code 2.
 import { existsSync, readFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
@@ -48,7 +49,7 @@ export function loadConfig(explicit?: string, env = process.env, cwd = process.c
     throw new ConfigError(file, [`the file does not exist. Fix: create it with \`npx formwarden init --config ${file}\`, or point --config at an existing file`]);
   }
   const text = file ? readFileSync(file, 'utf8') : configTemplate();
-  const config = parseConfigText(text, file ?? '(built-in demo configuration)', env, opts);
+  const config = parseConfigText(text, file ?? '(built-in demo configuration)', file ? env : demoEnv(env), opts);
   const baseDir = file ? path.dirname(file) : cwd;
   // The DKIM key must be readable and usable before anything starts (relative to the file's folder).
   const dkimProblem = dkimKeyProblem(config.mail.dkim, baseDir);
@@ -95,7 +96,30 @@ export function lintConfig(config: Config): LintIssue[] {
   return issues;
 }
 
-/** Secrets, the database URL, the mail transport and the port may come from the environment, which wins over the file. */
+/**
+ * The built-in demo is reached where it listens: with FORMWARDEN_HOST (`npm start -- --host 0.0.0.0`) or
+ * FORMWARDEN_PORT its public URL (the page's links, mail links, the start-up line) follows them, on every
+ * interface the machine's first LAN address, unless FORMWARDEN_PUBLIC_URL says otherwise. A file's settings
+ * are never guessed.
+ */
+export function demoEnv(env: NodeJS.ProcessEnv, lan: readonly string[] = lanAddresses()): NodeJS.ProcessEnv {
+  if (env.FORMWARDEN_PUBLIC_URL || (!env.FORMWARDEN_HOST && !env.FORMWARDEN_PORT)) return env;
+  const port = env.FORMWARDEN_PORT && /^\d+$/.test(env.FORMWARDEN_PORT) ? Number(env.FORMWARDEN_PORT) : 8787;
+  if (port === 0) return env; // known only once bound
+  const host = env.FORMWARDEN_HOST || '127.0.0.1';
+  const reach = host === '0.0.0.0' || host === '::' ? (lan[0] ?? '127.0.0.1') : host;
+  return { ...env, FORMWARDEN_PUBLIC_URL: `http://${reach.includes(':') ? `[${reach}]` : reach}:${port}` };
+}
+
+/** This machine's non-loopback IPv4 addresses. */
+export function lanAddresses(): string[] {
+  return Object.values(networkInterfaces())
+    .flat()
+    .filter((i) => !!i && i.family === 'IPv4' && !i.internal)
+    .map((i) => i!.address);
+}
+
+/** Secrets, the database URL, the mail transport, the address and port to listen on and the public URL may come from the environment, which wins over the file. */
 function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
   const set = (section: string, key: string, value: string | undefined) => {
     if (value === undefined || value === '') return;
@@ -107,6 +131,8 @@ function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
   set('database', 'url', env.FORMWARDEN_DATABASE_URL);
   set('mail', 'transport', env.FORMWARDEN_MAIL_TRANSPORT);
   set('redis', 'url', env.FORMWARDEN_REDIS_URL);
+  set('server', 'host', env.FORMWARDEN_HOST);
+  set('server', 'publicUrl', env.FORMWARDEN_PUBLIC_URL);
   if (env.FORMWARDEN_PORT !== undefined && /^\d+$/.test(env.FORMWARDEN_PORT)) {
     const server = (raw.server ??= {}) as Record<string, unknown>;
     if (typeof server === 'object' && server !== null) server.port = Number(env.FORMWARDEN_PORT);

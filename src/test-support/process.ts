@@ -53,9 +53,9 @@ export interface ServerProcess {
 }
 
 /** Starts `formwarden serve` and resolves once it logs the address it listens on. */
-export async function startServer(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ServerProcess> {
+export async function startServer(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; serveArgs?: string[] } = {}): Promise<ServerProcess> {
   assertBuilt();
-  const child = spawn(process.execPath, [cliPath, ...args, 'serve'], { cwd: opts.cwd ?? projectRoot, env: { ...process.env, ...opts.env } });
+  const child = spawn(process.execPath, [cliPath, ...args, 'serve', ...(opts.serveArgs ?? [])], { cwd: opts.cwd ?? projectRoot, env: { ...process.env, ...opts.env } });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));

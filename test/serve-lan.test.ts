@@ -1,0 +1,70 @@
+// The README's way to open Formwarden to other machines on the network: `npm start -- --host 0.0.0.0`
+// (serve --host/--port). The flags win over the file; the page and the API answer on the LAN address, and
+// the start-up line names that address. A bad flag stops start-up with exit code 2 and the fix.
+import { createServer } from 'node:net';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prepareForm } from '../src/client/protocol.js';
+import { lanAddresses } from '../src/config/load.js';
+import { createTestDatabase, type TestDatabase } from '../src/test-support/db.js';
+import { testConfigYaml } from '../src/test-support/instance.js';
+import { runCli, startServer, type ServerProcess } from '../src/test-support/process.js';
+
+const lan = lanAddresses()[0];
+if (!lan) process.stderr.write('[serve-lan] skipped: this machine has no non-loopback IPv4 address\n');
+
+/** A port free a moment ago (the server must be told one: the start-up line then names it). */
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '0.0.0.0', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+
+describe.skipIf(!lan)('serve --host 0.0.0.0 --port N', () => {
+  let db: TestDatabase;
+  let config = '';
+  let server: ServerProcess | undefined;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    config = path.join(db.dir, 'formwarden.yaml');
+    // The file says 127.0.0.1 and port 0: the flags must win.
+    writeFileSync(config, testConfigYaml({ dbUrl: db.url }));
+  });
+  afterAll(async () => {
+    await server?.kill();
+    await db.drop();
+  });
+
+  it('listens on every interface: the page and the API answer on the LAN address, which the start-up line names', async () => {
+    const port = await freePort();
+    server = await startServer(['--config', config], { serveArgs: ['--host', '0.0.0.0', '--port', String(port)] });
+    expect(server.url).toBe(`http://0.0.0.0:${port}`);
+    expect(server.output()).toContain(`every interface: `);
+    expect(server.output()).toContain(`http://${lan}:${port}`);
+    const base = `http://${lan}:${port}`;
+    const page = await fetch(`${base}/f/contact`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('action="/f/contact"');
+    const prepared = await prepareForm(base, 'contact');
+    const res = await fetch(`${base}/api/forms/contact/submissions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'LAN Visitor', email: 'lan@example.jp', message: 'Sent from another machine on the network.', ...prepared.fields }),
+    });
+    expect(res.status).toBe(201);
+  });
+
+  it('a port that is not one, or an empty host: exit code 2 with the fix', () => {
+    const bad = runCli(['--config', config, 'serve', '--port', '80a']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('--port "80a": not a port');
+    const empty = runCli(['--config', config, 'serve', '--host', ' ']);
+    expect(empty.status).toBe(2);
+    expect(empty.stderr).toContain('--host is empty');
+  });
+});
