@@ -14,8 +14,9 @@ describe.skipIf(dbUnavailable())('waking the outbox workers', () => {
   let url = '';
   beforeAll(async () => {
     db = await createTestDatabase();
-    // One notification an hour, then the digest; the auto-reply cap of one address is one a day.
-    const text = testConfigYaml({ dbUrl: db.url, defenses: PLAIN_POST_DEFENSES }).replace('  retry: [1s, 1s, 1s]', '  retry: [1s, 1s, 1s]\n  digest: { threshold: 1 }');
+    // One notification an hour, then the digest; the auto-reply cap of one address is one a day. The
+    // background jobs (which may queue an alert and wake the mail worker) wait an hour.
+    const text = testConfigYaml({ dbUrl: db.url, defenses: PLAIN_POST_DEFENSES, extra: 'monitor: { intervalSeconds: 3600 }' }).replace('  retry: [1s, 1s, 1s]', '  retry: [1s, 1s, 1s]\n  digest: { threshold: 1 }');
     // The workers never poll on their own during the test: every pass after the first comes from a wake-up.
     instance = await createInstance({ config: parseConfigText(text, 'test'), file: null, baseDir: db.dir }, { workerPollMs: 3_600_000 });
     url = await instance.listen();
