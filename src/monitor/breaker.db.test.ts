@@ -167,6 +167,39 @@ alerts: { minInterval: 2h }`,
     }
   });
 
+  it('window figures: counts as the stored rows say, the two latest posts as samples, the baseline counted by the database', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 10, 12, 9, 0, 0));
+    const t = await startTestInstance({ clock, startWorker: false, defenses: DEFENSES, extra: 'monitor: { form: { submissions: 1000 } }' });
+    try {
+      const start = clock.now().getTime();
+      for (let i = 0; i < 7; i++) await post(t, clock, i);
+      const to = clock.now().getTime();
+      const k = t.instance.db.kysely;
+      const rows = await k.selectFrom('submissions').select(['action', 'autoreply', 'autoreply_to', 'ip', 'fields', 'created_at']).orderBy('created_at').execute();
+      expect(rows).toHaveLength(7);
+      // Two of them refused after the fact (as moderation would mark them): they count as rejected.
+      await k.updateTable('submissions').set({ action: 'quarantine' }).where('created_at', '<=', rows[1]!.created_at).execute();
+      const s = await t.instance.monitor.stats(['contact'], start, to);
+      expect(s.submissions).toBe(7);
+      expect(s.rejected).toBe(2);
+      expect(s.autoreplies).toBe(rows.filter((r) => r.autoreply === 'queued').length);
+      expect(s.recipientDomains).toBe(7);
+      expect(s.topIps).toHaveLength(5);
+      // The samples are the two latest posts, oldest first, with their fields.
+      expect(s.samples.map((x) => x.ip)).toEqual(['192.0.2.5', '192.0.2.6']);
+      expect(s.samples.map((x) => x.fields.name)).toEqual(['Bot 5', 'Bot 6']);
+      // The baseline's figures (no detail) agree on the counts.
+      const base = await t.instance.monitor.stats(['contact'], start, to, false);
+      expect([base.submissions, base.rejected, base.autoreplies]).toEqual([7, 2, s.autoreplies]);
+      expect(base.samples).toEqual([]);
+      // Another window, another form: nothing.
+      expect((await t.instance.monitor.stats(['contact'], to, to + 60_000)).submissions).toBe(0);
+      expect((await t.instance.monitor.stats(['other'], start, to, false)).submissions).toBe(0);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('reset closes an open breaker at once', async () => {
     const clock = new ManualClock(Date.UTC(2026, 10, 11, 9, 0, 0));
     const t = await startTestInstance({ clock, startWorker: false, defenses: DEFENSES, extra: 'monitor: { form: { submissions: 2 } }' });
