@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configTemplate } from '../src/config/demo.js';
+import { withoutLoadShedding } from '../src/test-support/load-shedding.js';
 import { chromiumMissing, launchChromium } from '../src/test-support/browser.js';
 import { runCli, startServer, type ServerProcess } from '../src/test-support/process.js';
 import { waitFor } from '../src/test-support/wait.js';
@@ -19,10 +20,9 @@ describe.skipIf(chromiumMissing())('hosted demo form in Chromium', () => {
 
   beforeAll(async () => {
     // The built-in demo (the text the server falls back to), written to ./formwarden.yaml with one
-    // change: no load shedding. On a loaded machine the server's event loop can lag enough to shed the
-    // post without JavaScript (it carries no proof-of-work); shedding has its own test (src/http/shedding.db.test.ts).
+    // change: no load shedding (the post without JavaScript carries no proof-of-work: the first to be shed).
     const demo = configTemplate();
-    const yaml = demo.replace('  publicUrl: "http://127.0.0.1:8787"\n', '  publicUrl: "http://127.0.0.1:8787"\n  loadShedding: { enabled: false }\n');
+    const yaml = withoutLoadShedding(demo);
     expect(yaml).not.toBe(demo);
     writeFileSync(path.join(cwd, 'formwarden.yaml'), yaml);
     server = await startServer([], { cwd, env });

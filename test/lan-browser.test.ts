@@ -3,18 +3,15 @@
 // and the form must send: before the fix the CSP's upgrade-insecure-requests sent the stylesheet, the scripts
 // and the post to https://<LAN address>, which nothing answers (it only worked on localhost). Plain http is no
 // secure context either, where ALTCHA cannot compute: the widget leaves it out instead of blocking the post.
-import { networkInterfaces } from 'node:os';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfigText } from '../src/config/load.js';
+import { lanAddresses, parseConfigText } from '../src/config/load.js';
 import { createInstance, type Instance } from '../src/main.js';
 import { chromiumMissing, launchChromium } from '../src/test-support/browser.js';
 import { createTestDatabase, dbUnavailable, type TestDatabase } from '../src/test-support/db.js';
 import { testConfigYaml } from '../src/test-support/instance.js';
 
-const lan = Object.values(networkInterfaces())
-  .flat()
-  .find((i) => !!i && i.family === 'IPv4' && !i.internal)?.address;
+const lan = lanAddresses()[0];
 if (!lan) process.stderr.write('[lan-browser] skipped: this machine has no non-loopback IPv4 address\n');
 
 describe.skipIf(!lan || dbUnavailable() || chromiumMissing())('the hosted page over plain http on a LAN address, in Chromium', () => {

@@ -8,6 +8,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withoutLoadShedding } from '../src/test-support/load-shedding.js';
 import { stablePort } from '../src/test-support/ports.js';
 import { projectRoot } from '../src/test-support/process.js';
 import { waitFor } from '../src/test-support/wait.js';
@@ -173,10 +174,8 @@ describe.skipIf(registryUnreachable())('npm pack → npm i -g → formwarden in 
     const port = await stablePort();
     const yaml = readFileSync(config, 'utf8');
     expect(yaml).toContain('port: 8787');
-    // No load shedding (as in test/browser.test.ts): on a loaded machine the event loop can lag enough for the
-    // server to shed the page request with 503 (a stress run did); shedding has its own test
-    // (src/http/shedding.db.test.ts). What this test checks is the installed package, not the machine's load.
-    const edited = yaml.replaceAll('8787', String(port)).replace(/^server:\n/m, 'server:\n  loadShedding: { enabled: false }\n');
+    // What this test checks is the installed package, not the machine's load.
+    const edited = withoutLoadShedding(yaml.replaceAll('8787', String(port)));
     expect(edited).toContain('  loadShedding: { enabled: false }');
     writeFileSync(config, edited);
 

@@ -1,7 +1,6 @@
 // The README's way to open Formwarden to other machines on the network: `npm start -- --host 0.0.0.0`
 // (serve --host/--port). The flags win over the file; the page and the API answer on the LAN address, and
 // the start-up line names that address. A bad flag stops start-up with exit code 2 and the fix.
-import { createServer } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,21 +8,11 @@ import { prepareForm } from '../src/client/protocol.js';
 import { lanAddresses } from '../src/config/load.js';
 import { createTestDatabase, type TestDatabase } from '../src/test-support/db.js';
 import { testConfigYaml } from '../src/test-support/instance.js';
+import { stablePort } from '../src/test-support/ports.js';
 import { runCli, startServer, type ServerProcess } from '../src/test-support/process.js';
 
 const lan = lanAddresses()[0];
 if (!lan) process.stderr.write('[serve-lan] skipped: this machine has no non-loopback IPv4 address\n');
-
-/** A port free a moment ago (the server must be told one: the start-up line then names it). */
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '0.0.0.0', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 
 describe.skipIf(!lan)('serve --host 0.0.0.0 --port N', () => {
   let db: TestDatabase;
@@ -41,7 +30,8 @@ describe.skipIf(!lan)('serve --host 0.0.0.0 --port N', () => {
   });
 
   it('listens on every interface: the page and the API answer on the LAN address, which the start-up line names', async () => {
-    const port = await freePort();
+    // A port the server must be told (the start-up line then names it), outside the range the OS hands out.
+    const port = await stablePort();
     server = await startServer(['--config', config], { serveArgs: ['--host', '0.0.0.0', '--port', String(port)] });
     expect(server.url).toBe(`http://0.0.0.0:${port}`);
     expect(server.output()).toContain(`every interface: `);

@@ -10,14 +10,14 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { configTemplate } from '../config/demo.js';
+import { withoutLoadShedding } from '../test-support/load-shedding.js';
 import { runCli, startServer, type ServerProcess } from '../test-support/process.js';
 
 const OPTIONAL = ['pg', 'ioredis', 'imapflow', 'smtp-server', 'svg-captcha'];
 
 function setup(refused: string[]): { cwd: string; env: NodeJS.ProcessEnv } {
   const cwd = mkdtempSync(path.join(tmpdir(), 'fw-footprint-'));
-  // Without load shedding (as in test/browser.test.ts): a loaded machine's event-loop lag must not shed the page.
-  const yaml = configTemplate().replace(/^server:\n/m, 'server:\n  loadShedding: { enabled: false }\n');
+  const yaml = withoutLoadShedding(configTemplate());
   expect(yaml).toContain('  loadShedding: { enabled: false }');
   writeFileSync(path.join(cwd, 'formwarden.yaml'), yaml);
   writeFileSync(
