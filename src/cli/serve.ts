@@ -1,6 +1,6 @@
 // `formwarden serve`: the server and the outbox worker, until SIGINT/SIGTERM.
 import type { AddressInfo } from 'node:net';
-import { ConfigError, lanAddresses, lintConfig, loadConfig } from '../config/load.js';
+import { ConfigError, hostPart, lanAddresses, lintConfig, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { createInstance, type Instance } from '../main.js';
 import { mustDuration } from '../util/duration.js';
@@ -77,8 +77,6 @@ export async function drainAndClose(instance: Instance, graceMs: number, signal:
 export function redactUrl(url: string): string {
   return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 }
-
-const hostPart = (address: string) => (address.includes(':') ? `[${address}]` : address);
 
 /**
  * The start-up line: the address really bound (0.0.0.0 / :: = every interface, with the LAN addresses it is

@@ -108,8 +108,11 @@ export function demoEnv(env: NodeJS.ProcessEnv, lan: readonly string[] = lanAddr
   if (port === 0) return env; // known only once bound
   const host = env.FORMWARDEN_HOST || '127.0.0.1';
   const reach = host === '0.0.0.0' || host === '::' ? (lan[0] ?? '127.0.0.1') : host;
-  return { ...env, FORMWARDEN_PUBLIC_URL: `http://${reach.includes(':') ? `[${reach}]` : reach}:${port}` };
+  return { ...env, FORMWARDEN_PUBLIC_URL: `http://${hostPart(reach)}:${port}` };
 }
+
+/** An address as the host part of a URL (an IPv6 literal in brackets). */
+export const hostPart = (address: string) => (address.includes(':') ? `[${address}]` : address);
 
 /** This machine's non-loopback IPv4 addresses. */
 export function lanAddresses(): string[] {

@@ -222,7 +222,7 @@ export class Monitor {
         submissions: sum(() => true),
         autoreplies: sum((g) => g.autoreply === 'queued'),
         recipientDomains: 0,
-        rejected: sum((g) => g.action === 'reject' || g.action === 'quarantine'),
+        rejected: sum((g) => refusedAction(g.action)),
         ...signals,
         topIps: [],
         topDomains: [],
@@ -236,7 +236,7 @@ export class Monitor {
     let autoreplies = 0;
     let rejected = 0;
     for (const r of rows) {
-      if (r.action === 'reject' || r.action === 'quarantine') rejected++;
+      if (refusedAction(r.action)) rejected++;
       if (r.autoreply === 'queued') autoreplies++;
       ips.set(r.ip, (ips.get(r.ip) ?? 0) + 1);
       if (r.autoreply_to) {
@@ -371,6 +371,9 @@ export class Monitor {
 
 /** One form id, several (a site's), or null for every form. */
 type FormFilter = string | readonly string[] | null;
+
+/** Posts refused at the door: stored, but no auto-reply could follow them. */
+const refusedAction = (action: string) => action === 'reject' || action === 'quarantine';
 /** The ids of a filter (never empty: `in ()` is no SQL; an empty list matches no real form id). */
 const forms = (f: string | readonly string[]): string[] => (typeof f === 'string' ? [f] : f.length > 0 ? [...f] : ['\u0000none']);
 

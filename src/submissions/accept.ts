@@ -143,7 +143,7 @@ async function accept(deps: IntakeDeps, input: IntakeInput, writer: AcceptWriter
   };
   const now = createdAt.getTime();
   const id = newId('s', now);
-  const receipt = await givingBackOnError(freeReceipt(deps));
+  const receipt = await givingBackOnError(freeReceipt(deps, writer));
   const planned = { id, receipt, form: input.form, values: checked.values, lang: input.lang, createdAt };
 
   const delivered = verdict.action === 'accept' || verdict.action === 'accept_no_autoreply';
@@ -225,11 +225,11 @@ async function accept(deps: IntakeDeps, input: IntakeInput, writer: AcceptWriter
  * A receipt number no stored submission has. The unique index is the guarantee: two posts drawing the same
  * 40 bits in the same instant (about one in 10^12) fail to store: the second is answered 503 (try again), nothing written.
  */
-async function freeReceipt(deps: IntakeDeps): Promise<string> {
+async function freeReceipt(deps: IntakeDeps, writer: AcceptWriter): Promise<string> {
   const draw = deps.newReceipt ?? newReceipt;
   for (let i = 0; ; i++) {
     const receipt = draw();
-    const taken = await (deps.writer ?? writerFor(deps.db)).receiptTaken(receipt);
+    const taken = await writer.receiptTaken(receipt);
     if (!taken || i >= 20) return receipt;
   }
 }
