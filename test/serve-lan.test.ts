@@ -49,12 +49,17 @@ describe.skipIf(!lan)('serve --host 0.0.0.0 --port N', () => {
     expect(res.status).toBe(201);
   });
 
-  it('a port that is not one, or an empty host: exit code 2 with the fix', () => {
+  it('a port that is not one, an empty host, or an address not on this machine: exit code 2 with the fix', () => {
     const bad = runCli(['--config', config, 'serve', '--port', '80a']);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('--port "80a": not a port');
     const empty = runCli(['--config', config, 'serve', '--host', ' ']);
     expect(empty.status).toBe(2);
     expect(empty.stderr).toContain('--host is empty');
+    // 198.51.100.7 (documentation range) is no address of this machine: no stack trace, the setting named.
+    const elsewhere = runCli(['--config', config, 'serve', '--host', '198.51.100.7']);
+    expect(elsewhere.status).toBe(2);
+    expect(elsewhere.stderr).toContain('cannot listen on 198.51.100.7:0 (EADDRNOTAVAIL)');
+    expect(elsewhere.stderr).not.toMatch(/\n\s+at /);
   });
 });

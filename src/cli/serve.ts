@@ -2,7 +2,7 @@
 import type { AddressInfo } from 'node:net';
 import { ConfigError, hostPart, lanAddresses, lintConfig, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { createInstance, type Instance } from '../main.js';
+import { createInstance, StartupError, type Instance } from '../main.js';
 import { mustDuration } from '../util/duration.js';
 import { relayReport } from './check-config.js';
 
@@ -24,7 +24,14 @@ export async function serve(configPath: string | undefined, listen: { host?: str
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
-  await instance.listen();
+  try {
+    await instance.listen();
+  } catch (e) {
+    // A host that does not resolve or is not on this machine, a port taken or privileged: say so and which setting.
+    await instance.close().catch(() => {});
+    const { host, port } = loaded.config.server;
+    throw new StartupError(`cannot listen on ${hostPart(host.slice(0, 100))}:${port} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}). Fix: server.host / --host must be an address of this machine (0.0.0.0: every interface), server.port / --port a free port`);
+  }
   const bound = instance.app.server.address() as AddressInfo;
   const startup = startupInfo(loaded.config, bound, lanAddresses());
   const url = startup.listening;

@@ -47,5 +47,7 @@ describe('the demo follows --host and --port', () => {
   it('FORMWARDEN_PUBLIC_URL sets the public URL of a file (a container behind a proxy)', () => {
     const config = parseConfigText(configTemplate(), 'test', { FORMWARDEN_PUBLIC_URL: 'https://forms.example.jp' });
     expect(config.server.publicUrl).toBe('https://forms.example.jp');
+    // Mail links are built on it: only http(s).
+    expect(() => parseConfigText(configTemplate(), 'test', { FORMWARDEN_PUBLIC_URL: 'javascript:alert(1)' })).toThrow(/server\.publicUrl: use http:\/\/ or https:\/\//);
   });
 });

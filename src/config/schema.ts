@@ -236,7 +236,7 @@ export const configSchema = z
       .strictObject({
         host: z.string().default('127.0.0.1'),
         port: z.number().int().min(0).max(65535).default(8787),
-        publicUrl: z.string().url().optional(),
+        publicUrl: z.string().url().regex(/^https?:\/\//i, { message: 'use http:// or https://' }).optional(),
         bodyLimit: z.number().int().positive().max(10 * 1024 * 1024).default(64 * 1024),
         /** A request whose headers and body have not all arrived by then is answered 408 (slow bodies, slowloris). */
         requestTimeout: duration('30s'),
