@@ -13,7 +13,6 @@ import { outboxRow, type NewMail } from '../mail/outbox.js';
 import { planAutoreply, planNotifications } from '../mail/plan.js';
 import type { Monitor } from '../monitor/breaker.js';
 import { capKeys, resolveCapPolicy, type CapPolicy } from '../relay/caps.js';
-import { normalizeAddress } from '../relay/address.js';
 import { recordingReplayStore, type Action, type RunResult, type Submission, type Verdict } from '../pipeline/index.js';
 import type { Db } from '../store/db.js';
 import type { Clock } from '../util/clock.js';
@@ -25,7 +24,7 @@ import { newReceipt } from './receipt.js';
 import { fileSummaries } from '../attachments/summary.js';
 import { attachmentRows } from '../attachments/store.js';
 import type { SubmissionTable } from '../store/schema.js';
-import { AcceptWriter } from './write.js';
+import { AcceptWriter, receiptTaken, type AcceptedWrite, type WriteOutcome } from './write.js';
 
 export type { Action, Verdict };
 
@@ -131,108 +130,100 @@ async function accept(deps: IntakeDeps, input: IntakeInput, writer: AcceptWriter
     }
   }
   const { verdict } = run;
-  // When the database cannot store the submission (down, locked: answered 503) nothing is written, so the
-  // visitor's token and proof-of-work are given back and the same form can be sent again.
-  const givingBackOnError = async <T>(work: Promise<T>): Promise<T> => {
-    try {
-      return await work;
-    } catch (e) {
-      await replay?.releaseAll();
-      throw e;
-    }
-  };
   const now = createdAt.getTime();
   const id = newId('s', now);
-  const receipt = await givingBackOnError(freeReceipt(deps, writer));
-  const planned = { id, receipt, form: input.form, values: checked.values, lang: input.lang, createdAt };
-
   const delivered = verdict.action === 'accept' || verdict.action === 'accept_no_autoreply';
   // Owner notifications: one mail each, or the digest when the form is flooded or the verdict is quarantine.
-  let notifyState = 'none';
-  const mails: NewMail[] = [];
-  if (verdict.action === 'quarantine') notifyState = 'digest';
-  else if (delivered) {
-    if (await deps.notifyRate?.overOrCount(input.form.id, now)) notifyState = 'digest';
-    else {
-      // The owner's notification names the files (they ride on it as attachments); nothing else does.
-      mails.push(...planNotifications(deps.config, { ...planned, values: { ...planned.values, ...fileSummaries(checked.files) } }));
-      notifyState = 'queued';
-    }
-  }
+  const notifyState = verdict.action === 'quarantine' ? 'digest' : !delivered ? 'none' : (await deps.notifyRate?.overOrCount(input.form.id, now)) ? 'digest' : 'queued';
   // A form of a site sends as the site (sites[].mail): its From names the Message-ID's domain.
   const fromAddress = deps.senderAddress?.(input.form.id) ?? deps.fromAddress;
-  const notifyRows = mails.map((m) => outboxRow(m, fromAddress, now));
-  // Webhooks for the events the owner chose (accepted, quarantined): in the same transaction, never for a reject.
-  const hookRows = deps.webhooks?.rows({ id, receipt, form: input.form, values: checked.values, createdAt, action: verdict.action, score: verdict.score }, deps.fromAddress, now) ?? [];
-
-  // The auto-reply: only for an accepted submission, never while the breaker is open or to a
-  // suppressed address, and only within every cap (charged in the same transaction). Caps and suppression
-  // key on the canonical mailbox; an address that carries words or routing syntax gets none (`skipped:address:*`).
-  const delay = parseDuration(input.form.autoreply?.delay ?? '0s') ?? 0;
-  const plan = planAutoreply(deps.config, planned, now + delay, verdict.score <= 0);
-  const autoreply = plan?.mail ?? null;
-  const autoreplyTo = plan ? plan.key : null;
-  let autoreplyState = plan ? 'pending' : 'none';
-  if (plan) {
-    if (verdict.symbols.some((f) => f.symbol === NO_PROOF)) autoreplyState = 'skipped:no_proof';
-    else if (verdict.action !== 'accept') autoreplyState = `skipped:${verdict.action}`;
-    else if (plan.withheld) autoreplyState = `skipped:address:${plan.withheld}`;
-    else if (deps.monitor?.isOpen(input.form.id)) autoreplyState = 'skipped:breaker';
-    else if (await givingBackOnError(writer.suppressed(normalizeAddress(plan.key)))) autoreplyState = 'skipped:suppressed';
-  }
   const siteReplyTo = siteOf(deps.config, input.form.id)?.mail.replyTo ?? null;
-  const autoreplyRow = autoreply && autoreplyState === 'pending' ? outboxRow(siteReplyTo ? { ...autoreply, replyTo: siteReplyTo } : autoreply, fromAddress, now) : null;
+  const delay = parseDuration(input.form.autoreply?.delay ?? '0s') ?? 0;
   // Refused at the door (a reject without a valid token and proof-of-work): kept compactly, see refusedAtDoor.
   const door = deps.defenses ? refusedAtDoor(verdict) : null;
 
-  // The one write (src/submissions/write.ts): prepared statements, group commit; answered after its commit.
-  const submission: SubmissionTable = {
-    id,
-    receipt,
-    form_id: input.form.id,
-    created_at: now,
-    ip: input.ip,
-    user_agent: door ? '' : input.userAgent.slice(0, 500),
-    lang: input.lang,
-    fields: door ? '{}' : JSON.stringify(checked.values),
-    action: verdict.action,
-    score: verdict.score,
-    verdict: JSON.stringify(door ? compactVerdict(verdict) : verdict),
-    autoreply: autoreplyState,
-    notify: notifyState,
-    content_hash: door ? '' : contentHash(input.form, checked.values),
-    autoreply_to: door ? null : autoreplyTo,
-    refused: door ?? null,
-    bytes: door ? postBytes(input.raw) : null,
-  };
-  handingIn();
-  const written = await givingBackOnError(
-    writer.write({
+  // The rows to write for one receipt number: the mails quote it, so a number found taken means new rows.
+  const rowsFor = (receipt: string) => {
+    const planned = { id, receipt, form: input.form, values: checked.values, lang: input.lang, createdAt };
+    // The owner's notification names the files (they ride on it as attachments); nothing else does.
+    const mails = notifyState === 'queued' ? planNotifications(deps.config, { ...planned, values: { ...planned.values, ...fileSummaries(checked.files) } }) : [];
+    const notifyRows = mails.map((m) => outboxRow(m, fromAddress, now));
+    // Webhooks for the events the owner chose (accepted, quarantined): in the same transaction, never for a reject.
+    const hookRows = deps.webhooks?.rows({ id, receipt, form: input.form, values: checked.values, createdAt, action: verdict.action, score: verdict.score }, deps.fromAddress, now) ?? [];
+
+    // The auto-reply: only for an accepted submission, never while the breaker is open or to a suppressed
+    // address (read by the writer), and only within every cap (charged in the same transaction). Caps and
+    // suppression key on the canonical mailbox; an address that carries words or routing syntax gets none
+    // (`skipped:address:*`).
+    const plan = planAutoreply(deps.config, planned, now + delay, verdict.score <= 0);
+    let autoreplyState = plan ? 'pending' : 'none';
+    if (plan) {
+      if (verdict.symbols.some((f) => f.symbol === NO_PROOF)) autoreplyState = 'skipped:no_proof';
+      else if (verdict.action !== 'accept') autoreplyState = `skipped:${verdict.action}`;
+      else if (plan.withheld) autoreplyState = `skipped:address:${plan.withheld}`;
+      else if (deps.monitor?.isOpen(input.form.id)) autoreplyState = 'skipped:breaker';
+    }
+    const autoreply = plan?.mail && autoreplyState === 'pending' ? { plan, row: outboxRow(siteReplyTo ? { ...plan.mail, replyTo: siteReplyTo } : plan.mail, fromAddress, now) } : null;
+
+    // The one write (src/submissions/write.ts): prepared statements, group commit; answered after its commit.
+    const submission: SubmissionTable = {
+      id,
+      receipt,
+      form_id: input.form.id,
+      created_at: now,
+      ip: input.ip,
+      user_agent: door ? '' : input.userAgent.slice(0, 500),
+      lang: input.lang,
+      fields: door ? '{}' : JSON.stringify(checked.values),
+      action: verdict.action,
+      score: verdict.score,
+      verdict: JSON.stringify(door ? compactVerdict(verdict) : verdict),
+      autoreply: autoreplyState,
+      notify: notifyState,
+      content_hash: door ? '' : contentHash(input.form, checked.values),
+      autoreply_to: door || !plan ? null : plan.key,
+      refused: door ?? null,
+      bytes: door ? postBytes(input.raw) : null,
+    };
+    const write: AcceptedWrite = {
       submission,
       // The files, with their submission (never for a post refused at the door, whose fields are not kept either).
       attachments: door ? [] : attachmentRows(id, checked.files, now),
       mails: [...notifyRows, ...hookRows],
-      autoreply: autoreplyRow && autoreplyTo ? { row: autoreplyRow, keys: capKeys(input.form.id, autoreplyTo, capPolicyFor(deps.config, input.form)) } : null,
-    }),
-  );
-  autoreplyState = written.autoreply;
-  const rows = autoreplyState === 'queued' ? notifyRows.length + 1 : notifyRows.length;
-  if (deps.defenses && sub) await deps.defenses.pipeline.commit(sub, run, deps.defenses.context());
-  return { kind: 'accepted', id, receipt, action: verdict.action, mails: rows, webhooks: hookRows.length, verdict, autoreply: autoreplyState };
+      autoreply: autoreply ? { row: autoreply.row, address: autoreply.plan.key, keys: capKeys(input.form.id, autoreply.plan.key, capPolicyFor(deps.config, input.form)) } : null,
+    };
+    return { write, notifyRows, hookRows };
+  };
+
+  const draw = deps.newReceipt ?? newReceipt;
+  handingIn();
+  for (let drawn = 1; ; drawn++) {
+    const receipt = draw();
+    const { write, notifyRows, hookRows } = rowsFor(receipt);
+    let written: WriteOutcome;
+    try {
+      written = await writer.write(write);
+    } catch (e) {
+      // A number already taken (about one in 10^12 per stored submission): nothing was written, draw again.
+      if (receiptTaken(e) && drawn < RECEIPT_DRAWS) continue;
+      // When the database cannot store the submission (down, locked: answered 503) nothing is written, so the
+      // visitor's token and proof-of-work are given back and the same form can be sent again.
+      await replay?.releaseAll();
+      throw e;
+    }
+    const autoreplyState = written.autoreply;
+    const rows = autoreplyState === 'queued' ? notifyRows.length + 1 : notifyRows.length;
+    if (deps.defenses && sub) await deps.defenses.pipeline.commit(sub, run, deps.defenses.context());
+    return { kind: 'accepted', id, receipt, action: verdict.action, mails: rows, webhooks: hookRows.length, verdict, autoreply: autoreplyState };
+  }
 }
 
 /**
- * A receipt number no stored submission has. The unique index is the guarantee: two posts drawing the same
- * 40 bits in the same instant (about one in 10^12) fail to store: the second is answered 503 (try again), nothing written.
+ * Receipt numbers drawn for one submission before it is answered "try again" (503, nothing written). The
+ * unique index is the check, made by the insert itself: with S submissions stored, a draw is taken with
+ * probability S / 2^40 (one in a hundred thousand at ten million), so twenty taken in a row means the draw is broken.
  */
-async function freeReceipt(deps: IntakeDeps, writer: AcceptWriter): Promise<string> {
-  const draw = deps.newReceipt ?? newReceipt;
-  for (let i = 0; ; i++) {
-    const receipt = draw();
-    const taken = await writer.receiptTaken(receipt);
-    if (!taken || i >= 20) return receipt;
-  }
-}
+export const RECEIPT_DRAWS = 20;
 
 // Posts refused at the door. A bot that solved nothing (a junk or spent form token, no proof-of-work) can
 // post as fast as the rate limits allow: such a post is kept only as a compact record (form, time, client

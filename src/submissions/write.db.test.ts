@@ -11,7 +11,7 @@ import { dbUnavailable, dialect } from '../test-support/db.js';
 import { PLAIN_POST_DEFENSES, startTestInstance, type TestInstance } from '../test-support/instance.js';
 import { projectRoot } from '../test-support/process.js';
 import { waitFor } from '../test-support/wait.js';
-import { acceptSubmission, writerFor, type IntakeDeps } from './accept.js';
+import { acceptSubmission, RECEIPT_DRAWS, writerFor, type IntakeDeps } from './accept.js';
 import { AcceptWriter } from './write.js';
 import { newReceipt } from './receipt.js';
 
@@ -28,46 +28,55 @@ describe.skipIf(dbUnavailable())('group commit of accepted submissions', () => {
   });
   const k = () => t.instance.db.kysely;
 
-  it('(b) one submission whose insert fails (its receipt drawn twice in one group) fails alone, as "try again"; the rest of its group commits', async () => {
+  it('(b) a receipt number drawn twice in one group is drawn again: both posts are stored, each with its own number in its mails', async () => {
     // A writer of its own whose group is full at 5 (and waits for them): the five share one transaction.
     const writer = new AcceptWriter(t.instance.db, { maxBatch: 5, maxWaitMs: 10_000 });
     const before = { ...writer.stats };
     const form = t.instance.config.forms[0]!;
-    // The receipt check passes for both (neither is stored yet); the unique index refuses the second insert.
     const clash = newReceipt();
-    const deps = (receipt?: string): IntakeDeps => ({ config: t.instance.config, db: t.instance.db, clock: { now: () => new Date() }, fromAddress: 'info@example.jp', writer, ...(receipt ? { newReceipt: () => receipt } : {}) });
+    const deps = (draws: string[] = []): IntakeDeps => ({ config: t.instance.config, db: t.instance.db, clock: { now: () => new Date() }, fromAddress: 'info@example.jp', writer, newReceipt: () => draws.shift() ?? newReceipt() });
     const input = (n: number) => ({ form, raw: { name: `B ${n}`, email: `b${n}@b-${n}.example.jp`, message: `Second group, post ${n}.` }, ip: '127.0.0.1', userAgent: 'test', lang: 'en' as const });
-    const settled = await Promise.allSettled([
-      acceptSubmission(deps(), input(0)),
-      acceptSubmission(deps(clash), input(1)),
-      acceptSubmission(deps(), input(2)),
-      acceptSubmission(deps(clash), input(3)),
-      acceptSubmission(deps(), input(4)),
-    ]);
-    expect(writer.stats.groups - before.groups).toBe(1);
-    // Posts 1 and 3 draw the same receipt: whichever reaches the writer second fails (on PostgreSQL the posts'
-    // own reads are round trips, so which one is not fixed); every other post commits.
-    const statuses = settled.map((s) => s.status);
-    expect([statuses[0], statuses[2], statuses[4]]).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
-    expect([statuses[1], statuses[3]].sort()).toEqual(['fulfilled', 'rejected']);
-    const lost = statuses[1] === 'rejected' ? 1 : 3;
-    const kept = [0, 1, 2, 3, 4].filter((n) => n !== lost);
-    const failed = settled[lost] as PromiseRejectedResult;
-    expect(isDbUnavailable(failed.reason)).toBe(true); // answered 503 with Retry-After, as before group commit
-    const stored = settled.flatMap((s) => (s.status === 'fulfilled' && s.value.kind === 'accepted' ? [s.value.id] : []));
-    expect(stored).toHaveLength(4);
-    expect(await k().selectFrom('submissions').select('id').where('id', 'in', stored).execute()).toHaveLength(4);
-    // Nothing of the failed one remains: no submission, mail or cap charge beyond the four stored ones' own.
-    const names = await k().selectFrom('submissions').select('fields').where('fields', 'like', '%Second group%').execute();
-    expect(names.map((r) => JSON.parse(r.fields).name).sort()).toEqual(kept.map((n) => `B ${n}`));
-    const mails = await k().selectFrom('outbox').select(['submission_id', 'kind']).where('body', 'like', '%Second group%').execute();
-    // The notifications (no notifyRate in these deps: always one each), and the auto-replies went out (within the caps).
-    expect(mails.filter((m) => m.kind === 'notify').map((m) => m.submission_id).sort()).toEqual([...stored].sort());
-    const replies = await k().selectFrom('outbox').select(['to_addr']).where('kind', '=', 'autoreply').where('to_addr', 'like', 'b_@b-_.example.jp').execute();
-    expect(replies.map((m) => m.to_addr).sort()).toEqual(kept.map((n) => `b${n}@b-${n}.example.jp`));
-    // Its cap charges, made inside its savepoint before its insert failed, were rolled back with it.
-    expect(await k().selectFrom('relay_charges').select('outbox_id').where('key', 'like', `relay:address:%b-${lost}.example.jp`).execute()).toHaveLength(0);
-    expect(await k().selectFrom('relay_charges').select('outbox_id').where('key', 'like', `relay:address:%b-${4 - lost}.example.jp`).execute()).toHaveLength(1);
+    // Posts 1 and 3 draw the same number first: whichever reaches the writer second finds it taken by the insert.
+    const results = await Promise.all([0, 1, 2, 3, 4].map((n) => acceptSubmission(deps(n === 1 || n === 3 ? [clash] : []), input(n))));
+    expect(results.map((r) => r.kind)).toEqual(['accepted', 'accepted', 'accepted', 'accepted', 'accepted']);
+    const receipts = results.map((r) => (r.kind === 'accepted' ? r.receipt : ''));
+    expect(new Set(receipts).size).toBe(5);
+    expect([receipts[1], receipts[3]].filter((r) => r === clash)).toHaveLength(1);
+    // One group of five, then the one that lost the number written again on its own.
+    expect(writer.stats.groups - before.groups).toBe(2);
+    expect(writer.stats.writes - before.writes).toBe(6);
+    for (const [n, r] of results.entries()) {
+      if (r.kind !== 'accepted') continue;
+      const stored = await k().selectFrom('submissions').select(['receipt', 'fields']).where('id', '=', r.id).executeTakeFirstOrThrow();
+      expect([stored.receipt, JSON.parse(stored.fields).name]).toEqual([r.receipt, `B ${n}`]);
+      // BASE_FORM: the auto-reply body is "Receipt {{receipt_id}}": the number stored, not the one found taken.
+      const mails = await k().selectFrom('outbox').select(['kind', 'body']).where('submission_id', '=', r.id).execute();
+      expect(mails.map((m) => m.kind).sort()).toEqual(['autoreply', 'notify']);
+      expect(mails.find((m) => m.kind === 'autoreply')?.body).toBe(`Receipt ${r.receipt}`);
+      // One cap charge per cap key for its one auto-reply: the failed first try charged nothing.
+      expect(await k().selectFrom('relay_charges').select('outbox_id').where('key', 'like', `relay:address:%b-${n}.example.jp`).execute()).toHaveLength(1);
+    }
+  });
+
+  it('(b2) a post whose every receipt number is taken fails alone, as "try again", with nothing of it stored; the rest of its group commits', async () => {
+    const writer = new AcceptWriter(t.instance.db, { maxBatch: 5, maxWaitMs: 10_000 });
+    const before = { ...writer.stats };
+    const form = t.instance.config.forms[0]!;
+    const taken = (await k().selectFrom('submissions').select('receipt').where('receipt', 'is not', null).executeTakeFirstOrThrow()).receipt!;
+    const deps = (always?: string): IntakeDeps => ({ config: t.instance.config, db: t.instance.db, clock: { now: () => new Date() }, fromAddress: 'info@example.jp', writer, ...(always ? { newReceipt: () => always } : {}) });
+    const input = (n: number) => ({ form, raw: { name: `C ${n}`, email: `c${n}@c-${n}.example.jp`, message: `Taken group, post ${n}.` }, ip: '127.0.0.1', userAgent: 'test', lang: 'en' as const });
+    const settled = await Promise.allSettled([0, 1, 2, 3, 4].map((n) => acceptSubmission(deps(n === 2 ? taken : undefined), input(n))));
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect(isDbUnavailable((settled[2] as PromiseRejectedResult).reason)).toBe(true); // answered 503 with Retry-After
+    // Its first try was in the group of five, then every other draw on its own.
+    expect(writer.stats.groups - before.groups).toBe(RECEIPT_DRAWS);
+    expect(writer.stats.writes - before.writes).toBe(4 + RECEIPT_DRAWS);
+    const names = await k().selectFrom('submissions').select('fields').where('fields', 'like', '%Taken group%').execute();
+    expect(names.map((r) => JSON.parse(r.fields).name).sort()).toEqual(['C 0', 'C 1', 'C 3', 'C 4']);
+    // Nothing of the failed one remains: no mail, no cap charge (its charges were made inside its savepoint each time).
+    expect(await k().selectFrom('outbox').select('id').where('body', 'like', '%C 2%').execute()).toHaveLength(0);
+    expect(await k().selectFrom('relay_charges').select('outbox_id').where('key', 'like', 'relay:address:%c-2.example.jp').execute()).toHaveLength(0);
+    expect(await k().selectFrom('relay_charges').select('outbox_id').where('key', 'like', 'relay:address:%c-3.example.jp').execute()).toHaveLength(1);
   });
 
   // The bounded wait is for posts on their way to the writer: a lone post does not wait it out, and a group

@@ -1,8 +1,10 @@
 // The accept path's one write: a submission, its files, its mails and the auto-reply's cap charges, stored
 // with prepared statements (no query building per request) and group-committed: the submissions that
 // reach this point within one turn of the event loop (at most maxBatch) share one transaction, each in its
-// own savepoint, so one that fails (a constraint, a receipt drawn twice) is rolled back alone and answered
-// as today while the others commit. Every write's promise settles only after ITS transaction committed:
+// own savepoint, so one that fails (a constraint, a receipt number already taken) is rolled back alone while
+// the others commit. The reads a post needs (is the auto-reply's address suppressed, is the receipt number
+// free) are made inside that transaction too: the suppression by a read, the receipt by its unique index
+// (receiptTaken(error): the intake draws another number and writes again). Every write's promise settles only after ITS transaction committed:
 // a 201 is never sent for a submission that is not durably stored. Kysely stays for the rest (migrations,
 // the console, the worker); this layer only covers the statements the intake runs for every post.
 //
@@ -23,11 +25,14 @@ export interface AcceptedWrite {
   attachments: AttachmentTable[];
   /** Mails that are queued whatever the caps say (notifications, webhooks). */
   mails: OutboxTable[];
-  /** The auto-reply, queued only if every cap has room: charged in the same transaction. */
-  autoreply: { row: OutboxTable; keys: CapKey[] } | null;
+  /**
+   * The auto-reply, queued only if its address is not suppressed and every cap has room: read and charged in
+   * the same transaction. `address` is the canonical mailbox (normalizeAddress), as src/relay/suppression.ts keys it.
+   */
+  autoreply: { row: OutboxTable; keys: CapKey[]; address: string } | null;
 }
 
-/** The auto-reply's state as stored: 'queued', or `skipped:cap:<scope>`; otherwise the submission's own. */
+/** The auto-reply's state as stored: 'queued', 'skipped:suppressed' or `skipped:cap:<scope>`; otherwise the submission's own. */
 export interface WriteOutcome {
   autoreply: string;
 }
@@ -159,32 +164,28 @@ export class AcceptWriter {
     });
   }
 
-  /** True when a stored submission has this receipt number (a prepared read, outside the group commit). */
-  receiptTaken(receipt: string): Promise<boolean> {
-    return this.engine.exists('receipt', receipt);
-  }
-
-  /** True when the canonical mailbox (normalizeAddress, as src/relay/suppression.ts keys it) is suppressed. */
-  suppressed(canonicalAddress: string): Promise<boolean> {
-    return this.engine.exists('suppression', canonicalAddress);
-  }
-
   /** Waits for the writes already handed in. */
   async idle(): Promise<void> {
     while (this.inFlight > 0 || this.queue.length > 0) await new Promise((r) => setImmediate(r));
   }
 }
 
-type Read = 'receipt' | 'suppression';
-const READS: Record<Read, string> = {
-  receipt: 'select 1 from submissions where receipt = ?',
-  suppression: 'select 1 from suppressions where address = ?',
-};
+/**
+ * True when a write failed because its receipt number is already taken (the unique index submissions_receipt):
+ * nothing of it was stored, and the same post may be written again with another number.
+ */
+export function receiptTaken(e: unknown): boolean {
+  const err = e as { code?: unknown; message?: unknown; constraint?: unknown } | null;
+  if (!err || typeof err !== 'object') return false;
+  if (err.code === 'SQLITE_CONSTRAINT_UNIQUE') return typeof err.message === 'string' && err.message.includes('submissions.receipt');
+  return err.code === '23505' && err.constraint === 'submissions_receipt';
+}
+
+const SUPPRESSED_SQL = 'select 1 from suppressions where address = ?';
 
 interface Engine {
   /** Transactions at once: SQLite has one writer; on PostgreSQL groups lock their cap keys in one order, so they never deadlock. */
   readonly parallel: number;
-  exists(read: Read, value: string): Promise<boolean>;
   /** One transaction for the group; an item's error is its own (savepoint), a commit error is everyone's (thrown). */
   commit(group: AcceptedWrite[]): Promise<(WriteOutcome | { error: unknown })[]>;
 }
@@ -202,7 +203,7 @@ class SqliteEngine implements Engine {
   private readonly savepoint: SQLite.Statement;
   private readonly release: SQLite.Statement;
   private readonly rollbackTo: SQLite.Statement;
-  private readonly reads: Record<Read, SQLite.Statement>;
+  private readonly suppressed: SQLite.Statement;
 
   constructor(
     private readonly db: Db,
@@ -219,14 +220,7 @@ class SqliteEngine implements Engine {
     this.savepoint = sqlite.prepare('savepoint fw_accept');
     this.release = sqlite.prepare('release fw_accept');
     this.rollbackTo = sqlite.prepare('rollback to fw_accept');
-    this.reads = { receipt: sqlite.prepare(READS.receipt).pluck(), suppression: sqlite.prepare(READS.suppression).pluck() };
-  }
-
-  // One synchronous read of one row, without Kysely's lock: it changes nothing, so even inside another
-  // caller's open transaction it disturbs nothing (at worst it sees a row about to be committed, which only
-  // draws another receipt or skips an auto-reply; the unique index stays the guarantee for receipts).
-  async exists(read: Read, value: string): Promise<boolean> {
-    return this.reads[read].get(value) !== undefined;
+    this.suppressed = sqlite.prepare(SUPPRESSED_SQL).pluck();
   }
 
   private count(n: number): SQLite.Statement {
@@ -264,7 +258,8 @@ class SqliteEngine implements Engine {
   private one(w: AcceptedWrite): WriteOutcome {
     const sub = { ...w.submission };
     const rows = [...w.mails];
-    if (w.autoreply) {
+    if (w.autoreply && this.suppressed.get(w.autoreply.address) !== undefined) sub.autoreply = 'skipped:suppressed';
+    else if (w.autoreply) {
       const { keys, row } = w.autoreply;
       const at = row.created_at;
       const used = new Map<string, number>();
@@ -287,11 +282,6 @@ class SqliteEngine implements Engine {
 class PgEngine implements Engine {
   readonly parallel = 4;
   constructor(private readonly pool: pg.Pool) {}
-
-  async exists(read: Read, value: string): Promise<boolean> {
-    const r = await this.pool.query({ name: `fw_accept_${read}`, text: READS[read].replace('?', '$1'), values: [value] });
-    return (r.rowCount ?? 0) > 0;
-  }
 
   async commit(group: AcceptedWrite[]): Promise<(WriteOutcome | { error: unknown })[]> {
     const client = await this.pool.connect();
@@ -335,7 +325,9 @@ class PgEngine implements Engine {
     const sub = { ...w.submission };
     const rows = [...w.mails];
     const p = (i: number) => `$${i + 1}`;
-    if (w.autoreply) {
+    const suppressed = w.autoreply && (await client.query({ name: 'fw_accept_suppressed', text: SUPPRESSED_SQL.replace('?', '$1'), values: [w.autoreply.address] })).rowCount;
+    if (w.autoreply && suppressed) sub.autoreply = 'skipped:suppressed';
+    else if (w.autoreply) {
       const { keys, row } = w.autoreply;
       const at = row.created_at;
       const r = await client.query<{ key: string; n: string }>({ name: `fw_accept_count_${keys.length}`, text: countSql(keys.length, p), values: keys.flatMap((k) => [k.key, at - k.windowSeconds * 1000]) });
