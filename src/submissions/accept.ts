@@ -9,7 +9,7 @@ import { SYSTEM_FIELDS, validateFields, type FieldError, type RawFields } from '
 import { createHash } from 'node:crypto';
 import type { NotifyRate } from '../mail/digest.js';
 import { siteOf } from '../config/sites.js';
-import { outboxRow, type NewMail } from '../mail/outbox.js';
+import { outboxRow } from '../mail/outbox.js';
 import { planAutoreply, planNotifications } from '../mail/plan.js';
 import type { Monitor } from '../monitor/breaker.js';
 import { capKeys, resolveCapPolicy, type CapPolicy } from '../relay/caps.js';
