@@ -47,6 +47,11 @@ describe.skipIf(!lan)('serve --host 0.0.0.0 --port N', () => {
       body: JSON.stringify({ name: 'LAN Visitor', email: 'lan@example.jp', message: 'Sent from another machine on the network.', ...prepared.fields }),
     });
     expect(res.status).toBe(201);
+    // Its figures stay on this machine: /metrics is 404 on the LAN address and 200 on loopback.
+    expect((await fetch(`${base}/metrics`)).status).toBe(404);
+    const local = await fetch(`http://127.0.0.1:${port}/metrics`);
+    expect(local.status).toBe(200);
+    expect(await local.text()).toContain('formwarden_submissions_total');
   });
 
   it('a port that is not one, an empty host, or an address not on this machine: exit code 2 with the fix', () => {

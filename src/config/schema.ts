@@ -8,6 +8,7 @@ import { DEFAULT_CAPS, resolveCapPolicy } from '../relay/caps.js';
 import { webhookIssues, webhookSchema } from '../integrations/config.js';
 import { FAMILIES, FAMILY_GROUPS, isAcceptName } from '../attachments/sniff.js';
 import { isTimeZone } from '../mail/template.js';
+import { parseCidrOrIp } from '../defenses/client-address/index.js';
 import { localized } from './localized.js';
 import { pageSchema } from './page.js';
 
@@ -225,6 +226,15 @@ function resolveSiteBudget(site: z.output<typeof siteSchema>, forms: readonly Fo
   return { ...site, autoreplyBudget: { perHour: set.perHour ?? derived.perHour, perDay: set.perDay ?? derived.perDay } };
 }
 
+const isCidrOrIp = (entry: string): boolean => {
+  try {
+    parseCidrOrIp(entry);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 export const configSchema = z
   .strictObject({
     siteName: z.string().default('Formwarden'),
@@ -241,6 +251,11 @@ export const configSchema = z
         /** A request whose headers and body have not all arrived by then is answered 408 (slow bodies, slowloris). */
         requestTimeout: duration('30s'),
         trustProxy: z.array(z.string()).default([]),
+        /**
+         * Who may read /metrics (addresses or CIDR ranges of the direct connection): others get 404. Loopback by
+         * default, so a server opened to the network (--host 0.0.0.0) does not show its forms and figures to it.
+         */
+        metricsFrom: z.array(z.string().refine(isCidrOrIp, { message: 'not an IP address or CIDR (e.g. 10.0.0.0/8, 127.0.0.1)' })).default(['127.0.0.0/8', '::1']),
         /**
          * On SIGTERM /healthz answers 503 at once; the server keeps serving for this long (so the load
          * balancer's health check takes it out), then stops accepting and finishes what is in flight.

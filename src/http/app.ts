@@ -483,7 +483,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable' });
   });
 
-  app.get('/metrics', async (_req, reply) => {
+  // Prometheus on this machine (or the ranges server.metricsFrom lists) reads it; anyone else finds nothing here.
+  const metricsReaders = compileCidrs(config.server.metricsFrom, 'server.metricsFrom');
+  app.get('/metrics', async (req, reply) => {
+    const peer = parseAddress(req.socket.remoteAddress);
+    if (!peer || !metricsReaders(peer)) return reply.callNotFound();
     return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 
