@@ -20,6 +20,15 @@ describe('receipt numbers', () => {
         expect(parseReceipt(typed)).toBe(r);
       }),
     );
+    // The 40 bits read as one big-endian number, 5 bits a character (the BigInt reading, as first written).
+    const reference = (bytes: Uint8Array) => {
+      const bits = bytes.reduce((acc, b) => (acc << 8n) | BigInt(b), 0n);
+      const chars = Array.from({ length: 8 }, (_, i) => '0123456789ABCDEFGHJKMNPQRSTVWXYZ'[Number((bits >> BigInt((7 - i) * 5)) & 31n)]).join('');
+      return `${chars.slice(0, 4)}-${chars.slice(4)}`;
+    };
+    fc.assert(fc.property(fc.uint8Array({ minLength: 5, maxLength: 5 }), (bytes) => {
+      expect(newReceipt(bytes)).toBe(reference(bytes));
+    }), { numRuns: 2000 });
     // 40 bits: distinct bytes give distinct numbers.
     expect(newReceipt(new Uint8Array([0, 0, 0, 0, 0]))).toBe('0000-0000');
     expect(newReceipt(new Uint8Array([255, 255, 255, 255, 255]))).toBe('ZZZZ-ZZZZ');

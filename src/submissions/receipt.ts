@@ -9,11 +9,15 @@ export const RECEIPT_PATTERN = /^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/;
 
 /** A new receipt number from 5 random bytes (40 bits = 8 characters). */
 export function newReceipt(bytes: Uint8Array = secureRandom(5)): string {
-  let bits = 0n;
-  for (const b of bytes.subarray(0, 5)) bits = (bits << 8n) | BigInt(b);
+  // 40 bits fit a double exactly: plain arithmetic, no BigInt per call (this runs for every post).
+  let bits = 0;
+  for (let i = 0; i < 5; i++) bits = bits * 256 + (bytes[i] ?? 0);
   let out = '';
-  for (let i = 7; i >= 0; i--) out += CROCKFORD[Number((bits >> BigInt(i * 5)) & 31n)];
-  return `${out.slice(0, 4)}-${out.slice(4)}`;
+  for (let i = 7; i >= 0; i--) {
+    out += CROCKFORD[Math.floor(bits / 2 ** (i * 5)) % 32];
+    if (i === 4) out += '-';
+  }
+  return out;
 }
 
 /** A receipt number as a person typed it, or null: case, spaces and hyphens do not matter; I/L read as 1, O as 0. */
