@@ -165,6 +165,35 @@ describe('runner', () => {
     expect(aborted).toBe(true);
   });
 
+  it('each check of a run has its own signal: a timed-out check\'s abort does not reach the next one; prior is the run\'s findings so far', async () => {
+    const seen: { name: string; signal: AbortSignal | undefined; prior: string[] }[] = [];
+    const p = createPipeline({
+      catalog,
+      defenses: [
+        d('first', { priority: 1, check: async (_s, c) => (seen.push({ name: 'first', signal: c.signal, prior: (c.prior ?? []).map((f) => f.symbol) }), { kind: 'flag', findings: [{ symbol: 'A' }] }) }),
+        d('hangs', {
+          priority: 2,
+          timeoutMs: 20,
+          onError: 'fail-open',
+          check: (_s, c) => {
+            seen.push({ name: 'hangs', signal: c.signal, prior: (c.prior ?? []).map((f) => f.symbol) });
+            return new Promise(() => {});
+          },
+        }),
+        d('after', { priority: 3, check: async (_s, c) => (seen.push({ name: 'after', signal: c.signal, prior: (c.prior ?? []).map((f) => f.symbol) }), { kind: 'pass' }) }),
+      ],
+    });
+    const r = await p.run(sub, ctx());
+    expect(r.verdict.symbols.map((f) => f.symbol)).toEqual(['A', 'DEFENSE_TIMEOUT:hangs']);
+    expect(seen.map((x) => x.name)).toEqual(['first', 'hangs', 'after']);
+    const [first, hangs, after] = seen;
+    expect(hangs!.signal?.aborted).toBe(true);
+    expect(first!.signal?.aborted).toBe(false);
+    expect(after!.signal?.aborted).toBe(false);
+    expect(new Set([first!.signal, hangs!.signal, after!.signal]).size).toBe(3);
+    expect([first!.prior, hangs!.prior, after!.prior]).toEqual([[], ['A'], ['A', 'DEFENSE_TIMEOUT:hangs']]);
+  });
+
   it('an invalid result is treated as an error', async () => {
     const p = createPipeline({ catalog, defenses: [d('bad', { onError: 'quarantine', check: async () => ({ kind: 'maybe' }) as never })] });
     expect((await p.run(sub, ctx())).verdict.action).toBe('quarantine');

@@ -84,6 +84,67 @@ class Tally {
   }
 }
 
+/** The check now running in a run: its abort signal is made only if the check asks for it (an AbortController per check is costly). */
+interface CheckState {
+  ac?: AbortController;
+  expired: boolean;
+}
+
+/**
+ * One context for all the checks of a run (they run one after another): the caller's, with `prior` (the
+ * run's findings so far) and `signal`, which is the signal of the check running when it is read. A check
+ * reads it as it starts its I/O (a check that timed out and goes on later gets the signal it already holds).
+ */
+class RunContext {
+  readonly ctx: CheckContext;
+  private current: CheckState = { expired: false };
+  constructor(base: CheckContext, prior: readonly RecordedFinding[]) {
+    const run = this;
+    this.ctx = {
+      ...base,
+      prior,
+      get signal() {
+        const c = run.current;
+        c.ac ??= new AbortController();
+        if (c.expired) c.ac.abort();
+        return c.ac.signal;
+      },
+    };
+  }
+  begin(): CheckState {
+    this.current = { expired: false };
+    return this.current;
+  }
+}
+
+/**
+ * Check deadlines, watched by one timer for every check in flight (a timer set and cleared per check cost
+ * more than most checks): a deadline fires within WATCH_MS of its time. The timer runs only while checks
+ * are in flight, and keeps the process alive as a pending check's own timer did.
+ */
+interface Deadline {
+  at: number;
+  expire(): void;
+}
+const WATCH_MS = 10;
+const watching = new Set<Deadline>();
+let watcher: NodeJS.Timeout | undefined;
+function watch(deadline: Deadline): void {
+  watching.add(deadline);
+  watcher ??= setInterval(() => {
+    const now = Date.now();
+    for (const d of watching) {
+      if (d.at > now) continue;
+      watching.delete(d);
+      d.expire();
+    }
+    if (watching.size === 0) {
+      clearInterval(watcher);
+      watcher = undefined;
+    }
+  }, WATCH_MS);
+}
+
 export function createPipeline(opts: PipelineOptions): Pipeline {
   const registry = Array.isArray(opts.defenses)
     ? opts.defenses.reduce((r, d) => r.register(d), new Registry())
@@ -108,37 +169,30 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     return out;
   }
 
-  function runOne(d: Defense, sub: Submission, ctx: CheckContext, prior: RecordedFinding[]): Promise<CheckResult> {
+  function runOne(d: Defense, sub: Submission, run: RunContext): Promise<CheckResult> {
     const timeoutMs = d.timeoutMs ?? defaultTimeoutMs;
-    // The abort signal is made only for checks that ask for it (an AbortController per check is costly).
-    let ac: AbortController | undefined;
-    let expired = false;
-    const c: CheckContext = {
-      ...ctx,
-      prior,
-      get signal() {
-        ac ??= new AbortController();
-        if (expired) ac.abort();
-        return ac.signal;
-      },
-    };
+    const check = run.begin();
     return new Promise<CheckResult>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        expired = true;
-        ac?.abort();
-        reject(new TimeoutError(`timed out after ${timeoutMs} ms`));
-      }, timeoutMs);
+      const deadline: Deadline = {
+        at: Date.now() + timeoutMs,
+        expire() {
+          check.expired = true;
+          check.ac?.abort();
+          reject(new TimeoutError(`timed out after ${timeoutMs} ms`));
+        },
+      };
+      watch(deadline);
       const settle = (result: CheckResult) => {
-        clearTimeout(timer);
+        watching.delete(deadline);
         if (!result || !KINDS.has((result as CheckResult).kind)) reject(new Error(`returned an invalid result: ${JSON.stringify(result)}`));
         else resolve(result);
       };
       const fail = (err: unknown) => {
-        clearTimeout(timer);
+        watching.delete(deadline);
         reject(err);
       };
       try {
-        d.check(sub, c).then(settle, fail);
+        d.check(sub, run.ctx).then(settle, fail);
       } catch (err) {
         fail(err);
       }
@@ -174,10 +228,11 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
         if (early) return early;
       }
       const tally = new Tally((f) => record(f, ctx));
+      const checks = new RunContext(ctx, tally.symbols);
       for (const d of defenses) {
         let result: CheckResult;
         try {
-          result = await runOne(d, sub, ctx, tally.symbols);
+          result = await runOne(d, sub, checks);
         } catch (err) {
           const timedOut = err instanceof TimeoutError;
           const message = err instanceof Error ? err.message : String(err);
