@@ -87,7 +87,10 @@ describe('selftest: simulated posts pass the form validation, or the form fails 
         }
         if (impossible) expect(v!.pass).toBe(false);
       }),
-      { numRuns: 6 },
+      // Half the random forms cannot be filled (a required field with an impossible pattern, or the extra
+      // impossible field): six random draws were all such forms about once in fifty runs, and the check below
+      // failed on nothing. The first run is a form that can be measured, so the check is about selftest, not luck.
+      { numRuns: 6, examples: [[[{ type: 'text', required: true, pattern: '[0-9]{3}-?[0-9]{4}', minLength: undefined, maxLength: undefined }], false]] },
     );
     expect(seen.measured).toBeGreaterThan(0);
   }, 300_000);
