@@ -132,7 +132,7 @@ let watcher: NodeJS.Timeout | undefined;
 function watch(deadline: Deadline): void {
   watching.add(deadline);
   watcher ??= setInterval(() => {
-    const now = Date.now();
+    const now = performance.now(); // monotonic, as the timers were: a clock set forward expires nothing
     for (const d of watching) {
       if (d.at > now) continue;
       watching.delete(d);
@@ -174,7 +174,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     const check = run.begin();
     return new Promise<CheckResult>((resolve, reject) => {
       const deadline: Deadline = {
-        at: Date.now() + timeoutMs,
+        at: performance.now() + timeoutMs,
         expire() {
           check.expired = true;
           check.ac?.abort();

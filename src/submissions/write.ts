@@ -2,10 +2,10 @@
 // with prepared statements (no query building per request) and group-committed: the submissions that
 // reach this point within one turn of the event loop (at most maxBatch) share one transaction, each in its
 // own savepoint, so one that fails (a constraint, a receipt number already taken) is rolled back alone while
-// the others commit. The reads a post needs (is the auto-reply's address suppressed, is the receipt number
-// free) are made inside that transaction too: the suppression by a read, the receipt by its unique index
-// (receiptTaken(error): the intake draws another number and writes again). Every write's promise settles only after ITS transaction committed:
-// a 201 is never sent for a submission that is not durably stored. Kysely stays for the rest (migrations,
+// the others commit. What a post must know before it is stored is found inside that transaction too: whether
+// the auto-reply's address is suppressed (a read), whether the receipt number is free (its unique index:
+// receiptTaken(error), and the intake draws another number and writes again). Every write's promise settles
+// only after ITS transaction committed: a 201 is never sent for a submission that is not durably stored. Kysely stays for the rest (migrations,
 // the console, the worker); this layer only covers the statements the intake runs for every post.
 //
 // SQLite: the statements run synchronously on the one connection, inside Kysely's connection lock (so they
