@@ -22,6 +22,7 @@ server:
                               # plain http there: HSTS and upgrade-insecure-requests only go with https
   # bodyLimit: 65536          # bytes; larger posts are answered 413
   # trustProxy: [127.0.0.1]   # proxies whose X-Forwarded-For counts
+  # metricsFrom: [127.0.0.1]  # who may read /metrics (default: this machine only; others get 404)
 
 database:
   url: "sqlite:./data/formwarden.db"     # or postgres://user@127.0.0.1:5432/formwarden
