@@ -372,7 +372,7 @@ export class Monitor {
 /** One form id, several (a site's), or null for every form. */
 type FormFilter = string | readonly string[] | null;
 
-/** Posts refused at the door: stored, but no auto-reply could follow them. */
+/** Posts the pipeline did not let through (rejected or quarantined): stored, but no auto-reply could follow them. */
 const refusedAction = (action: string) => action === 'reject' || action === 'quarantine';
 /** The ids of a filter (never empty: `in ()` is no SQL; an empty list matches no real form id). */
 const forms = (f: string | readonly string[]): string[] => (typeof f === 'string' ? [f] : f.length > 0 ? [...f] : ['\u0000none']);
