@@ -26,8 +26,7 @@ import { PruneJob } from './submissions/prune.js';
 import { pruneCharges } from './relay/budget.js';
 import { autoreplyDecoration, autoreplyPrecheck, onAutoreplyCancelled } from './relay/recheck.js';
 import { outboxDepth } from './mail/outbox.js';
-import { parseFrom } from './mail/message.js';
-import { openDkim } from './mail/dkim.js';
+import { openSenders } from './mail/senders.js';
 import { createTransport, type Transport } from './mail/transport.js';
 import { OutboxWorker } from './mail/worker.js';
 import { resolveWebhooks } from './integrations/config.js';
@@ -93,11 +92,9 @@ export class StartupError extends Error {}
 export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions = {}): Promise<Instance> {
   const { config } = loaded;
   const clock = opts.clock ?? systemClock;
-  const from = parseFrom(config.mail.from);
-  if (!from) throw new StartupError(`mail.from: "${config.mail.from}" is not one address. Fix: write it as "Example Shop <info@example.jp>"`);
-
-  const dkim = config.mail.dkim ? openDkim(config.mail.dkim, loaded.baseDir) : null;
-  if (dkim && !dkim.ok) throw new StartupError(dkim.problem);
+  const senders = openSenders(config, loaded.baseDir);
+  if (!senders.ok) throw new StartupError(senders.problems.join('\n'));
+  const { instance: sender, sites: siteSenders } = senders;
   // Webhook URLs and secrets may come from the environment: all of them must be there before anything starts.
   const webhooks = resolveWebhooks(config.forms, process.env);
   if (webhooks.problems.length > 0) throw new StartupError(webhooks.problems.join('\n'));
@@ -108,22 +105,9 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
     ...(config.bounces.verp ? { verpKey: await ensureSecret(db, 'verpKey') } : {}),
   };
   const verp = config.bounces.verp && secrets.verpKey ? new Verp({ ...config.bounces.verp, key: secrets.verpKey }) : null;
-  // Sites (config sites:): each signs its forms' tokens with its own key, and sends as its own sender; unset keys are the instance's.
+  // Sites (config sites:): each signs its forms' tokens with its own key (and sends as its own sender, above); unset keys are the instance's.
   const siteKeys = new Map<string, string>();
-  const siteSenders = new Map<string, { fromHeader: string; fromAddress: string; envelope: string | undefined; sign?: (raw: Buffer) => Promise<Buffer> }>();
-  for (const site of config.sites) {
-    siteKeys.set(site.id, await ensureSecret(db, siteSecretName(site.id), site.secrets.tokenKey));
-    const fromHeader = site.mail.from ?? config.mail.from;
-    const siteFrom = parseFrom(fromHeader);
-    const siteDkim = site.mail.dkim ? openDkim(site.mail.dkim, loaded.baseDir) : dkim;
-    if (!siteFrom || (siteDkim && !siteDkim.ok)) {
-      await db.close();
-      throw new StartupError(
-        !siteFrom ? `sites.${site.id}.mail.from: "${fromHeader}" is not one address. Fix: write it as "Example Shop <info@example.jp>"` : `sites.${site.id}.mail.dkim: ${(siteDkim as { problem: string }).problem}`,
-      );
-    }
-    siteSenders.set(site.id, { fromHeader, fromAddress: siteFrom.address, envelope: site.mail.envelopeFrom, sign: siteDkim?.ok ? siteDkim.sign : undefined });
-  }
+  for (const site of config.sites) siteKeys.set(site.id, await ensureSecret(db, siteSecretName(site.id), site.secrets.tokenKey));
   const senderOf = (formId: string | null) => {
     const site = formId ? siteOf(config, formId) : undefined;
     return site ? siteSenders.get(site.id) : undefined;
@@ -153,7 +137,7 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
   const leaseMs = 2 * (mustDuration(timeouts.connect) + mustDuration(timeouts.greeting) + mustDuration(timeouts.socket));
   const worker = new OutboxWorker(db.kysely, transport, clock, {
     fromHeader: config.mail.from,
-    envelopeFrom: (row) => verp?.address(row.id) ?? from.address,
+    envelopeFrom: (row) => verp?.address(row.id) ?? sender.fromAddress,
     retryScheduleMs: config.mail.retry.map(mustDuration),
     concurrency: config.mail.pool.maxConnections,
     leaseMs,
@@ -161,7 +145,7 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
     precheck: autoreplyPrecheck(db.kysely, monitor, clock),
     onCancelled: onAutoreplyCancelled(db.kysely),
     decorate: autoreplyDecoration(config.server.publicUrl ?? `http://${config.server.host}:${config.server.port}`, secrets.linkKey),
-    sign: dkim?.ok ? dkim.sign : undefined,
+    sign: sender.sign,
     senderFor: (row) => {
       const s = senderOf(row.form_id);
       return s && { fromHeader: s.fromHeader, envelopeFrom: verp?.address(row.id) ?? s.envelope ?? s.fromAddress, sign: s.sign };
@@ -174,7 +158,7 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
   const webhookLeaseMs = 2 * Math.max(0, ...[...webhooks.targets.values()].map((w) => w.timeoutMs)) + 30_000;
   const webhookWorker = new OutboxWorker(db.kysely, transport, clock, {
     fromHeader: config.mail.from,
-    envelopeFrom: () => from.address,
+    envelopeFrom: () => sender.fromAddress,
     retryScheduleMs: config.mail.retry.map(mustDuration),
     concurrency: 4,
     leaseMs: webhookLeaseMs,
@@ -183,7 +167,7 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
     webhookLane: true,
     pollMs: opts.workerPollMs,
   });
-  const alertDeps = { db: db.kysely, config, clock, fromAddress: from.address, onQueued: () => worker.kick(), dialect: db.dialect };
+  const alertDeps = { db: db.kysely, config, clock, fromAddress: sender.fromAddress, onQueued: () => worker.kick(), dialect: db.dialect };
   monitor.setTripHandler(async (trip) => {
     await sendAlert(alertDeps, trip);
   });
@@ -192,7 +176,7 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
   const housekeeping = async () => {
     await monitor.tick();
     await capWatch.tick();
-    if ((await sendDigests(db.kysely, config, clock, from.address, db.dialect)) > 0) worker.kick();
+    if ((await sendDigests(db.kysely, config, clock, sender.fromAddress, db.dialect)) > 0) worker.kick();
     const replay = defenses.context().replay;
     if (replay instanceof DbReplayStore) await replay.prune();
     await pruneCharges(db.kysely, clock.now().getTime() - 8 * 86_400_000);
@@ -273,7 +257,7 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
 
   // The digest threshold holds for every process together: counted in Redis, or the database on PostgreSQL.
   const notifyRate = createNotifyRate(config.mail.digest.threshold, { redis, prefix: config.redis?.keyPrefix, db: db.kysely, dialect: db.dialect });
-  const intake: IntakeDeps = { config, db, clock, fromAddress: from.address, senderAddress: (formId) => senderOf(formId)?.fromAddress, defenses, monitor, notifyRate, webhooks: webhooks.targets.size > 0 ? new WebhookPlanner(config) : undefined };
+  const intake: IntakeDeps = { config, db, clock, fromAddress: sender.fromAddress, senderAddress: (formId) => senderOf(formId)?.fromAddress, defenses, monitor, notifyRate, webhooks: webhooks.targets.size > 0 ? new WebhookPlanner(config) : undefined };
   let consoleHandle: ConsoleHandle | null = null;
   let draining = false;
   let releasedLeases = 0;
@@ -300,7 +284,7 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
 
   registerUnsubscribe(app, { db: db.kysely, linkKey: secrets.linkKey, clock });
   // The owner's console (docs/admin.md): open to accounts made with `formwarden users add`.
-  consoleHandle = await registerConsole(app, { config, db, clock, redis: redis ?? undefined, overHttps: app.overHttps, fromAddress: from.address, monitor, senderAddress: intake.senderAddress, webhooks: intake.webhooks });
+  consoleHandle = await registerConsole(app, { config, db, clock, redis: redis ?? undefined, overHttps: app.overHttps, fromAddress: sender.fromAddress, monitor, senderAddress: intake.senderAddress, webhooks: intake.webhooks });
 
   // Bounces delivered over SMTP to a VERP address name their outbox row.
   const smtp = config.bounces.smtp;

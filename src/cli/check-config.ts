@@ -1,7 +1,8 @@
 // `formwarden check-config`: validates the file and prints a summary (exit 2 when invalid).
-import { lintConfig, loadConfig } from '../config/load.js';
+import { lintConfig, loadConfig, type LoadedConfig } from '../config/load.js';
 import { formatRelayReport, relayRisks } from '../relay/risks.js';
-import { parseFrom } from '../mail/message.js';
+import { openSenders } from '../mail/senders.js';
+import { defenseProblem } from '../defenses/setup.js';
 import { dkimReport } from '../mail/dkim.js';
 import { defaultAutoreplyBudget, type Config } from '../config/schema.js';
 import { resolveCapPolicy } from '../relay/caps.js';
@@ -10,8 +11,9 @@ import { webhookLines, webhookWarnings } from '../integrations/report.js';
 export async function checkConfig(configPath: string | undefined): Promise<number> {
   const loaded = loadConfig(configPath);
   const { config } = loaded;
-  if (!parseFrom(config.mail.from)) {
-    process.stderr.write(`formwarden: mail.from: "${config.mail.from}" is not one address. Fix: write it as "Example Shop <info@example.jp>"\n`);
+  const problems = startupProblems(loaded);
+  if (problems.length > 0) {
+    process.stderr.write(problems.map((p) => `formwarden: ${p}\n`).join(''));
     return 2;
   }
   const out: string[] = [`configuration OK: ${loaded.file ?? 'built-in demo'}`];
@@ -26,6 +28,17 @@ export async function checkConfig(configPath: string | undefined): Promise<numbe
   for (const w of webhookWarnings(config, process.env)) out.push(`warning: ${w}`);
   process.stdout.write(`${out.join('\n')}\n`);
   return 0;
+}
+
+/**
+ * What `serve` refuses beyond the schema: the senders (From, DKIM keys) and the defenses' details (CIDRs,
+ * patterns, geo databases), by the same functions, so a configuration this command calls OK starts. Webhook
+ * settings that may come from the environment are warnings here (the environment of `serve` may differ).
+ */
+export function startupProblems(loaded: LoadedConfig): string[] {
+  const senders = openSenders(loaded.config, loaded.baseDir);
+  const defenses = defenseProblem(loaded.config);
+  return [...(senders.ok ? [] : senders.problems), ...(defenses ? [defenses] : [])];
 }
 
 /**

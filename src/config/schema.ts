@@ -9,6 +9,7 @@ import { webhookIssues, webhookSchema } from '../integrations/config.js';
 import { FAMILIES, FAMILY_GROUPS, isAcceptName } from '../attachments/sniff.js';
 import { isTimeZone } from '../mail/template.js';
 import { parseCidrOrIp } from '../defenses/client-address/index.js';
+import { parseImapUrl } from '../bounces/imap/index.js';
 import { localized } from './localized.js';
 import { pageSchema } from './page.js';
 
@@ -226,6 +227,15 @@ function resolveSiteBudget(site: z.output<typeof siteSchema>, forms: readonly Fo
   return { ...site, autoreplyBudget: { perHour: set.perHour ?? derived.perHour, perDay: set.perDay ?? derived.perDay } };
 }
 
+const isImapUrlUsable = (url: string): boolean => {
+  try {
+    parseImapUrl(url);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 const isCidrOrIp = (entry: string): boolean => {
   try {
     parseCidrOrIp(entry);
@@ -234,6 +244,12 @@ const isCidrOrIp = (entry: string): boolean => {
     return false;
   }
 };
+
+/** A mailbox URL that the IMAP reader can use (it is read at start-up, so a bad one must not pass here). */
+const imapUrl = (mailbox: string) =>
+  z.string().refine(isImapUrlUsable, { message: `use imaps://user:password@imap.example.jp/${mailbox} (a user name is needed; write % in the user name or password as %25)` });
+
+const cidrOrIp = z.string().refine(isCidrOrIp, { message: 'not an IP address or CIDR (e.g. 10.0.0.0/8, 2001:db8::/32, 127.0.0.1)' });
 
 export const configSchema = z
   .strictObject({
@@ -250,12 +266,13 @@ export const configSchema = z
         bodyLimit: z.number().int().positive().max(10 * 1024 * 1024).default(64 * 1024),
         /** A request whose headers and body have not all arrived by then is answered 408 (slow bodies, slowloris). */
         requestTimeout: duration('30s'),
-        trustProxy: z.array(z.string()).default([]),
+        /** The reverse proxies whose X-Forwarded-For is believed (addresses or CIDR ranges of the direct connection). */
+        trustProxy: z.array(cidrOrIp).default([]),
         /**
          * Who may read /metrics (addresses or CIDR ranges of the direct connection): others get 404. Loopback by
          * default, so a server opened to the network (--host 0.0.0.0) does not show its forms and figures to it.
          */
-        metricsFrom: z.array(z.string().refine(isCidrOrIp, { message: 'not an IP address or CIDR (e.g. 10.0.0.0/8, 127.0.0.1)' })).default(['127.0.0.0/8', '::1']),
+        metricsFrom: z.array(cidrOrIp).default(['127.0.0.0/8', '::1']),
         /**
          * On SIGTERM /healthz answers 503 at once; the server keeps serving for this long (so the load
          * balancer's health check takes it out), then stops accepting and finishes what is in flight.
@@ -335,7 +352,7 @@ export const configSchema = z
       .strictObject({
         imap: z
           .strictObject({
-            url: z.string().regex(/^imaps?:\/\//, { message: 'use imaps://user:password@imap.example.jp/INBOX' }),
+            url: imapUrl('INBOX'),
             every: duration('1m'),
           })
           .optional(),
@@ -378,7 +395,7 @@ export const configSchema = z
       .strictObject({
         imap: z
           .strictObject({
-            url: z.string().regex(/^imaps?:\/\//, { message: 'use imaps://user:password@imap.example.jp/DMARC' }),
+            url: imapUrl('DMARC'),
             every: duration('15m'),
           })
           .optional(),

@@ -1,7 +1,7 @@
 // Builds the decision pipeline from the configuration: which defenses run, with which stores
 // (memory, or Redis when `redis.url` is set), and the handles the HTTP layer needs (block list
 // before the body is read, token issuing, ALTCHA challenges, image CAPTCHA).
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/schema.js';
 import {
@@ -16,7 +16,7 @@ import {
   type Pipeline,
   type ReplayStore,
 } from '../pipeline/index.js';
-import type { Clock } from '../util/clock.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { createAltchaDefense, type AltchaDefense } from './altcha/index.js';
 import { createCaptchaImageDefense } from './captcha-image/index.js';
 import { compileCidrs, type CidrMatcher } from './client-address/index.js';
@@ -73,6 +73,19 @@ export interface DefenseDeps {
 /** A key for one purpose, derived from the configured (or generated) token key. */
 export function deriveKey(master: string, purpose: string): string {
   return createHmac('sha256', master).update(`formwarden:${purpose}`).digest('base64url');
+}
+
+/**
+ * What `serve` would refuse in the defenses' details (CIDRs, patterns, keys, geo databases), found by building
+ * them on memory stores with a throw-away key: `check-config` reports it without a database. Null: none.
+ */
+export function defenseProblem(config: Config): string | null {
+  try {
+    buildDefenses(config, randomBytes(32).toString('base64url'), { clock: systemClock });
+    return null;
+  } catch (e) {
+    return `defenses: ${(e as Error).message}`;
+  }
 }
 
 export function buildDefenses(config: Config, tokenKey: string, deps: DefenseDeps): Defenses {
