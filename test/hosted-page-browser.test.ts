@@ -123,6 +123,27 @@ describe.skipIf(dbUnavailable() || chromiumMissing())('the hosted page as a prod
     await context.close();
   }, 120_000);
 
+  it('a mistyped address shows the site\'s own 404 page in the visitor\'s language, not JSON', async () => {
+    const MESSAGES = { ja: { page: 'ページが見つかりません。', form: 'フォームが見つかりません。' }, en: { page: 'No such page.', form: 'No such form.' } };
+    for (const v of [{ lang: 'ja', device: 'desktop', scheme: 'light' }, { lang: 'en', device: 'phone', scheme: 'dark' }] satisfies Variant[]) {
+      const { context, page, cspErrors } = await open(v);
+      for (const [url, message] of [
+        [`${t.url}/contact`, MESSAGES[v.lang].page],
+        [`${t.url}/`, MESSAGES[v.lang].page],
+        [`${t.url}/f/kontakt`, MESSAGES[v.lang].form],
+      ] as const) {
+        const res = await page.goto(url);
+        expect(res?.status(), url).toBe(404);
+        expect(res?.headers()['content-type'], url).toBe('text/html; charset=utf-8');
+        expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('404');
+        expect(await page.getByRole('alert').textContent()).toBe(message);
+        await expectBranded(page, v);
+      }
+      expect(cspErrors).toEqual([]);
+      await context.close();
+    }
+  }, 120_000);
+
   for (const v of VARIANTS) {
     it(`${v.lang}, ${v.device}, ${v.scheme}: the form, the form with errors, and the thank-you page`, async () => {
       const s = TEXT[v.lang];

@@ -150,7 +150,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       const lang = langOf(req);
       const key = error.code === 'E_FILE_TOO_LARGE' ? 'upload_file_too_large' : error.code === 'E_TOO_MANY_FILES' ? 'upload_too_many_files' : error.code === 'E_UPLOAD_TOO_LARGE' ? 'upload_too_large' : 'upload_field_too_large';
       const message = t(lang, key, { max: error.limit, size: formatBytes(error.limit) });
-      if (isHtmlRoute(req)) return reply.code(413).type('text/html; charset=utf-8').send(renderMessagePage(lang, '413', message));
+      if (isHtmlRoute(req)) return messagePage(req, reply, 413, message, lang);
       return reply.code(413).send({ error: { code: error.code, message, limit: error.limit, ...(error.field ? { field: error.field } : {}) } });
     }
     // The database is down or busy: nothing was written (one transaction), so ask the client to try again.
@@ -166,7 +166,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const lang = langOf(req);
     const message =
       status === 413 ? t(lang, 'too_large') : status === 415 ? t(lang, 'unsupported_type') : status === 503 ? t(lang, 'server_busy') : status === 400 ? `${t(lang, 'bad_request')} (${error.message})` : t(lang, 'bad_request');
-    if (isHtmlRoute(req)) return reply.code(status).type('text/html; charset=utf-8').send(renderMessagePage(lang, String(status), message));
+    if (isHtmlRoute(req)) return messagePage(req, reply, status, message, lang);
     return reply.code(status).send({ error: { code, message } });
   });
   const defenses = deps.intake.defenses;
@@ -289,10 +289,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return pickLang(q ?? b, req.headers['accept-language'], form?.language ?? 'ja');
   };
 
+  const instanceBrand = brandingFor(config);
+  /** An HTML error page, in the branding of the form the request is for (the instance's elsewhere). */
+  function messagePage(req: FastifyRequest, reply: FastifyReply, status: number, message: string, lang: Lang) {
+    const formId = /^\/f\/([^/?]+)/.exec(req.url)?.[1];
+    const brand = (formId !== undefined && brands.get(formId)) || instanceBrand;
+    return reply.code(status).type('text/html; charset=utf-8').send(renderMessagePage(lang, String(status), message, brand));
+  }
+
   app.setNotFoundHandler((req, reply) => {
     const lang = langOf(req);
-    if (isHtmlRoute(req)) return reply.code(404).type('text/html; charset=utf-8').send(renderMessagePage(lang, '404', t(lang, 'not_found')));
-    return reply.code(404).send({ error: { code: 'E_NOT_FOUND', message: t(lang, 'not_found') } });
+    const message = t(lang, /^\/(?:f|api\/forms)\//.test(req.url) ? 'not_found' : 'page_not_found');
+    // A browser that opens an unknown address gets a page; API clients, and anything under /api/, get JSON.
+    const browser = !req.url.startsWith('/api/') && /\btext\/html\b/i.test(String(req.headers.accept ?? ''));
+    if (isHtmlRoute(req) || browser) return messagePage(req, reply, 404, message, lang);
+    return reply.code(404).send({ error: { code: 'E_NOT_FOUND', message } });
   });
 
   /** The form a request is for, as a metrics label. */
@@ -327,7 +338,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     deps.metrics.submissions.inc({ form: formLabel(req), outcome: status === 429 ? 'rate_limited' : code === 'E_TOKEN_MISSING' || code === 'E_TOKEN_INVALID' ? 'no_token' : 'blocked' });
     if (retryAfterSeconds !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterSeconds))));
     const message = t(lang, status === 429 ? 'rate_limited' : code.startsWith('E_TOKEN') ? 'token_missing' : 'blocked');
-    if (isHtmlRoute(req)) return reply.code(status).type('text/html; charset=utf-8').send(renderMessagePage(lang, String(status), message));
+    if (isHtmlRoute(req)) return messagePage(req, reply, status, message, lang);
     return reply.code(status).send({ error: { code, message } });
   }
 
@@ -338,7 +349,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.header('retry-after', String(shedCfg.retryAfterSeconds));
     const lang = langOf(req);
     const message = t(lang, 'server_busy');
-    if (isHtmlRoute(req)) return reply.code(503).type('text/html; charset=utf-8').send(renderMessagePage(lang, '503', message));
+    if (isHtmlRoute(req)) return messagePage(req, reply, 503, message, lang);
     return reply.code(503).send({ error: { code: 'E_OVERLOADED', message } });
   }
   /** Under the first level of pressure, a post without a valid, unused token and proof-of-work is shed. */
@@ -347,7 +358,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const notFound = (req: FastifyRequest, reply: FastifyReply, html: boolean) => {
     const lang = langOf(req);
-    if (html) return reply.code(404).type('text/html; charset=utf-8').send(renderMessagePage(lang, '404', t(lang, 'not_found')));
+    if (html) return messagePage(req, reply, 404, t(lang, 'not_found'), lang);
     return reply.code(404).send({ error: { code: 'E_FORM_NOT_FOUND', message: t(lang, 'not_found') } });
   };
 
@@ -404,7 +415,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const lang = langOf(req, form);
     const result = await submit(req, form, lang);
     if (result.kind === 'refused') return refuse(req, reply, result.reason === 'E_RATE_LIMIT' ? 429 : 403, result.reason, result.retryAfterSeconds);
-    if (loudReject(result)) return reply.code(422).type('text/html; charset=utf-8').send(renderMessagePage(lang, '422', t(lang, 'rejected')));
+    if (loudReject(result)) return messagePage(req, reply, 422, t(lang, 'rejected'), lang);
     if (result.kind === 'accepted') {
       const target = form.successUrl ?? `/f/${form.id}/thanks?lang=${lang}&id=${encodeURIComponent(result.receipt)}`;
       return reply.code(303).header('location', target).send();

@@ -47,7 +47,23 @@ describe.skipIf(dbUnavailable())('hosted pages with hostile branding, over HTTP'
     expect(invalid.status).toBe(400);
     const errors = await invalid.text();
     const thanks = await (await fetch(`${t.url}/f/contact/thanks?lang=en&id=K7QD-3M9X`)).text();
-    for (const html of [form, errors, thanks]) {
+    // Error pages wear the branding too: an unknown form, and any unknown address a browser opens.
+    const html = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' };
+    const missingForm = await fetch(`${t.url}/f/nope`);
+    const missingPage = await fetch(`${t.url}/nothing/here`, { headers: html });
+    for (const r of [missingForm, missingPage]) {
+      expect(r.status).toBe(404);
+      expect(r.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    }
+    const notFound = [await missingForm.text(), await missingPage.text()];
+    expect(notFound[1]).toContain('<p role="alert">ページが見つかりません。</p>');
+    // Clients that do not ask for HTML, and anything under /api/, still get JSON.
+    for (const [url, headers] of [[`${t.url}/nothing/here`, {}], [`${t.url}/api/nothing`, html]] as const) {
+      const r = await fetch(url, { headers });
+      expect(r.status).toBe(404);
+      expect(await r.json()).toEqual({ error: { code: 'E_NOT_FOUND', message: 'ページが見つかりません。' } });
+    }
+    for (const html of [form, errors, thanks, ...notFound]) {
       expect(html).not.toContain('<script>alert');
       // No event handler attribute in any tag (attribute values, which esc() keeps free of quotes, blanked).
       expect(html.replace(/="[^"]*"/g, '=""')).not.toMatch(/<[^>]*[\s"]on\w+=/);

@@ -157,6 +157,14 @@ ${next}
   });
 }
 
-export function renderMessagePage(lang: Lang, title: string, message: string): string {
-  return page({ lang, title, body: `<h1>${esc(title)}</h1>\n<p role="alert">${esc(message)}</p>` });
+/** An error page (404, 413, 429, 503...): the status and one sentence, inside the site's header and footer. */
+export function renderMessagePage(lang: Lang, title: string, message: string, brand?: Branding): string {
+  return page({
+    lang,
+    title: pageTitle(title, brand, lang),
+    body: `<h1>${esc(title)}</h1>\n<p role="alert">${esc(message)}</p>`,
+    head: brandHead(brand),
+    header: brandHeader(brand, lang),
+    footer: brandFooter(brand, lang),
+  });
 }
