@@ -7,7 +7,7 @@ import { addRule, canonicalCidr } from '../defenses/ip-lists/rules-store.js';
 import { executeErasure, planSubmissionErasure } from '../submissions/delete.js';
 import { markSpam, releaseSubmission } from '../submissions/moderate.js';
 import type { ConsoleContext } from './routes.js';
-import { safeNext } from './routes.js';
+import { safeNext } from './redirect.js';
 import { canSeeForm } from './users.js';
 
 /** How long a block made from "mark as spam" lasts. */

@@ -15,6 +15,7 @@ import type { Clock } from '../util/clock.js';
 import type { Monitor } from '../monitor/breaker.js';
 import { createGeoDefense, type GeoLookup } from '../defenses/geo/index.js';
 import { registerActions } from './actions.js';
+import { safeNext } from './redirect.js';
 import { registerDashboard } from './dashboard.js';
 import { ct, doneMessage } from './i18n.js';
 import { zonedDayStart } from '../util/zoned-day.js';
@@ -80,11 +81,6 @@ declare module 'fastify' {
   interface FastifyRequest {
     consoleSession: ActiveSession | null;
   }
-}
-
-/** A path inside the console to come back to after login or a language switch; anything else is the inbox. */
-export function safeNext(next: unknown): string {
-  return typeof next === 'string' && /^\/admin\/[\w\-./?=&%]*$/.test(next) && !next.includes('//') && !next.includes('..') && !next.startsWith('/admin/login') ? next : '/admin/inbox';
 }
 
 /** A date filter (YYYY-MM-DD) as a moment: the start of that day, or of the day after, in the instance's zone. */
