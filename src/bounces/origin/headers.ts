@@ -3,6 +3,7 @@
 // needs every Received, Authentication-Results, Received-SPF, DKIM-Signature, Auto-Submitted, ...
 // so this reads them from the raw message itself. Bounded: headers only, a few hundred KB at most.
 import { DEFAULT_BUDGET, linesOver } from '../parse/bound.js';
+import { parseHeaderBlock } from '../parse/headers.js';
 
 export type HeaderPairs = Array<[string, string]>;
 
@@ -16,7 +17,6 @@ export interface MessageHeaders {
 const MAX_SCAN = 4 * 1024 * 1024;
 const MAX_BLOCK = 256 * 1024;
 const MAX_HEADERS = 500;
-const MAX_VALUE = 8192;
 
 const PART_TYPE = /^content-type:[ \t]*(?:message\/(?:rfc822|global)(?:-headers)?|text\/rfc822-headers|message\/rfc822-headers)\b/im;
 const INLINE_MARKER = /^[ \t>|]*(?:-{2,}[ \t]*)?(?:original message(?: follows)?|this is a copy of the message, including all the headers|undelivered message(?: headers)?|the original message was received|------ this is a copy of the message|below this line is a copy of the message|returned message(?: headers)?|message headers follow)[^\n]*\n/im;
@@ -32,29 +32,15 @@ function headerEnd(s: string, start: number): number {
   return Math.min(end, start + MAX_BLOCK);
 }
 
-/** Parse a header block into [lower-case name, unfolded value] pairs; non-header lines end nothing, they are skipped. */
+/**
+ * A header block as [lower-case name, unfolded value] pairs, read by the parser's own header reader
+ * (parse/headers.ts: non-header lines skipped, values bounded); the origin patterns want whitespace runs as
+ * one space, and at most MAX_HEADERS pairs.
+ */
 export function parseHeaderPairs(block: string): HeaderPairs {
-  const out: HeaderPairs = [];
-  let name = '';
-  let value = '';
-  const flush = () => {
-    // Bounded for the patterns that read it: at most MAX_VALUE characters, whitespace runs as one space.
-    if (name && out.length < MAX_HEADERS) out.push([name, value.slice(0, 4 * MAX_VALUE).replace(/\s+/g, ' ').trim().slice(0, MAX_VALUE)]);
-    name = '';
-    value = '';
-  };
-  for (const line of block.split('\n')) {
-    if (!line) continue;
-    const c = line.charCodeAt(0);
-    if ((c === 32 || c === 9) && name) { if (value.length < 4 * MAX_VALUE) value += ' ' + line.trim(); continue; }
-    const colon = line.indexOf(':');
-    if (colon <= 0 || colon > 76 || /[\s]/.test(line.slice(0, colon))) { flush(); continue; }
-    flush();
-    name = line.slice(0, colon).toLowerCase();
-    value = line.slice(colon + 1);
-  }
-  flush();
-  return out;
+  return parseHeaderBlock(block)
+    .list.slice(0, MAX_HEADERS)
+    .map(([name, value]): [string, string] => [name, value.replace(/\s+/g, ' ')]);
 }
 
 function decodeBody(body: string, partHeaders: HeaderPairs): string {
