@@ -25,7 +25,7 @@ export default defineConfig({
           name: 'postgres',
           include: ['src/**/*.db.test.ts', 'test/**/*.db.test.ts'],
           env: { FW_TEST_DB: 'postgres' },
-          globalSetup: ['src/test-support/pg-global-setup.ts'],
+          globalSetup: ['test/support/pg-global-setup.ts'],
         },
       },
     ],

@@ -8,7 +8,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze, renderHtml } from '../src/bounces/analyze/index.js';
 import { sampleMessages } from '../src/bounces/analyze/sample-mbox.js';
-import { chromiumMissing, launchChromium } from '../src/test-support/browser.js';
+import { chromiumMissing, launchChromium } from './support/browser.js';
 
 describe.skipIf(chromiumMissing())('HTML bounce report in Chromium', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'fw-report-'));

@@ -7,8 +7,8 @@ import type { AddressInfo } from 'node:net';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { files } from '../src/attachments/test-files.js';
-import { chromiumMissing, launchChromium } from '../src/test-support/browser.js';
-import { startTestInstance, type TestInstance } from '../src/test-support/instance.js';
+import { chromiumMissing, launchChromium } from './support/browser.js';
+import { startTestInstance, type TestInstance } from './support/instance.js';
 
 const DEFENSES = `
 defenses:

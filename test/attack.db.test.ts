@@ -5,7 +5,7 @@
 // what bound third-party mail. A process, not startTestInstance: it is fast enough (~30 s).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertLoopback, runAttack, spec, startOwnInstance, summarize, type OwnInstance, type Summary } from '../bench/attack/index.js';
-import { createTestDatabase, dbUnavailable, type TestDatabase } from '../src/test-support/db.js';
+import { createTestDatabase, dbUnavailable, type TestDatabase } from './support/db.js';
 
 // The minimum fill time is raised from 3 s: a too-fast bot posts right after its challenge, but on a
 // loaded machine the server may get to that post a second or two later (and a token keeps its issue

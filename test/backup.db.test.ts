@@ -5,11 +5,11 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { submitLikeAPerson } from '../src/client/protocol.js';
-import { createTestDatabase, dbUnavailable, dialect, type TestDatabase } from '../src/test-support/db.js';
-import { OPEN_DEFENSES, testConfigYaml } from '../src/test-support/instance.js';
-import { runCli, runCliAsync, startServer } from '../src/test-support/process.js';
-import { pgBackupRows, pgDatabaseRows, tableRows } from '../src/test-support/table-rows.js';
-import { waitFor } from '../src/test-support/wait.js';
+import { createTestDatabase, dbUnavailable, dialect, type TestDatabase } from './support/db.js';
+import { OPEN_DEFENSES, testConfigYaml } from './support/instance.js';
+import { runCli, runCliAsync, startServer } from './support/process.js';
+import { pgBackupRows, pgDatabaseRows, tableRows } from './support/table-rows.js';
+import { waitFor } from './support/wait.js';
 
 const ext = dialect === 'sqlite' ? 'db' : 'dump';
 const EN = { LANG: 'C.UTF-8', LC_ALL: '', LC_MESSAGES: '' };

@@ -4,11 +4,11 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, dbUnavailable, type TestDatabase } from '../src/test-support/db.js';
-import { testConfigYaml } from '../src/test-support/instance.js';
-import { runCli, runCliAsync, startServer, type ServerProcess } from '../src/test-support/process.js';
-import { RemoteMta } from '../src/test-support/remote-mta.js';
-import { waitFor } from '../src/test-support/wait.js';
+import { createTestDatabase, dbUnavailable, type TestDatabase } from './support/db.js';
+import { testConfigYaml } from './support/instance.js';
+import { runCli, runCliAsync, startServer, type ServerProcess } from './support/process.js';
+import { RemoteMta } from './support/remote-mta.js';
+import { waitFor } from './support/wait.js';
 
 describe.skipIf(dbUnavailable())('formwarden serve with a bounce receiver', () => {
   let db: TestDatabase;

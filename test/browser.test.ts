@@ -7,10 +7,10 @@ import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configTemplate } from '../src/config/demo.js';
-import { withoutLoadShedding } from '../src/test-support/load-shedding.js';
-import { chromiumMissing, launchChromium } from '../src/test-support/browser.js';
-import { runCli, startServer, type ServerProcess } from '../src/test-support/process.js';
-import { waitFor } from '../src/test-support/wait.js';
+import { withoutLoadShedding } from './support/load-shedding.js';
+import { chromiumMissing, launchChromium } from './support/browser.js';
+import { runCli, startServer, type ServerProcess } from './support/process.js';
+import { waitFor } from './support/wait.js';
 
 describe.skipIf(chromiumMissing())('hosted demo form in Chromium', () => {
   const cwd = mkdtempSync(path.join(tmpdir(), 'fw-demo-'));

@@ -5,9 +5,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumMissing, launchChromium } from '../src/test-support/browser.js';
-import { BASE_FORM, startTestInstance, type TestInstance } from '../src/test-support/instance.js';
-import { waitFor } from '../src/test-support/wait.js';
+import { chromiumMissing, launchChromium } from './support/browser.js';
+import { BASE_FORM, startTestInstance, type TestInstance } from './support/instance.js';
+import { waitFor } from './support/wait.js';
 
 type Provider = 'recaptcha' | 'turnstile' | 'hcaptcha';
 

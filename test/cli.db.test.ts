@@ -4,11 +4,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postSubmission, prepareForm, submitLikeAPerson } from '../src/client/protocol.js';
-import { createTestDatabase, dbUnavailable, type TestDatabase } from '../src/test-support/db.js';
-import { TEST_DEFENSES, testConfigYaml } from '../src/test-support/instance.js';
-import { runCli, runCliAsync, startServer } from '../src/test-support/process.js';
-import { SmtpSink } from '../src/test-support/smtp-sink.js';
-import { waitFor } from '../src/test-support/wait.js';
+import { createTestDatabase, dbUnavailable, type TestDatabase } from './support/db.js';
+import { TEST_DEFENSES, testConfigYaml } from './support/instance.js';
+import { runCli, runCliAsync, startServer } from './support/process.js';
+import { SmtpSink } from './support/smtp-sink.js';
+import { waitFor } from './support/wait.js';
 
 describe('formwarden command', () => {
   it('--help lists the commands', () => {

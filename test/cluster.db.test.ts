@@ -18,11 +18,11 @@ import { budgetOf, ownConfigYaml, OWNER } from '../bench/attack/instance.js';
 import { parseConfigText } from '../src/config/load.js';
 import { openDb, type Db } from '../src/store/db.js';
 import { capPolicyFor } from '../src/submissions/accept.js';
-import { createTestDatabase, dbUnavailable, dialect, type TestDatabase } from '../src/test-support/db.js';
-import { stablePort } from '../src/test-support/ports.js';
-import { projectRoot, runCliAsync, startServer, type ServerProcess } from '../src/test-support/process.js';
-import { SmtpSink } from '../src/test-support/smtp-sink.js';
-import { waitFor } from '../src/test-support/wait.js';
+import { createTestDatabase, dbUnavailable, dialect, type TestDatabase } from './support/db.js';
+import { stablePort } from './support/ports.js';
+import { projectRoot, runCliAsync, startServer, type ServerProcess } from './support/process.js';
+import { SmtpSink } from './support/smtp-sink.js';
+import { waitFor } from './support/wait.js';
 
 const HAPROXY = ['/usr/sbin/haproxy', '/usr/bin/haproxy'].find((p) => spawnSync(p, ['-v']).status === 0) ?? null;
 const needHaproxy = process.env.CI === 'true' || !!HAPROXY;

@@ -10,12 +10,12 @@ import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumMissing, launchChromium } from '../src/test-support/browser.js';
-import { createTestDatabase, dbUnavailable, type TestDatabase } from '../src/test-support/db.js';
-import { TEST_DEFENSES, testConfigYaml } from '../src/test-support/instance.js';
-import { runCli, startServer, type ServerProcess } from '../src/test-support/process.js';
-import { SmtpSink } from '../src/test-support/smtp-sink.js';
-import { waitFor } from '../src/test-support/wait.js';
+import { chromiumMissing, launchChromium } from './support/browser.js';
+import { createTestDatabase, dbUnavailable, type TestDatabase } from './support/db.js';
+import { TEST_DEFENSES, testConfigYaml } from './support/instance.js';
+import { runCli, startServer, type ServerProcess } from './support/process.js';
+import { SmtpSink } from './support/smtp-sink.js';
+import { waitFor } from './support/wait.js';
 
 const SHOTS = process.env.FW_SCREENSHOTS === '1';
 const IMAGES = path.resolve(import.meta.dirname, '../docs/images');

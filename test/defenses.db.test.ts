@@ -13,8 +13,8 @@ import { postSubmission, prepareForm } from '../src/client/protocol.js';
 import { parseConfigText } from '../src/config/load.js';
 import { createGeoDefense, defaultCountryDbPath } from '../src/defenses/geo/index.js';
 import { createInstance, type Instance } from '../src/main.js';
-import { createTestDatabase, dbUnavailable, type TestDatabase } from '../src/test-support/db.js';
-import { BASE_FORM, startTestInstance, TEST_DEFENSES, testConfigYaml } from '../src/test-support/instance.js';
+import { createTestDatabase, dbUnavailable, type TestDatabase } from './support/db.js';
+import { BASE_FORM, startTestInstance, TEST_DEFENSES, testConfigYaml } from './support/instance.js';
 import { ManualClock, type Clock } from '../src/util/clock.js';
 
 const OWNER = 'owner@example.jp';

@@ -6,9 +6,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../src/config/load.js';
 import { createInstance, type Instance } from '../src/main.js';
-import { createTestDatabase, dbUnavailable, type TestDatabase } from '../src/test-support/db.js';
-import { OPEN_DEFENSES, testConfigYaml } from '../src/test-support/instance.js';
-import { runCliAsync } from '../src/test-support/process.js';
+import { createTestDatabase, dbUnavailable, type TestDatabase } from './support/db.js';
+import { OPEN_DEFENSES, testConfigYaml } from './support/instance.js';
+import { runCliAsync } from './support/process.js';
 
 describe.skipIf(dbUnavailable())('formwarden submissions delete', () => {
   let db: TestDatabase;

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configSchema } from '../src/config/schema.js';
 import { mustDuration } from '../src/util/duration.js';
-import { projectRoot } from '../src/test-support/process.js';
+import { projectRoot } from './support/process.js';
 
 const recipe = (file: string) => readFileSync(path.join(projectRoot, file), 'utf8');
 

@@ -15,11 +15,11 @@ import Database from 'better-sqlite3';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../src/config/schema.js';
-import { chromiumMissing, launchChromium } from '../src/test-support/browser.js';
-import { BASE_FORM, testConfigYaml } from '../src/test-support/instance.js';
-import { stablePort } from '../src/test-support/ports.js';
-import { projectRoot, startServer, type ServerProcess } from '../src/test-support/process.js';
-import { waitFor } from '../src/test-support/wait.js';
+import { chromiumMissing, launchChromium } from './support/browser.js';
+import { BASE_FORM, testConfigYaml } from './support/instance.js';
+import { stablePort } from './support/ports.js';
+import { projectRoot, startServer, type ServerProcess } from './support/process.js';
+import { waitFor } from './support/wait.js';
 
 const FORGED = '203.0.113.66';
 

@@ -11,7 +11,7 @@ import { analyze, renderHtml } from '../src/bounces/analyze/index.js';
 import { sampleMessages } from '../src/bounces/analyze/sample-mbox.js';
 import { analyzeDmarc } from '../src/dmarc/analyze/section.js';
 import type { StoredDmarcRecord } from '../src/dmarc/types.js';
-import { chromiumMissing, launchChromium } from '../src/test-support/browser.js';
+import { chromiumMissing, launchChromium } from './support/browser.js';
 
 function records(): StoredDmarcRecord[] {
   const out: StoredDmarcRecord[] = [];

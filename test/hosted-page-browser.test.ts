@@ -8,9 +8,9 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumMissing, launchChromium } from '../src/test-support/browser.js';
-import { dbUnavailable } from '../src/test-support/db.js';
-import { startTestInstance, type TestInstance } from '../src/test-support/instance.js';
+import { chromiumMissing, launchChromium } from './support/browser.js';
+import { dbUnavailable } from './support/db.js';
+import { startTestInstance, type TestInstance } from './support/instance.js';
 
 const SHOTS = process.env.FW_SCREENSHOTS === '1';
 const IMAGES = path.resolve(import.meta.dirname, '../docs/images');

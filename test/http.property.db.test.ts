@@ -3,8 +3,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareForm } from '../src/client/protocol.js';
-import { dbUnavailable } from '../src/test-support/db.js';
-import { startTestInstance, type TestInstance } from '../src/test-support/instance.js';
+import { dbUnavailable } from './support/db.js';
+import { startTestInstance, type TestInstance } from './support/instance.js';
 
 const CONTENT_TYPES = [
   'application/json',

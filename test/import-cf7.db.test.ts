@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { createTestDatabase, dbUnavailable, type TestDatabase } from '../src/test-support/db.js';
-import { projectRoot, runCli, runCliAsync, startServer } from '../src/test-support/process.js';
-import { SmtpSink } from '../src/test-support/smtp-sink.js';
-import { waitFor } from '../src/test-support/wait.js';
+import { createTestDatabase, dbUnavailable, type TestDatabase } from './support/db.js';
+import { projectRoot, runCli, runCliAsync, startServer } from './support/process.js';
+import { SmtpSink } from './support/smtp-sink.js';
+import { waitFor } from './support/wait.js';
 
 const fixtures = path.join(projectRoot, 'src/import/cf7/fixtures');
 const dir = mkdtempSync(path.join(tmpdir(), 'fw-import-'));

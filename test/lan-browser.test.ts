@@ -7,9 +7,9 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lanAddresses, parseConfigText } from '../src/config/load.js';
 import { createInstance, type Instance } from '../src/main.js';
-import { chromiumMissing, launchChromium } from '../src/test-support/browser.js';
-import { createTestDatabase, dbUnavailable, type TestDatabase } from '../src/test-support/db.js';
-import { testConfigYaml } from '../src/test-support/instance.js';
+import { chromiumMissing, launchChromium } from './support/browser.js';
+import { createTestDatabase, dbUnavailable, type TestDatabase } from './support/db.js';
+import { testConfigYaml } from './support/instance.js';
 
 const lan = lanAddresses()[0];
 if (!lan) process.stderr.write('[lan-browser] skipped: this machine has no non-loopback IPv4 address\n');

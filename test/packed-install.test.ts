@@ -8,10 +8,10 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withoutLoadShedding } from '../src/test-support/load-shedding.js';
-import { stablePort } from '../src/test-support/ports.js';
-import { projectRoot } from '../src/test-support/process.js';
-import { waitFor } from '../src/test-support/wait.js';
+import { withoutLoadShedding } from './support/load-shedding.js';
+import { stablePort } from './support/ports.js';
+import { projectRoot } from './support/process.js';
+import { waitFor } from './support/wait.js';
 
 /** Installing needs the npm registry: outside CI a machine without it skips, in CI it fails. */
 function registryUnreachable(): boolean {
@@ -141,11 +141,11 @@ describe.skipIf(registryUnreachable())('npm pack → npm i -g → formwarden in 
     expect(web.length).toBeGreaterThan(0);
     for (const f of [...web, 'dist/cli/main.js', 'package.json', 'README.md', 'README.ja.md']) expect(packed, f).toContain(f);
     const modules = filesUnder(path.join(copy, 'src'))
-      .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.endsWith('.d.ts') && !f.startsWith('test-support/'))
+      .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.endsWith('.d.ts'))
       .map((f) => `dist/${f.replace(/\.ts$/, '.js')}`);
     expect(modules.length).toBeGreaterThan(50);
     for (const m of modules) expect(packed, m).toContain(m);
-    expect(packed.filter((f) => /\.test\.js$|(^|\/)test-support\/|^src\/|^test\//.test(f))).toEqual([]);
+    expect(packed.filter((f) => /\.test\.js$|(^|\/)(test-support|support)\/|dovecot|^src\/|^test\//.test(f))).toEqual([]);
   });
 
   it('npm installs it with better-sqlite3 built for this Node; engine warnings only for the two known packages', () => {

@@ -7,8 +7,8 @@ import fc from 'fast-check';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../src/config/load.js';
 import { createInstance, type Instance } from '../src/main.js';
-import { createTestDatabase, dbUnavailable, type TestDatabase } from '../src/test-support/db.js';
-import { BASE_FORM, TEST_DEFENSES, testConfigYaml } from '../src/test-support/instance.js';
+import { createTestDatabase, dbUnavailable, type TestDatabase } from './support/db.js';
+import { BASE_FORM, TEST_DEFENSES, testConfigYaml } from './support/instance.js';
 
 type Started = { instance: Instance; db: TestDatabase };
 const started: Started[] = [];

@@ -6,9 +6,9 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { submitLikeAPerson } from '../src/client/protocol.js';
-import { createTestDatabase, dbUnavailable, type TestDatabase } from '../src/test-support/db.js';
-import { testConfigYaml } from '../src/test-support/instance.js';
-import { startServer, type ServerProcess } from '../src/test-support/process.js';
+import { createTestDatabase, dbUnavailable, type TestDatabase } from './support/db.js';
+import { testConfigYaml } from './support/instance.js';
+import { startServer, type ServerProcess } from './support/process.js';
 
 const LIMIT = 3;
 // Only the per-address rule; no proof-of-work, no bans, so the answers depend on the limit alone. Its

@@ -6,9 +6,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { submitLikeAPerson } from '../src/client/protocol.js';
 import { openDb } from '../src/store/db.js';
-import { createTestDatabase, dbUnavailable, type TestDatabase } from '../src/test-support/db.js';
-import { testConfigYaml } from '../src/test-support/instance.js';
-import { startServer, type ServerProcess } from '../src/test-support/process.js';
+import { createTestDatabase, dbUnavailable, type TestDatabase } from './support/db.js';
+import { testConfigYaml } from './support/instance.js';
+import { startServer, type ServerProcess } from './support/process.js';
 
 describe.skipIf(dbUnavailable())('two server processes', () => {
   let db: TestDatabase;

@@ -6,10 +6,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareForm } from '../src/client/protocol.js';
 import { lanAddresses } from '../src/config/load.js';
-import { createTestDatabase, type TestDatabase } from '../src/test-support/db.js';
-import { testConfigYaml } from '../src/test-support/instance.js';
-import { stablePort } from '../src/test-support/ports.js';
-import { runCli, startServer, type ServerProcess } from '../src/test-support/process.js';
+import { createTestDatabase, type TestDatabase } from './support/db.js';
+import { testConfigYaml } from './support/instance.js';
+import { stablePort } from './support/ports.js';
+import { runCli, startServer, type ServerProcess } from './support/process.js';
 
 const lan = lanAddresses()[0];
 if (!lan) process.stderr.write('[serve-lan] skipped: this machine has no non-loopback IPv4 address\n');

@@ -11,8 +11,8 @@ import { createInstance, type Instance } from '../src/main.js';
 import { sendDigests } from '../src/mail/digest.js';
 import { sendAlert } from '../src/monitor/alerts.js';
 import type { TripInfo } from '../src/monitor/breaker.js';
-import { createTestDatabase, dbUnavailable, dialect, type TestDatabase } from '../src/test-support/db.js';
-import { OPEN_DEFENSES, testConfigYaml } from '../src/test-support/instance.js';
+import { createTestDatabase, dbUnavailable, dialect, type TestDatabase } from './support/db.js';
+import { OPEN_DEFENSES, testConfigYaml } from './support/instance.js';
 
 const THRESHOLD = 4;
 

@@ -3,10 +3,10 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConsoleClient } from '../src/test-support/console-client.js';
-import { createTestDatabase, dbUnavailable, type TestDatabase } from '../src/test-support/db.js';
-import { testConfigYaml } from '../src/test-support/instance.js';
-import { runCli, startServer } from '../src/test-support/process.js';
+import { ConsoleClient } from './support/console-client.js';
+import { createTestDatabase, dbUnavailable, type TestDatabase } from './support/db.js';
+import { testConfigYaml } from './support/instance.js';
+import { runCli, startServer } from './support/process.js';
 
 describe.skipIf(dbUnavailable())('formwarden users', () => {
   let db: TestDatabase;

@@ -6,9 +6,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumMissing, launchChromium } from '../src/test-support/browser.js';
-import { BASE_FORM, startTestInstance, type TestInstance } from '../src/test-support/instance.js';
-import { waitFor } from '../src/test-support/wait.js';
+import { chromiumMissing, launchChromium } from './support/browser.js';
+import { BASE_FORM, startTestInstance, type TestInstance } from './support/instance.js';
+import { waitFor } from './support/wait.js';
 
 // As the test defaults (no fill-time wait, no rate limit) with a small but real proof-of-work.
 const DEFENSES = `

@@ -1,6 +1,6 @@
 // The attack and load simulator's command line: `node --import tsx bench/attack/cli.ts --help`.
 import { parseArgs } from 'node:util';
-import { SmtpSink } from '../../src/test-support/smtp-sink.js';
+import { SmtpSink } from '../../test/support/smtp-sink.js';
 import { assertLoopback } from './http.js';
 import { startOwnInstance, type OwnInstance } from './instance.js';
 import { parseMix, PRESETS } from './mix.js';
@@ -106,7 +106,7 @@ async function main(): Promise<number> {
       pid: v.pid ? num(v.pid, 0) : undefined,
       stored: cfg
         ? async () => {
-            const { runCliAsync } = await import('../../src/test-support/process.js');
+            const { runCliAsync } = await import('../../test/support/process.js');
             const r = await runCliAsync(['--config', cfg, 'submissions', 'list', '--json', '--limit', '10000000']);
             const rows = JSON.parse(r.stdout) as { id: string; outcome: string; autoreply: string }[];
             return new Map(rows.map((x) => [x.id, { outcome: x.outcome, autoreply: x.autoreply }]));

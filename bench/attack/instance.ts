@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseConfigText } from '../../src/config/load.js';
 import { capPolicyFor } from '../../src/submissions/accept.js';
-import { runCliAsync, startServer, type ServerProcess } from '../../src/test-support/process.js';
-import { SmtpSink } from '../../src/test-support/smtp-sink.js';
+import { runCliAsync, startServer, type ServerProcess } from '../../test/support/process.js';
+import { SmtpSink } from '../../test/support/smtp-sink.js';
 import { CONTACT_FORMS_YAML } from '../lib/forms.js';
 import type { StoredOutcome } from './runner.js';
 

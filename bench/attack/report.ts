@@ -1,7 +1,7 @@
 // Turning a run into figures: answers per scenario, stored verdicts, mails to the owner and to third
 // parties, visitor text found in third-party mail, genuine visitors' acceptance and latency, server
 // memory and CPU. One table for people, the same object as JSON.
-import type { ReceivedMail } from '../../src/test-support/smtp-sink.js';
+import type { ReceivedMail } from '../../test/support/smtp-sink.js';
 import type { Kind } from './scenarios.js';
 import type { RunResult, StoredOutcome } from './runner.js';
 import { BOT_MARK, INJECTED_DOMAIN } from './text.js';

@@ -1,7 +1,7 @@
 // Runs a scenario mix against a running instance: every scenario in parallel, each with its count,
 // rate and concurrency; samples the server's memory and CPU; then waits for the outbox to drain and
 // collects what reached the SMTP sink.
-import type { ReceivedMail, SmtpSink } from '../../src/test-support/smtp-sink.js';
+import type { ReceivedMail, SmtpSink } from '../../test/support/smtp-sink.js';
 import { readCpuSeconds, readMemory, RssSampler } from '../lib/proc.js';
 import { HttpClient } from './http.js';
 import { PowPool } from './pow.js';

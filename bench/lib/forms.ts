@@ -31,7 +31,7 @@ export function contactBodies(count = 16): string[] {
   return out;
 }
 
-/** The contact form every bench serves: the same as the test suite's BASE_FORM (src/test-support/instance.ts, which pulls in vitest). */
+/** The contact form every bench serves: the same as the test suite's BASE_FORM (test/support/instance.ts, which pulls in vitest). */
 export const CONTACT_FORMS_YAML = `
 forms:
   - id: contact

@@ -3,9 +3,9 @@
 // optionally the network blocked), delete, bulk. Each refused without the session's CSRF token (nothing
 // changes), audited, and limited to the user's forms.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dbUnavailable } from '../test-support/db.js';
-import { ConsoleClient, CONSOLE_PASSWORD } from '../test-support/console-client.js';
-import { startTestInstance, TEST_DEFENSES, type TestInstance } from '../test-support/instance.js';
+import { dbUnavailable } from '../../test/support/db.js';
+import { ConsoleClient, CONSOLE_PASSWORD } from '../../test/support/console-client.js';
+import { startTestInstance, TEST_DEFENSES, type TestInstance } from '../../test/support/instance.js';
 import { addUser } from './users.js';
 
 // The contact form's fields, shared by the forms below.

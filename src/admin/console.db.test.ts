@@ -3,9 +3,9 @@
 // CSRF token, a member kept to their forms, hostile visitor text shown as text.
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dbUnavailable } from '../test-support/db.js';
-import { ConsoleClient, CONSOLE_PASSWORD } from '../test-support/console-client.js';
-import { startTestInstance, type TestInstance } from '../test-support/instance.js';
+import { dbUnavailable } from '../../test/support/db.js';
+import { ConsoleClient, CONSOLE_PASSWORD } from '../../test/support/console-client.js';
+import { startTestInstance, type TestInstance } from '../../test/support/instance.js';
 import { tokenHash } from './sessions.js';
 import { newTotpSecret, totpCode } from './totp.js';
 import { addUser, setTotpSecret } from './users.js';

@@ -3,8 +3,8 @@
 // form, all forms, or a member's several forms, read one query per form and merged).
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dbUnavailable } from '../test-support/db.js';
-import { startTestInstance, type TestInstance } from '../test-support/instance.js';
+import { dbUnavailable } from '../../test/support/db.js';
+import { startTestInstance, type TestInstance } from '../../test/support/instance.js';
 import { decodeCursor, listInbox } from './inbox.js';
 
 const FORM = (id: string) => `

@@ -8,9 +8,9 @@ import { addRule } from '../defenses/ip-lists/rules-store.js';
 import { enqueue, outboxRow } from '../mail/outbox.js';
 import { normalizeAddress } from '../relay/address.js';
 import { suppress } from '../relay/suppression.js';
-import { ConsoleClient, CONSOLE_PASSWORD } from '../test-support/console-client.js';
-import { dbUnavailable } from '../test-support/db.js';
-import { startTestInstance, type TestInstance } from '../test-support/instance.js';
+import { ConsoleClient, CONSOLE_PASSWORD } from '../../test/support/console-client.js';
+import { dbUnavailable } from '../../test/support/db.js';
+import { startTestInstance, type TestInstance } from '../../test/support/instance.js';
 import { addUser } from './users.js';
 
 const FORMS = `

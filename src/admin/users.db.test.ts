@@ -1,8 +1,8 @@
 // Console accounts: scrypt hashes that verify only the right password, members bound to known forms,
 // a password change or removal ending the account's sessions.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dbUnavailable } from '../test-support/db.js';
-import { startTestInstance, type TestInstance } from '../test-support/instance.js';
+import { dbUnavailable } from '../../test/support/db.js';
+import { startTestInstance, type TestInstance } from '../../test/support/instance.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { totpCode } from './totp.js';
 import { createSession, findSession } from './sessions.js';

@@ -4,9 +4,9 @@
 import { createHash } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { prepareForm } from '../client/protocol.js';
-import { dbUnavailable } from '../test-support/db.js';
-import { startTestInstance, type TestInstance } from '../test-support/instance.js';
-import { SmtpSink } from '../test-support/smtp-sink.js';
+import { dbUnavailable } from '../../test/support/db.js';
+import { startTestInstance, type TestInstance } from '../../test/support/instance.js';
+import { SmtpSink } from '../../test/support/smtp-sink.js';
 import { pruneAttachments, pruneRefused } from '../submissions/prune.js';
 import { attachmentUsage, insertAttachments } from './store.js';
 import { files } from './test-files.js';

@@ -13,7 +13,7 @@ import { buildMessage } from '../mail/message.js';
 import { OutboxWorker } from '../mail/worker.js';
 import { openAndMigrate, type Db } from '../store/db.js';
 import { acceptSubmission } from '../submissions/accept.js';
-import { createTestDatabase, dbUnavailable, type TestDatabase } from '../test-support/db.js';
+import { createTestDatabase, dbUnavailable, type TestDatabase } from '../../test/support/db.js';
 import { systemClock } from '../util/clock.js';
 import { UploadedFile } from './uploaded.js';
 import { files } from './test-files.js';

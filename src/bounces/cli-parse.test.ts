@@ -6,7 +6,7 @@ import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { hostileText, TERMINAL_CONTROL } from '../test-support/hostile-text.js';
+import { hostileText, TERMINAL_CONTROL } from '../../test/support/hostile-text.js';
 import { openPool, parseMessages, runBouncesParse } from './cli-parse.js';
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), 'parse', 'fixtures');

@@ -3,7 +3,7 @@
 // reported, and a challenge/response request quoting our Message-ID suppresses nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAndMigrate, type Db } from '../store/db.js';
-import { createTestDatabase, dbUnavailable, type TestDatabase } from '../test-support/db.js';
+import { createTestDatabase, dbUnavailable, type TestDatabase } from '../../test/support/db.js';
 import { ManualClock } from '../util/clock.js';
 import { ingestBounce } from './ingest.js';
 

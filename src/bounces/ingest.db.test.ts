@@ -4,11 +4,11 @@
 // breaker and alerts the owner. A forged DSN quoting a received Message-ID acts on that mail's recipient
 // only, whatever address it claims, and counts once however often it comes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dbUnavailable } from '../test-support/db.js';
-import { postfixDsn } from '../test-support/dsn.js';
-import { BASE_FORM, OPEN_DEFENSES, startTestInstance, type TestInstance } from '../test-support/instance.js';
+import { dbUnavailable } from '../../test/support/db.js';
+import { postfixDsn } from '../../test/support/dsn.js';
+import { BASE_FORM, OPEN_DEFENSES, startTestInstance, type TestInstance } from '../../test/support/instance.js';
 import { ManualClock } from '../util/clock.js';
-import { dovecotMissing, startDovecot, type DovecotServer } from './imap/dovecot-test-server.js';
+import { dovecotMissing, startDovecot, type DovecotServer } from '../../test/support/dovecot.js';
 import { createImapClient } from './imap/index.js';
 
 

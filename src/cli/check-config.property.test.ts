@@ -9,7 +9,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfigText } from '../config/load.js';
-import { BASE_FORM } from '../test-support/instance.js';
+import { BASE_FORM } from '../../test/support/instance.js';
 import { createInstance, StartupError } from '../main.js';
 import { startupProblems } from './check-config.js';
 

@@ -10,11 +10,11 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDb, type Db } from '../store/db.js';
-import { createTestDatabase, dbUnavailable, type TestDatabase } from '../test-support/db.js';
-import { OPEN_DEFENSES, testConfigYaml } from '../test-support/instance.js';
-import { cliPath, startServer, type ServerProcess } from '../test-support/process.js';
-import { SmtpSink } from '../test-support/smtp-sink.js';
-import { waitFor } from '../test-support/wait.js';
+import { createTestDatabase, dbUnavailable, type TestDatabase } from '../../test/support/db.js';
+import { OPEN_DEFENSES, testConfigYaml } from '../../test/support/instance.js';
+import { cliPath, startServer, type ServerProcess } from '../../test/support/process.js';
+import { SmtpSink } from '../../test/support/smtp-sink.js';
+import { waitFor } from '../../test/support/wait.js';
 
 const form = (i: number) => new URLSearchParams({ name: `Drain ${i}`, email: `visitor${i}@example.jp`, message: `in flight ${i}` }).toString();
 

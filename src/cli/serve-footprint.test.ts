@@ -10,8 +10,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { configTemplate } from '../config/demo.js';
-import { withoutLoadShedding } from '../test-support/load-shedding.js';
-import { runCli, startServer, type ServerProcess } from '../test-support/process.js';
+import { withoutLoadShedding } from '../../test/support/load-shedding.js';
+import { runCli, startServer, type ServerProcess } from '../../test/support/process.js';
 
 const OPTIONAL = ['pg', 'ioredis', 'imapflow', 'smtp-server', 'svg-captcha'];
 

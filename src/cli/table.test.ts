@@ -2,7 +2,7 @@
 // a visitor or a bounce put in a cell, the terminal gets no control character and one line per row.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hostileText, TERMINAL_CONTROL } from '../test-support/hostile-text.js';
+import { hostileText, TERMINAL_CONTROL } from '../../test/support/hostile-text.js';
 import { table } from './table.js';
 
 describe('table', () => {

@@ -5,10 +5,10 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, dbUnavailable, type TestDatabase } from '../test-support/db.js';
-import { hostileText, TERMINAL_CONTROL } from '../test-support/hostile-text.js';
-import { OPEN_DEFENSES, startTestInstance, testConfigYaml, type TestInstance } from '../test-support/instance.js';
-import { runCliAsync } from '../test-support/process.js';
+import { createTestDatabase, dbUnavailable, type TestDatabase } from '../../test/support/db.js';
+import { hostileText, TERMINAL_CONTROL } from '../../test/support/hostile-text.js';
+import { OPEN_DEFENSES, startTestInstance, testConfigYaml, type TestInstance } from '../../test/support/instance.js';
+import { runCliAsync } from '../../test/support/process.js';
 
 describe.skipIf(dbUnavailable())('CLI output of visitor text', () => {
   let db: TestDatabase;

@@ -1,7 +1,7 @@
 // `sites:` in the configuration: clear messages for a form in two sites, an unknown form id and a site
 // without forms; budgets derived from the site's forms when unset; no sites behaves as before.
 import { describe, expect, it } from 'vitest';
-import { BASE_FORM, testConfigYaml } from '../test-support/instance.js';
+import { BASE_FORM, testConfigYaml } from '../../test/support/instance.js';
 import { ConfigError, parseConfigText } from './load.js';
 import { siteOf, siteScopeOf, formsInNoSite } from './sites.js';
 

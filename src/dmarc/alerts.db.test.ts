@@ -6,9 +6,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dbUnavailable } from '../test-support/db.js';
-import { startTestInstance, type TestInstance } from '../test-support/instance.js';
-import { SmtpSink } from '../test-support/smtp-sink.js';
+import { dbUnavailable } from '../../test/support/db.js';
+import { startTestInstance, type TestInstance } from '../../test/support/instance.js';
+import { SmtpSink } from '../../test/support/smtp-sink.js';
 import { ManualClock } from '../util/clock.js';
 import { dmarcAlertHook } from './alerts.js';
 import { ingestDmarc } from './ingest.js';

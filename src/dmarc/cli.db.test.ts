@@ -6,8 +6,8 @@ import { PassThrough } from 'node:stream';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAndMigrate } from '../store/db.js';
-import { createTestDatabase, dbUnavailable, type TestDatabase } from '../test-support/db.js';
-import { testConfigYaml } from '../test-support/instance.js';
+import { createTestDatabase, dbUnavailable, type TestDatabase } from '../../test/support/db.js';
+import { testConfigYaml } from '../../test/support/instance.js';
 import { runDmarcImport } from './cli.js';
 import { loadDmarcRecords } from './store.js';
 

@@ -6,8 +6,8 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import zlib from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { reportMail } from '../test-support/dmarc-mail.js';
-import { makeZip } from '../test-support/zip.js';
+import { reportMail } from '../../test/support/dmarc-mail.js';
+import { makeZip } from '../../test/support/zip.js';
 import { runDmarcParse } from './cli.js';
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url));

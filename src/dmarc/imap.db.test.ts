@@ -5,13 +5,13 @@
 import { readFileSync } from 'node:fs';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dovecotMissing, startDovecot, type DovecotServer } from '../bounces/imap/dovecot-test-server.js';
+import { dovecotMissing, startDovecot, type DovecotServer } from '../../test/support/dovecot.js';
 import { createImapClient } from '../bounces/imap/index.js';
-import { dbUnavailable } from '../test-support/db.js';
-import { reportMail } from '../test-support/dmarc-mail.js';
-import { postfixDsn } from '../test-support/dsn.js';
-import { BASE_FORM, OPEN_DEFENSES, startTestInstance, type TestInstance } from '../test-support/instance.js';
-import { makeZip, zeroBomb } from '../test-support/zip.js';
+import { dbUnavailable } from '../../test/support/db.js';
+import { reportMail } from '../../test/support/dmarc-mail.js';
+import { postfixDsn } from '../../test/support/dsn.js';
+import { BASE_FORM, OPEN_DEFENSES, startTestInstance, type TestInstance } from '../../test/support/instance.js';
+import { makeZip, zeroBomb } from '../../test/support/zip.js';
 import { ManualClock } from '../util/clock.js';
 import { loadDmarcRecords } from './store.js';
 

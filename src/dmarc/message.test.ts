@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { reportMail } from '../test-support/dmarc-mail.js';
-import { makeZip } from '../test-support/zip.js';
+import { reportMail } from '../../test/support/dmarc-mail.js';
+import { makeZip } from '../../test/support/zip.js';
 import { reportPayloads } from './ingest.js';
 import { findReportAttachments } from './message.js';
 

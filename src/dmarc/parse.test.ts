@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
-import { dmarcXml } from '../test-support/dmarc-xml.js';
+import { dmarcXml } from '../../test/support/dmarc-xml.js';
 import { DmarcError, MAX_TEXT, parseDmarcXml } from './parse.js';
 import type { DmarcReport } from './types.js';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { makeZip, zeroBomb } from '../test-support/zip.js';
+import { makeZip, zeroBomb } from '../../test/support/zip.js';
 import { DmarcError, parseDmarcXml } from './parse.js';
 import { openReport, sniffReport } from './unpack.js';
 

@@ -2,8 +2,8 @@
 // answered with a 4xx, no row written, no mail, and the server still serving.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareForm } from '../client/protocol.js';
-import { dbUnavailable } from '../test-support/db.js';
-import { startTestInstance, type TestInstance } from '../test-support/instance.js';
+import { dbUnavailable } from '../../test/support/db.js';
+import { startTestInstance, type TestInstance } from '../../test/support/instance.js';
 
 const FORMS = `
   - id: contact

@@ -3,8 +3,8 @@
 // stylesheet route that only answers hex names, a form's page keys win over the instance's, and the CSP
 // keeps scripts to 'self' while allowing exactly the configured logo origin for images.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dbUnavailable } from '../test-support/db.js';
-import { startTestInstance, type TestInstance } from '../test-support/instance.js';
+import { dbUnavailable } from '../../test/support/db.js';
+import { startTestInstance, type TestInstance } from '../../test/support/instance.js';
 
 const EVIL = '</title><script>alert(1)</script><img src=x onerror=alert(2)>"\'&';
 const PAGE = `

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isPageLink } from '../config/page.js';
 import { configSchema } from '../config/schema.js';
-import { hostileText } from '../test-support/hostile-text.js';
+import { hostileText } from '../../test/support/hostile-text.js';
 import { accentCss, brandingFor, onAccent } from './branding.js';
 import { renderFormPage, renderThanksPage } from './form-page.js';
 

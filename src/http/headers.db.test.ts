@@ -1,8 +1,8 @@
 // The security headers (helmet's for pages, computed once at start-up; a strict set for the JSON API) on
 // every answer, refusals included, and CORS (only a form's API, only the origins listed on that form).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dbUnavailable } from '../test-support/db.js';
-import { BASE_FORM, startTestInstance, type TestInstance } from '../test-support/instance.js';
+import { dbUnavailable } from '../../test/support/db.js';
+import { BASE_FORM, startTestInstance, type TestInstance } from '../../test/support/instance.js';
 
 const FORMS = BASE_FORM.replace('    fields:', '    cors: { origins: ["https://shop.example.jp/contact"] }\n    fields:');
 const SHOP = 'https://shop.example.jp';

@@ -5,10 +5,10 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { submitLikeAPerson } from '../client/protocol.js';
-import { dbUnavailable } from '../test-support/db.js';
-import { BASE_FORM, startTestInstance, TEST_DEFENSES, type TestInstance } from '../test-support/instance.js';
-import { SmtpSink } from '../test-support/smtp-sink.js';
-import { waitFor } from '../test-support/wait.js';
+import { dbUnavailable } from '../../test/support/db.js';
+import { BASE_FORM, startTestInstance, TEST_DEFENSES, type TestInstance } from '../../test/support/instance.js';
+import { SmtpSink } from '../../test/support/smtp-sink.js';
+import { waitFor } from '../../test/support/wait.js';
 
 type Line = Record<string, unknown> & { level: number; msg: string };
 

@@ -6,8 +6,8 @@ import ipaddr from 'ipaddr.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfigText } from '../config/load.js';
 import { createInstance, type Instance } from '../main.js';
-import { createTestDatabase, dbUnavailable, type TestDatabase } from '../test-support/db.js';
-import { testConfigYaml } from '../test-support/instance.js';
+import { createTestDatabase, dbUnavailable, type TestDatabase } from '../../test/support/db.js';
+import { testConfigYaml } from '../../test/support/instance.js';
 
 const LOOPBACK = ['127.0.0.1', '127.8.9.10', '::1', '::ffff:127.0.0.1'];
 

@@ -4,7 +4,7 @@
 // the connection stays usable; a larger declared body still closes it.
 import { request, Agent, type IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestInstance, type TestInstance } from '../test-support/instance.js';
+import { startTestInstance, type TestInstance } from '../../test/support/instance.js';
 
 function post(url: string, agent: Agent, headers: Record<string, string>, body?: Buffer): Promise<{ res: IncomingMessage; text: string; socketReused: boolean }> {
   return new Promise((resolve, reject) => {

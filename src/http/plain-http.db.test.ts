@@ -5,8 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../config/load.js';
 import { createInstance, type Instance } from '../main.js';
-import { createTestDatabase, dbUnavailable, type TestDatabase } from '../test-support/db.js';
-import { startTestInstance, testConfigYaml, type TestInstance } from '../test-support/instance.js';
+import { createTestDatabase, dbUnavailable, type TestDatabase } from '../../test/support/db.js';
+import { startTestInstance, testConfigYaml, type TestInstance } from '../../test/support/instance.js';
 
 const LAN = '192.168.1.20:8787';
 const upgrades = (h: Record<string, unknown>) => String(h['content-security-policy'] ?? '').includes('upgrade-insecure-requests');

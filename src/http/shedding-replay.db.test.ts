@@ -6,8 +6,8 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareForm } from '../client/protocol.js';
-import { dbUnavailable } from '../test-support/db.js';
-import { startTestInstance, type TestInstance } from '../test-support/instance.js';
+import { dbUnavailable } from '../../test/support/db.js';
+import { startTestInstance, type TestInstance } from '../../test/support/instance.js';
 
 const stores = [
   { name: 'memory', extra: '' },

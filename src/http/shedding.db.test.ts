@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareForm } from '../client/protocol.js';
 import { parseConfigText } from '../config/load.js';
 import { createInstance } from '../main.js';
-import { createTestDatabase, dbUnavailable } from '../test-support/db.js';
-import { startTestInstance, testConfigYaml, type TestInstance } from '../test-support/instance.js';
+import { createTestDatabase, dbUnavailable } from '../../test/support/db.js';
+import { startTestInstance, testConfigYaml, type TestInstance } from '../../test/support/instance.js';
 import type { PressureLevel } from './app.js';
 
 type Obj = Record<string, unknown>;

@@ -7,7 +7,7 @@ import { PassThrough } from 'node:stream';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareForm } from '../client/protocol.js';
-import { startTestInstance } from '../test-support/instance.js';
+import { startTestInstance } from '../../test/support/instance.js';
 import { endKeepAliveOnClose } from './shutdown.js';
 
 /** 'closed' if the promise settles within the guard, 'still open' otherwise (the keep-alive timeout is 72 s). */

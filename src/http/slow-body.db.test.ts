@@ -4,8 +4,8 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../config/load.js';
 import { createInstance, type Instance } from '../main.js';
-import { createTestDatabase, dbUnavailable, type TestDatabase } from '../test-support/db.js';
-import { testConfigYaml } from '../test-support/instance.js';
+import { createTestDatabase, dbUnavailable, type TestDatabase } from '../../test/support/db.js';
+import { testConfigYaml } from '../../test/support/instance.js';
 
 describe.skipIf(dbUnavailable())('slow bodies', () => {
   let db: TestDatabase;

@@ -10,9 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEmail } from '../forms/email.js';
 import { enqueue, outboxRow } from '../mail/outbox.js';
 import { isSuppressed } from '../relay/suppression.js';
-import { dbUnavailable } from '../test-support/db.js';
-import { OPEN_DEFENSES, startTestInstance, type TestInstance } from '../test-support/instance.js';
-import { SmtpSink, type ReceivedMail } from '../test-support/smtp-sink.js';
+import { dbUnavailable } from '../../test/support/db.js';
+import { OPEN_DEFENSES, startTestInstance, type TestInstance } from '../../test/support/instance.js';
+import { SmtpSink, type ReceivedMail } from '../../test/support/smtp-sink.js';
 import { ManualClock } from '../util/clock.js';
 
 const PUBLIC = 'http://127.0.0.1:8787';

@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfigText } from '../config/load.js';
-import { testConfigYaml } from '../test-support/instance.js';
+import { testConfigYaml } from '../../test/support/instance.js';
 import { resolveWebhooks, visitorPlaceholders, webhookUrlProblem } from './config.js';
 import { webhookLines, webhookWarnings } from './report.js';
 import { signatureHeader, verifySignature } from './sign.js';

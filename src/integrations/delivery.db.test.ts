@@ -10,10 +10,10 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { mailList, mailShow, outboxRetry } from '../cli/data.js';
 import { submitLikeAPerson } from '../client/protocol.js';
 import { getMail, listMail, retryMail } from '../mail/outbox.js';
-import { createTestDatabase, dbUnavailable, type TestDatabase } from '../test-support/db.js';
-import { startTestInstance, testConfigYaml, type TestInstance } from '../test-support/instance.js';
-import { listenOnStablePort } from '../test-support/ports.js';
-import { waitFor } from '../test-support/wait.js';
+import { createTestDatabase, dbUnavailable, type TestDatabase } from '../../test/support/db.js';
+import { startTestInstance, testConfigYaml, type TestInstance } from '../../test/support/instance.js';
+import { listenOnStablePort } from '../../test/support/ports.js';
+import { waitFor } from '../../test/support/wait.js';
 import { ManualClock } from '../util/clock.js';
 import { verifySignature } from './sign.js';
 

@@ -5,7 +5,7 @@
 // keeps its shape. Each attacked payload is compared with the same payload for harmless stand-in values.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hostileText } from '../test-support/hostile-text.js';
+import { hostileText } from '../../test/support/hostile-text.js';
 import type { WebhookType } from './config.js';
 import { DISCORD_SPECIAL, normalizeVisitorText, TEAMS_SPECIAL } from './escape.js';
 import { buildPayload, type WebhookNotice } from './payload.js';

@@ -2,9 +2,9 @@
 // single recipients, and the outbox's behaviour when SMTP is down, answers 4xx or answers 5xx.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { submitLikeAPerson } from '../client/protocol.js';
-import { dbUnavailable } from '../test-support/db.js';
-import { startTestInstance, type TestInstance } from '../test-support/instance.js';
-import { SmtpSink } from '../test-support/smtp-sink.js';
+import { dbUnavailable } from '../../test/support/db.js';
+import { startTestInstance, type TestInstance } from '../../test/support/instance.js';
+import { SmtpSink } from '../../test/support/smtp-sink.js';
 import { ManualClock } from '../util/clock.js';
 import { listMail, retryMail } from './outbox.js';
 

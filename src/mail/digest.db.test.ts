@@ -3,8 +3,8 @@
 // digest starts from zero. Before, it read at most 10,000 rows, with their fields, into memory: a larger
 // backlog was reported as 10,000 and the rest came back in the next digests.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dbUnavailable } from '../test-support/db.js';
-import { startTestInstance, type TestInstance } from '../test-support/instance.js';
+import { dbUnavailable } from '../../test/support/db.js';
+import { startTestInstance, type TestInstance } from '../../test/support/instance.js';
 import { ManualClock } from '../util/clock.js';
 import { sendDigests } from './digest.js';
 

@@ -8,10 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { submitLikeAPerson } from '../client/protocol.js';
 import { parseConfigText } from '../config/load.js';
 import { createInstance, StartupError } from '../main.js';
-import { createTestDatabase, dbUnavailable, type TestDatabase } from '../test-support/db.js';
-import { verifyDkim } from '../test-support/dkim.js';
-import { testConfigYaml } from '../test-support/instance.js';
-import { SmtpSink } from '../test-support/smtp-sink.js';
+import { createTestDatabase, dbUnavailable, type TestDatabase } from '../../test/support/db.js';
+import { verifyDkim } from '../../test/support/dkim.js';
+import { testConfigYaml } from '../../test/support/instance.js';
+import { SmtpSink } from '../../test/support/smtp-sink.js';
 import { loadDkimKey, type DkimConfig } from './dkim.js';
 import { listMail } from './outbox.js';
 

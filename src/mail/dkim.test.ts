@@ -7,8 +7,8 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../config/load.js';
-import { verifyDkim as verify } from '../test-support/dkim.js';
-import { testConfigYaml } from '../test-support/instance.js';
+import { verifyDkim as verify } from '../../test/support/dkim.js';
+import { testConfigYaml } from '../../test/support/instance.js';
 import { dkimDnsRecord, dkimKeyProblem, dkimReport, dkimSigner, loadDkimKey, type DkimConfig, type DkimKey } from './dkim.js';
 import { buildMessage, type OutgoingMail } from './message.js';
 

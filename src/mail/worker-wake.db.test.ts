@@ -4,9 +4,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../config/load.js';
 import { createInstance, type Instance } from '../main.js';
-import { createTestDatabase, dbUnavailable, type TestDatabase } from '../test-support/db.js';
-import { PLAIN_POST_DEFENSES, testConfigYaml } from '../test-support/instance.js';
-import { waitFor } from '../test-support/wait.js';
+import { createTestDatabase, dbUnavailable, type TestDatabase } from '../../test/support/db.js';
+import { PLAIN_POST_DEFENSES, testConfigYaml } from '../../test/support/instance.js';
+import { waitFor } from '../../test/support/wait.js';
 
 describe.skipIf(dbUnavailable())('waking the outbox workers', () => {
   let db: TestDatabase;

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../config/load.js';
-import { testConfigYaml } from '../test-support/instance.js';
+import { testConfigYaml } from '../../test/support/instance.js';
 import { alertText, webhookPayload } from './alerts.js';
 import type { TripInfo } from './breaker.js';
 

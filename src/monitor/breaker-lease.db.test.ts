@@ -3,8 +3,8 @@
 // and refunding a mail that leaves would let one more through the caps. Found by test/cluster.db.test.ts,
 // where several workers made the race frequent: 22 mails to strangers under a budget of 20.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dbUnavailable } from '../test-support/db.js';
-import { startTestInstance, type TestInstance } from '../test-support/instance.js';
+import { dbUnavailable } from '../../test/support/db.js';
+import { startTestInstance, type TestInstance } from '../../test/support/instance.js';
 import { ManualClock } from '../util/clock.js';
 
 const DEFENSES = `

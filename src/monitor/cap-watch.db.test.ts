@@ -8,8 +8,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../config/load.js';
 import { createInstance, type Instance } from '../main.js';
-import { createTestDatabase, dbUnavailable, type TestDatabase } from '../test-support/db.js';
-import { OPEN_DEFENSES, testConfigYaml } from '../test-support/instance.js';
+import { createTestDatabase, dbUnavailable, type TestDatabase } from '../../test/support/db.js';
+import { OPEN_DEFENSES, testConfigYaml } from '../../test/support/instance.js';
 import { ManualClock } from '../util/clock.js';
 import { watchedCaps } from './cap-watch.js';
 

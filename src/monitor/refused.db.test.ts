@@ -5,8 +5,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postSubmission, prepareForm } from '../client/protocol.js';
-import { dbUnavailable } from '../test-support/db.js';
-import { startTestInstance, type TestInstance } from '../test-support/instance.js';
+import { dbUnavailable } from '../../test/support/db.js';
+import { startTestInstance, type TestInstance } from '../../test/support/instance.js';
 import { ManualClock } from '../util/clock.js';
 
 // Addresses with a country in the pinned database (the geo defense scores unknown ones), one per run.

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { parseEmail } from '../forms/email.js';
 import { MAX_MAILBOX_NAME, PROVIDER_RULES, addressDomain, autoreplyRecipient, isLiteralAddress, normalizeAddress } from './address.js';
 import { capKeys } from './caps.js';
-import { anyPayload, asciiPayload, mailboxName, recipientDomain, routingLocal, variantOf, variantOpts } from '../test-support/addresses.js';
+import { anyPayload, asciiPayload, mailboxName, recipientDomain, routingLocal, variantOf, variantOpts } from '../../test/support/addresses.js';
 
 /** The key a mailbox must get, computed without the code under test: lower case, Gmail dots, provider aliases. */
 function expectedKey(name: string, domain: string): string {

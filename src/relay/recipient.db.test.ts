@@ -5,10 +5,10 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseEmail } from '../forms/email.js';
-import { asciiPayload, mailboxName, recipientDomain, routingLocal, variantOf, variantOpts } from '../test-support/addresses.js';
-import { dbUnavailable } from '../test-support/db.js';
-import { OPEN_DEFENSES, startTestInstance, type TestInstance } from '../test-support/instance.js';
-import { SmtpSink, type ReceivedMail } from '../test-support/smtp-sink.js';
+import { asciiPayload, mailboxName, recipientDomain, routingLocal, variantOf, variantOpts } from '../../test/support/addresses.js';
+import { dbUnavailable } from '../../test/support/db.js';
+import { OPEN_DEFENSES, startTestInstance, type TestInstance } from '../../test/support/instance.js';
+import { SmtpSink, type ReceivedMail } from '../../test/support/smtp-sink.js';
 import { ManualClock } from '../util/clock.js';
 import { normalizeAddress } from './address.js';
 import { suppress } from './suppression.js';

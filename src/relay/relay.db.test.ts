@@ -3,9 +3,9 @@
 // the last check before a delayed auto-reply leaves, and caps shared by two server processes.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestDatabase, dbUnavailable, type TestDatabase } from '../test-support/db.js';
-import { OPEN_DEFENSES, startTestInstance, type TestInstance } from '../test-support/instance.js';
-import { SmtpSink } from '../test-support/smtp-sink.js';
+import { createTestDatabase, dbUnavailable, type TestDatabase } from '../../test/support/db.js';
+import { OPEN_DEFENSES, startTestInstance, type TestInstance } from '../../test/support/instance.js';
+import { SmtpSink } from '../../test/support/smtp-sink.js';
 import { ManualClock } from '../util/clock.js';
 
 const OWNER = 'owner@example.jp';

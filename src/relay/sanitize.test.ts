@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { cpuTime } from '../test-support/cpu.js';
+import { cpuTime } from '../../test/support/cpu.js';
 import { DOMAIN_LIKE_RE, FIELD_ECHO_MAX, NAME_ECHO_MAX, echoCapFor, sanitizeVisitorText, truncateCodePoints } from './sanitize.js';
 
 const s = (v: string, maxLength = FIELD_ECHO_MAX): string => sanitizeVisitorText(v, { maxLength });

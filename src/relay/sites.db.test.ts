@@ -8,8 +8,8 @@ import { createAltchaDefense } from '../defenses/altcha/index.js';
 import { createFormTokens } from '../defenses/form-token/index.js';
 import { deriveKey } from '../defenses/setup.js';
 import { MemoryReplayStore } from '../pipeline/index.js';
-import { dbUnavailable } from '../test-support/db.js';
-import { BASE_FORM, OPEN_DEFENSES, TEST_DEFENSES, startTestInstance, type TestInstance } from '../test-support/instance.js';
+import { dbUnavailable } from '../../test/support/db.js';
+import { BASE_FORM, OPEN_DEFENSES, TEST_DEFENSES, startTestInstance, type TestInstance } from '../../test/support/instance.js';
 import { ManualClock } from '../util/clock.js';
 
 const ALPHA_KEY = 'alpha-site-token-key-0123456789-abcdefghijkl';

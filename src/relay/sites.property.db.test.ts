@@ -8,8 +8,8 @@ import { parseConfigText } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { openAndMigrate, type Db } from '../store/db.js';
 import { acceptSubmission, capPolicyFor } from '../submissions/accept.js';
-import { createTestDatabase, dbUnavailable, type TestDatabase } from '../test-support/db.js';
-import { BASE_FORM, testConfigYaml } from '../test-support/instance.js';
+import { createTestDatabase, dbUnavailable, type TestDatabase } from '../../test/support/db.js';
+import { BASE_FORM, testConfigYaml } from '../../test/support/instance.js';
 import { ManualClock } from '../util/clock.js';
 import { capKeys } from './caps.js';
 

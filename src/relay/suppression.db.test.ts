@@ -5,8 +5,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAndMigrate, type Db } from '../store/db.js';
 import * as m006 from '../store/migrations/006_canonical_suppressions.js';
-import { anyPayload, mailboxName, recipientDomain, variantOf, variantOpts } from '../test-support/addresses.js';
-import { createTestDatabase, dbUnavailable, type TestDatabase } from '../test-support/db.js';
+import { anyPayload, mailboxName, recipientDomain, variantOf, variantOpts } from '../../test/support/addresses.js';
+import { createTestDatabase, dbUnavailable, type TestDatabase } from '../../test/support/db.js';
 import { normalizeAddress } from './address.js';
 import { isSuppressed, listSuppressions, suppress, unsuppress } from './suppression.js';
 

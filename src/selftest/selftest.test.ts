@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configTemplate } from '../config/demo.js';
 import { parseConfigText } from '../config/load.js';
-import { runCli } from '../test-support/process.js';
+import { runCli } from '../../test/support/process.js';
 import { formatVerdicts, selftest, selftestReport } from './index.js';
 
 const VULNERABLE = `

@@ -6,10 +6,10 @@ import SQLite from 'better-sqlite3';
 import { Migrator, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareForm, submitLikeAPerson } from '../client/protocol.js';
-import { createTestDatabase, dbUnavailable, dialect, type TestDatabase } from '../test-support/db.js';
-import { OPEN_DEFENSES, startTestInstance } from '../test-support/instance.js';
-import { pgBackupRows, pgDatabaseRows, tableRows } from '../test-support/table-rows.js';
-import { waitFor } from '../test-support/wait.js';
+import { createTestDatabase, dbUnavailable, dialect, type TestDatabase } from '../../test/support/db.js';
+import { OPEN_DEFENSES, startTestInstance } from '../../test/support/instance.js';
+import { pgBackupRows, pgDatabaseRows, tableRows } from '../../test/support/table-rows.js';
+import { waitFor } from '../../test/support/wait.js';
 import { backup, FORMWARDEN_TABLES, restore, type BackupDone, type RestoreDone } from './backup.js';
 import { migrations, openAndMigrate, openDb, sqliteFile } from './db.js';
 

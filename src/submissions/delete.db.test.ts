@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAndMigrate, type Db } from '../store/db.js';
-import { createTestDatabase, dbUnavailable, type TestDatabase } from '../test-support/db.js';
+import { createTestDatabase, dbUnavailable, type TestDatabase } from '../../test/support/db.js';
 import { executeErasure, planEmailErasure, planSubmissionErasure, sameAddress } from './delete.js';
 
 const AT = Date.UTC(2026, 3, 1);

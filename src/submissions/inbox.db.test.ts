@@ -4,8 +4,8 @@
 import { parse } from 'csv-parse/sync';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dbUnavailable } from '../test-support/db.js';
-import { startTestInstance, type TestInstance } from '../test-support/instance.js';
+import { dbUnavailable } from '../../test/support/db.js';
+import { startTestInstance, type TestInstance } from '../../test/support/instance.js';
 import { acceptSubmission, type IntakeDeps } from './accept.js';
 import { getSubmissionDetail } from './detail.js';
 import { BOM, csvCell, exportCsv, exportJson, type ExportFilter } from './export.js';

@@ -4,8 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../config/load.js';
 import { createInstance, type Instance } from '../main.js';
-import { createTestDatabase, dbUnavailable, type TestDatabase } from '../test-support/db.js';
-import { testConfigYaml } from '../test-support/instance.js';
+import { createTestDatabase, dbUnavailable, type TestDatabase } from '../../test/support/db.js';
+import { testConfigYaml } from '../../test/support/instance.js';
 import { ManualClock } from '../util/clock.js';
 import { PruneJob, pruneRefused } from './prune.js';
 

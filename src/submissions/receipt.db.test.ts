@@ -3,8 +3,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isDbUnavailable } from '../store/db.js';
-import { dbUnavailable } from '../test-support/db.js';
-import { startTestInstance, type TestInstance } from '../test-support/instance.js';
+import { dbUnavailable } from '../../test/support/db.js';
+import { startTestInstance, type TestInstance } from '../../test/support/instance.js';
 import { acceptSubmission, type IntakeDeps } from './accept.js';
 import { newReceipt, parseReceipt, RECEIPT_PATTERN } from './receipt.js';
 

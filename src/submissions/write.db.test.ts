@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isDbUnavailable, openAndMigrate } from '../store/db.js';
-import { dbUnavailable, dialect } from '../test-support/db.js';
-import { PLAIN_POST_DEFENSES, startTestInstance, type TestInstance } from '../test-support/instance.js';
-import { projectRoot } from '../test-support/process.js';
-import { waitFor } from '../test-support/wait.js';
+import { dbUnavailable, dialect } from '../../test/support/db.js';
+import { PLAIN_POST_DEFENSES, startTestInstance, type TestInstance } from '../../test/support/instance.js';
+import { projectRoot } from '../../test/support/process.js';
+import { waitFor } from '../../test/support/wait.js';
 import { acceptSubmission, RECEIPT_DRAWS, writerFor, type IntakeDeps } from './accept.js';
 import { AcceptWriter } from './write.js';
 import { newReceipt } from './receipt.js';
@@ -154,7 +154,7 @@ describe.skipIf(dialect !== 'sqlite')('a 201 is sent only after its commit (SQLi
   it('(c) every submission answered 201 before the kill is in the database after a restart, with its mails', async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'fw-crash-'));
     const file = path.join(dir, 'crash.db');
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/test-support/accept-child.ts'), file], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'test/support/accept-child.ts'), file], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));

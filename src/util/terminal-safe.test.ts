@@ -3,7 +3,7 @@
 // to the same data.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hostileText, TERMINAL_CONTROL } from '../test-support/hostile-text.js';
+import { hostileText, TERMINAL_CONTROL } from '../../test/support/hostile-text.js';
 import { jsonTerminalSafe, terminalSafe } from './terminal-safe.js';
 
 describe('terminalSafe', () => {

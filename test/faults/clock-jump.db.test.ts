@@ -3,10 +3,10 @@
 // no mail is sent twice, none is stuck, no budget is spent twice or given back twice.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { postSubmission, prepareForm, submitLikeAPerson } from '../../src/client/protocol.js';
-import { dbUnavailable } from '../../src/test-support/db.js';
-import { startTestInstance, type TestInstance } from '../../src/test-support/instance.js';
-import { SmtpSink } from '../../src/test-support/smtp-sink.js';
-import { waitFor } from '../../src/test-support/wait.js';
+import { dbUnavailable } from '../support/db.js';
+import { startTestInstance, type TestInstance } from '../support/instance.js';
+import { SmtpSink } from '../support/smtp-sink.js';
+import { waitFor } from '../support/wait.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { checkInvariants } from './invariants.js';
 

@@ -5,8 +5,8 @@
 import { expect } from 'vitest';
 import { submitLikeAPerson } from '../../src/client/protocol.js';
 import type { Db } from '../../src/store/db.js';
-import type { SmtpSink } from '../../src/test-support/smtp-sink.js';
-import { waitFor } from '../../src/test-support/wait.js';
+import type { SmtpSink } from '../support/smtp-sink.js';
+import { waitFor } from '../support/wait.js';
 
 export interface Posted {
   /** Ids of the submissions answered 201. */

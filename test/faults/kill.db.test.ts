@@ -4,10 +4,10 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, dbUnavailable, type TestDatabase } from '../../src/test-support/db.js';
-import { testConfigYaml } from '../../src/test-support/instance.js';
-import { startServer } from '../../src/test-support/process.js';
-import { SmtpSink } from '../../src/test-support/smtp-sink.js';
+import { createTestDatabase, dbUnavailable, type TestDatabase } from '../support/db.js';
+import { testConfigYaml } from '../support/instance.js';
+import { startServer } from '../support/process.js';
+import { SmtpSink } from '../support/smtp-sink.js';
 import { openDb } from '../../src/store/db.js';
 import { checkInvariants, flood } from './invariants.js';
 

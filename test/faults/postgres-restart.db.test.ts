@@ -11,11 +11,11 @@ import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { prepareForm } from '../../src/client/protocol.js';
-import { createTestDatabase, dbUnavailable, dialect, type TestDatabase } from '../../src/test-support/db.js';
-import { startTestInstance, type TestInstance } from '../../src/test-support/instance.js';
-import { projectRoot } from '../../src/test-support/process.js';
-import { SmtpSink } from '../../src/test-support/smtp-sink.js';
-import { waitFor } from '../../src/test-support/wait.js';
+import { createTestDatabase, dbUnavailable, dialect, type TestDatabase } from '../support/db.js';
+import { startTestInstance, type TestInstance } from '../support/instance.js';
+import { projectRoot } from '../support/process.js';
+import { SmtpSink } from '../support/smtp-sink.js';
+import { waitFor } from '../support/wait.js';
 import { checkInvariants, flood, keepPosting } from './invariants.js';
 import { installed, PrivateCluster } from './services.js';
 

@@ -3,10 +3,10 @@
 // Redis is back the instance reconnects by itself and auto-replies resume.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { submitLikeAPerson } from '../../src/client/protocol.js';
-import { dbUnavailable } from '../../src/test-support/db.js';
-import { startTestInstance, type TestInstance } from '../../src/test-support/instance.js';
-import { SmtpSink } from '../../src/test-support/smtp-sink.js';
-import { waitFor } from '../../src/test-support/wait.js';
+import { dbUnavailable } from '../support/db.js';
+import { startTestInstance, type TestInstance } from '../support/instance.js';
+import { SmtpSink } from '../support/smtp-sink.js';
+import { waitFor } from '../support/wait.js';
 import { checkInvariants } from './invariants.js';
 import { freePort, installed, PrivateRedis } from './services.js';
 

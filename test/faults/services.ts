@@ -5,8 +5,8 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } fr
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { stablePort } from '../../src/test-support/ports.js';
-import { waitFor } from '../../src/test-support/wait.js';
+import { stablePort } from '../support/ports.js';
+import { waitFor } from '../support/wait.js';
 
 /** False (and says why on stderr) when a server binary a fault test needs is not installed; CI must have it. */
 export function installed(what: string, ok: boolean, hint: string): boolean {

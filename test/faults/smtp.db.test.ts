@@ -2,10 +2,10 @@
 // answers 4xx, answers 5xx or hangs; then it recovers and the running worker catches up by itself.
 // The clock is moved by hand, so retries become due when the test says so (no sleeping).
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { dbUnavailable } from '../../src/test-support/db.js';
-import { startTestInstance, type TestInstance } from '../../src/test-support/instance.js';
-import { SmtpSink } from '../../src/test-support/smtp-sink.js';
-import { waitFor } from '../../src/test-support/wait.js';
+import { dbUnavailable } from '../support/db.js';
+import { startTestInstance, type TestInstance } from '../support/instance.js';
+import { SmtpSink } from '../support/smtp-sink.js';
+import { waitFor } from '../support/wait.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { checkInvariants, flood } from './invariants.js';
 

@@ -5,7 +5,7 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readMessages } from '../parse/index.js';
 import { createImapClient } from '../imap/index.js';
-import { dovecotMissing, startDovecot } from '../imap/dovecot-test-server.js';
+import { dovecotMissing, startDovecot } from '../../../test/support/dovecot.js';
 import { analyze, dayOf, renderHtml, renderJson, renderText, runAnalyze, type Report } from './index.js';
 import { sampleMbox, sampleMessages } from './sample-mbox.js';
 

@@ -3,7 +3,7 @@
 // acts on; the JSON still parses back to the same report.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hostileText, TERMINAL_CONTROL } from '../../test-support/hostile-text.js';
+import { hostileText, TERMINAL_CONTROL } from '../../../test/support/hostile-text.js';
 import { renderJson, renderText } from './render-text.js';
 import { ReportBuilder } from './report.js';
 

@@ -2,10 +2,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postfixDsn } from '../../test-support/dsn.js';
-import { waitFor } from '../../test-support/wait.js';
+import { postfixDsn } from '../../../test/support/dsn.js';
+import { waitFor } from '../../../test/support/wait.js';
 import { parseBounce } from '../parse/index.js';
-import { dovecotMissing, startDovecot, type DovecotServer } from './dovecot-test-server.js';
+import { dovecotMissing, startDovecot, type DovecotServer } from '../../../test/support/dovecot.js';
 import { createImapClient, HandlerError, ImapBounceSource, JsonFileCursorStore, MemoryCursorStore, parseImapUrl, readImapUrl, redactImapUrl, type ImapMessage } from './index.js';
 
 const dsn = (n: number, rcpt?: string) => postfixDsn(n, rcpt);

@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { projectRoot } from '../../test-support/process.js';
+import { projectRoot } from '../../../test/support/process.js';
 import { parseBounce } from './index.js';
 import { ParsePool, ParsePoolFull } from './pool.js';
 

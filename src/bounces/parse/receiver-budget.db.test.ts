@@ -6,9 +6,9 @@
 import { connect } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dbUnavailable } from '../../test-support/db.js';
-import { BASE_FORM, OPEN_DEFENSES, startTestInstance, type TestInstance } from '../../test-support/instance.js';
-import { rfc3464Dsn } from '../../test-support/remote-mta.js';
+import { dbUnavailable } from '../../../test/support/db.js';
+import { BASE_FORM, OPEN_DEFENSES, startTestInstance, type TestInstance } from '../../../test/support/instance.js';
+import { rfc3464Dsn } from '../../../test/support/remote-mta.js';
 import { newId } from '../../util/id.js';
 
 /** One message over plain SMTP. `sent` is called once the whole message (and its final dot) is written. */

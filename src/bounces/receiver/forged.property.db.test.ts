@@ -12,8 +12,8 @@
 import fc from 'fast-check';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dbUnavailable } from '../../test-support/db.js';
-import { OPEN_DEFENSES, startTestInstance, type TestInstance } from '../../test-support/instance.js';
+import { dbUnavailable } from '../../../test/support/db.js';
+import { OPEN_DEFENSES, startTestInstance, type TestInstance } from '../../../test/support/instance.js';
 import { ManualClock } from '../../util/clock.js';
 import { ingestBounce } from '../ingest.js';
 

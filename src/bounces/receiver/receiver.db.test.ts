@@ -5,10 +5,10 @@
 import nodemailer from 'nodemailer';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listSubmissions } from '../../submissions/list.js';
-import { dbUnavailable } from '../../test-support/db.js';
-import { BASE_FORM, OPEN_DEFENSES, startTestInstance, type TestInstance } from '../../test-support/instance.js';
-import { RemoteMta, rfc3464Dsn } from '../../test-support/remote-mta.js';
-import { waitFor } from '../../test-support/wait.js';
+import { dbUnavailable } from '../../../test/support/db.js';
+import { BASE_FORM, OPEN_DEFENSES, startTestInstance, type TestInstance } from '../../../test/support/instance.js';
+import { RemoteMta, rfc3464Dsn } from '../../../test/support/remote-mta.js';
+import { waitFor } from '../../../test/support/wait.js';
 import { ManualClock } from '../../util/clock.js';
 import { ingestBounce } from '../ingest.js';
 

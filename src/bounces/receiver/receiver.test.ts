@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import { afterEach, describe, expect, it } from 'vitest';
-import { postfixDsn } from '../../test-support/dsn.js';
+import { postfixDsn } from '../../../test/support/dsn.js';
 import { newId } from '../../util/id.js';
 import { Verp } from '../verp.js';
 import { BounceReceiver } from './index.js';

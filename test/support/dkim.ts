@@ -1,7 +1,7 @@
 // An independent DKIM verifier for tests: mailauth, with a DNS stub that answers the TXT record
 // Formwarden prints for the configured key (no network).
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
-import { dkimDnsRecord, type DkimConfig, type DkimKey } from '../mail/dkim.js';
+import { dkimDnsRecord, type DkimConfig, type DkimKey } from '../../src/mail/dkim.js';
 
 export function dnsStub(records: Record<string, string>) {
   return async (name: string, type: string): Promise<string[][]> => {

@@ -1,6 +1,6 @@
 // An in-process Formwarden on a fresh test database, listening on a free loopback port.
-import { parseConfigText } from '../config/load.js';
-import { createInstance, type Instance, type InstanceOptions } from '../main.js';
+import { parseConfigText } from '../../src/config/load.js';
+import { createInstance, type Instance, type InstanceOptions } from '../../src/main.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 
 export const BASE_FORM = `

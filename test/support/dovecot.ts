@@ -5,6 +5,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync,
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { stablePort } from './ports.js';
 
 export const DOVECOT = process.env.DOVECOT_PATH ?? '/usr/sbin/dovecot';
 
@@ -14,37 +15,6 @@ export function dovecotMissing(): boolean {
   if (process.env.CI) throw new Error(`${DOVECOT} is missing: CI must install Debian's dovecot-imapd`);
   process.stderr.write(`[imap] skipped: ${DOVECOT} not found (apt-get install dovecot-imapd)\n`);
   return true;
-}
-
-/**
- * A free port that stays ours across stop() and start(): drawn below the ephemeral range, from which
- * outgoing connections take their source ports (one could take a port from listen(0) while Dovecot is
- * down, and the restart would fail). As src/test-support/ports.ts, which this file, built into dist/,
- * does not import.
- */
-export async function freePort(): Promise<number> {
-  let lo = 32768;
-  try {
-    lo = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || lo;
-  } catch {
-    lo = 49152; // not Linux: the IANA range
-  }
-  const listens = (port: number) =>
-    new Promise<number | null>((resolve) => {
-      const srv = net.createServer();
-      srv.once('error', () => resolve(null));
-      srv.listen({ port, host: '127.0.0.1', exclusive: true }, () => {
-        const p = (srv.address() as net.AddressInfo).port;
-        srv.close(() => resolve(p));
-      });
-    });
-  for (let i = 0; lo > 11_000 && i < 200; i++) {
-    const p = await listens(10_000 + Math.floor(Math.random() * (lo - 10_000)));
-    if (p) return p;
-  }
-  const p = await listens(0);
-  if (!p) throw new Error('no free port');
-  return p;
 }
 
 function uidOf(name: string): { uid: number; gid: number } | null {
@@ -84,7 +54,7 @@ export async function startDovecot(opts: { user?: string; pass?: string } = {}):
   const pass = opts.pass ?? 'test-pass-1';
   const dir = mkdtempSync(path.join(os.tmpdir(), 'fw-dovecot-'));
   chmodSync(dir, 0o755); // Dovecot's unprivileged processes must reach the config, passwd file and Maildir.
-  const port = await freePort();
+  const port = await stablePort(); // stays ours across stop() and start()
   const root = process.getuid?.() === 0;
   // Mail is never accessed as root: use nobody when we are root, ourselves otherwise.
   const mailOwner = root ? (uidOf('nobody') ?? { uid: 65534, gid: 65534 }) : { uid: process.getuid!(), gid: process.getgid!() };

@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { sqliteFile } from '../store/db.js';
+import { sqliteFile } from '../../src/store/db.js';
 
 export type Rows = Record<string, string[]>;
 

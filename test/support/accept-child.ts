@@ -1,7 +1,7 @@
 // A Formwarden in a process of its own on the SQLite file named by argv[2], for the test that kills it
 // mid-burst (src/submissions/write.db.test.ts). Prints `LISTENING <url>` once it serves.
-import { parseConfigText } from '../config/load.js';
-import { createInstance } from '../main.js';
+import { parseConfigText } from '../../src/config/load.js';
+import { createInstance } from '../../src/main.js';
 import { PLAIN_POST_DEFENSES, testConfigYaml } from './instance.js';
 
 const file = process.argv[2];

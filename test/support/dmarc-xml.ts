@@ -1,6 +1,6 @@
 // Writing a DmarcReport back as RFC 7489 aggregate XML, for round-trip tests and for building reports of any
 // size (optionally namespaced, with a prefix).
-import type { DmarcReport } from '../dmarc/types.js';
+import type { DmarcReport } from '../../src/dmarc/types.js';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const secs = (iso: string) => String(Math.round(Date.parse(iso) / 1000));
