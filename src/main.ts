@@ -26,7 +26,7 @@ import { PruneJob } from './submissions/prune.js';
 import { pruneCharges } from './relay/budget.js';
 import { autoreplyDecoration, autoreplyPrecheck, onAutoreplyCancelled } from './relay/recheck.js';
 import { outboxDepth } from './mail/outbox.js';
-import { openSenders } from './mail/senders.js';
+import { openSenders, type Sender } from './mail/senders.js';
 import { createTransport, type Transport } from './mail/transport.js';
 import { OutboxWorker } from './mail/worker.js';
 import { resolveWebhooks } from './integrations/config.js';
@@ -92,141 +92,45 @@ export class StartupError extends Error {}
 export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions = {}): Promise<Instance> {
   const { config } = loaded;
   const clock = opts.clock ?? systemClock;
+  // What the configuration must hold before anything opens (check-config runs the same checks).
   const senders = openSenders(config, loaded.baseDir);
   if (!senders.ok) throw new StartupError(senders.problems.join('\n'));
   const { instance: sender, sites: siteSenders } = senders;
   // Webhook URLs and secrets may come from the environment: all of them must be there before anything starts.
   const webhooks = resolveWebhooks(config.forms, process.env);
   if (webhooks.problems.length > 0) throw new StartupError(webhooks.problems.join('\n'));
-  const db = await openAndMigrate(config.database.url, loaded.baseDir);
-  const secrets = {
-    tokenKey: await ensureSecret(db, 'tokenKey', config.secrets.tokenKey),
-    linkKey: await ensureSecret(db, 'linkKey', config.secrets.linkKey),
-    ...(config.bounces.verp ? { verpKey: await ensureSecret(db, 'verpKey') } : {}),
+
+  const { db, secrets, siteKeys, verp } = await openStorage(loaded);
+  const metrics = new Metrics(() => outboxDepth(db.kysely));
+  // The logger comes with the app, built further down: the workers, the monitor and the mailbox feeds log
+  // through it once it exists.
+  let appLog: Pick<FastifyInstance['log'], 'info' | 'warn' | 'error'> | null = null;
+  const lateLog = {
+    info: (o: object, m: string) => appLog?.info(o, m),
+    warn: (o: object, m: string) => appLog?.warn(o, m),
+    error: (o: object, m: string) => appLog?.error(o, m),
   };
-  const verp = config.bounces.verp && secrets.verpKey ? new Verp({ ...config.bounces.verp, key: secrets.verpKey }) : null;
-  // Sites (config sites:): each signs its forms' tokens with its own key (and sends as its own sender, above); unset keys are the instance's.
-  const siteKeys = new Map<string, string>();
-  for (const site of config.sites) siteKeys.set(site.id, await ensureSecret(db, siteSecretName(site.id), site.secrets.tokenKey));
+  const monitor = new Monitor({ db: db.kysely, config, clock, log: lateLog });
+  await monitor.refresh();
+
+  // Mail: the outbox's two workers (mail, and webhooks on their own lane) and the owner's alerts.
   const senderOf = (formId: string | null) => {
     const site = formId ? siteOf(config, formId) : undefined;
     return site ? siteSenders.get(site.id) : undefined;
   };
-  const metrics = new Metrics(() => outboxDepth(db.kysely));
-  // The logger comes with the app, built further down: the worker and the monitor log through it once it exists.
-  let appLog: Pick<FastifyInstance['log'], 'warn' | 'error'> | null = null;
-  const lateLog = { warn: (o: object, m: string) => appLog?.warn(o, m), error: (o: object, m: string) => appLog?.error(o, m) };
-  const monitor = new Monitor({ db: db.kysely, config, clock, log: lateLog });
-  await monitor.refresh();
-  const transport =
-    opts.transport ??
-    createTransport(
-      config.mail.transport,
-      {
-        connect: mustDuration(config.mail.timeouts.connect),
-        greeting: mustDuration(config.mail.timeouts.greeting),
-        socket: mustDuration(config.mail.timeouts.socket),
-      },
-      config.mail.pool.maxConnections,
-    );
-
-  const logger = opts.logger ?? false;
-  const timeouts = config.mail.timeouts;
-  // A claimed mail is retried by another worker (or after a crash) once its lease ends; the lease
-  // outlasts the slowest possible SMTP attempt so a live worker never loses its claim.
-  const leaseMs = 2 * (mustDuration(timeouts.connect) + mustDuration(timeouts.greeting) + mustDuration(timeouts.socket));
-  const worker = new OutboxWorker(db.kysely, transport, clock, {
-    fromHeader: config.mail.from,
-    envelopeFrom: (row) => verp?.address(row.id) ?? sender.fromAddress,
-    retryScheduleMs: config.mail.retry.map(mustDuration),
-    concurrency: config.mail.pool.maxConnections,
-    leaseMs,
-    onResult: (row, state) => metrics.mails.inc({ kind: row.kind, state }),
-    precheck: autoreplyPrecheck(db.kysely, monitor, clock),
-    onCancelled: onAutoreplyCancelled(db.kysely),
-    decorate: autoreplyDecoration(config.server.publicUrl ?? `http://${config.server.host}:${config.server.port}`, secrets.linkKey),
-    sign: sender.sign,
-    senderFor: (row) => {
-      const s = senderOf(row.form_id);
-      return s && { fromHeader: s.fromHeader, envelopeFrom: verp?.address(row.id) ?? s.envelope ?? s.fromAddress, sign: s.sign };
-    },
-    log: lateLog,
-    webhookLane: false,
-    pollMs: opts.workerPollMs,
-  });
-  // Each attempt ends within its target's timeout; the lease outlasts the slowest one.
-  const webhookLeaseMs = 2 * Math.max(0, ...[...webhooks.targets.values()].map((w) => w.timeoutMs)) + 30_000;
-  const webhookWorker = new OutboxWorker(db.kysely, transport, clock, {
-    fromHeader: config.mail.from,
-    envelopeFrom: () => sender.fromAddress,
-    retryScheduleMs: config.mail.retry.map(mustDuration),
-    concurrency: 4,
-    leaseMs: webhookLeaseMs,
-    onResult: (row, state) => metrics.mails.inc({ kind: row.kind, state }),
-    webhooks: webhookDeliverer(webhooks.targets),
-    webhookLane: true,
-    pollMs: opts.workerPollMs,
-  });
+  const { transport, worker, webhookWorker } = mailWorkers({ config, db, clock, opts, sender, senderOf, verp, linkKey: secrets.linkKey, monitor, metrics, webhooks, log: lateLog });
   const alertDeps = { db: db.kysely, config, clock, fromAddress: sender.fromAddress, onQueued: () => worker.kick(), dialect: db.dialect };
   monitor.setTripHandler(async (trip) => {
     await sendAlert(alertDeps, trip);
   });
   // Slow drip: a cap used up hours running alerts the owner (once per streak).
   const capWatch = new CapWatch({ db: db.kysely, config, clock, alert: (a) => sendAlert(alertDeps, a) });
-  const housekeeping = async () => {
-    await monitor.tick();
-    await capWatch.tick();
-    if ((await sendDigests(db.kysely, config, clock, sender.fromAddress, db.dialect)) > 0) worker.kick();
-    const replay = defenses.context().replay;
-    if (replay instanceof DbReplayStore) await replay.prune();
-    await pruneCharges(db.kysely, clock.now().getTime() - 8 * 86_400_000);
-  };
-  const imap = config.bounces.imap;
-  const bounceSource = imap
-    ? new ImapBounceSource({ ...parseImapUrl(imap.url), store: new DbCursorStore(db.kysely, `imap:${redactImapUrl(imap.url)}`), attempts: 2 })
-    : null;
-  // DMARC aggregate reports (docs/dmarc.md): from dmarc.imap, or, unset, the report mails in the bounce mailbox.
-  const dmarcImap = config.dmarc.imap;
-  const dmarcSource = dmarcImap
-    ? new ImapBounceSource({ ...parseImapUrl(dmarcImap.url), store: new DbCursorStore(db.kysely, `dmarc-imap:${redactImapUrl(dmarcImap.url)}`), attempts: 2 })
-    : null;
-  const onDmarc = async (m: { raw: Buffer; uid?: number; mailbox?: string }) => {
-    const c = await ingestDmarc(db.kysely, [{ file: `imap:${m.mailbox ?? ''}`, index: m.uid ?? 0, raw: m.raw }], {
-      onError: (f) => app.log.warn({ uid: m.uid, attachment: f.attachment, code: f.code, why: f.message }, 'DMARC report refused'),
-      // docs/dmarc.md, "Alerts": an unknown source sending failing mail as the domain, an authorised volume jump
-      onStored: dmarcAlertHook({ ...alertDeps, log: app.log, lookup: geoSourceLookup(config.defenses.geo) }),
-    });
-    if (c.stored) app.log.info({ uid: m.uid, stored: c.stored, duplicates: c.duplicates }, 'DMARC report stored');
-  };
-  const onBounce = async (m: { raw: Buffer; uid?: number; mailbox?: string }) => {
-    if (!dmarcImap && looksLikeDmarcMessage(m.raw)) return onDmarc(m);
-    await ingestBounce(db.kysely, clock, m.raw, config.bounces.softLimit, { verp });
-  };
-  const pollBounces = async () => (bounceSource ? (await bounceSource.pollOnce(onBounce)).count : 0);
-  const pollDmarc = async () => (dmarcSource ? (await dmarcSource.pollOnce(onDmarc)).count : 0);
-  let housekeepingTimer: NodeJS.Timeout | null = null;
+  const feeds = mailboxFeeds({ config, db, clock, verp, alertDeps, log: lateLog });
   // Retention (retention.*, submissions/prune.ts): deletes and anonymises by age, hourly, in small batches.
-  const pruneJob = new PruneJob({ db: db.kysely, config, clock, log: { info: (o, m) => app.log.info(o, m), error: (o, m) => app.log.error(o, m) } });
-  let rulesTimer: NodeJS.Timeout | null = null;
+  const pruneJob = new PruneJob({ db: db.kysely, config, clock, log: lateLog });
 
-  // One Redis connection for every shared counter (rate limits, replay, bans, duplicates), when configured
-  // (ioredis is loaded only then).
-  const redis = config.redis
-    ? new (await import('ioredis')).Redis(config.redis.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, lazyConnect: false })
-    : null;
-  redis?.on('error', () => {});
-  // Give Redis a moment to connect so the first requests find it; if it stays down, every check that
-  // needs it follows its own error policy (fail-closed for auto-replies, open for the inquiry).
-  if (redis && redis.status !== 'ready') {
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(done, 3000);
-      redis.once('ready', done);
-    });
-  }
+  // Defenses, with their shared stores (Redis when configured, else the database or memory).
+  const redis = await connectRedis(config);
   let defenses: Defenses;
   try {
     defenses = buildDefenses(config, secrets.tokenKey, {
@@ -242,7 +146,6 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
     await db.close();
     throw new StartupError(`defenses: ${(e as Error).message}`);
   }
-
   // Block/allow entries from the CLI live in the database; reload them when they change.
   let rulesSignature = '';
   const reloadIpRules = async () => {
@@ -254,7 +157,16 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
     defenses.reloadIpLists(toEntries(rules));
   };
   await reloadIpRules();
+  const housekeeping = async () => {
+    await monitor.tick();
+    await capWatch.tick();
+    if ((await sendDigests(db.kysely, config, clock, sender.fromAddress, db.dialect)) > 0) worker.kick();
+    const replay = defenses.context().replay;
+    if (replay instanceof DbReplayStore) await replay.prune();
+    await pruneCharges(db.kysely, clock.now().getTime() - 8 * 86_400_000);
+  };
 
+  // HTTP: the form routes and API, the unsubscribe links, the owner's console.
   // The digest threshold holds for every process together: counted in Redis, or the database on PostgreSQL.
   const notifyRate = createNotifyRate(config.mail.digest.threshold, { redis, prefix: config.redis?.keyPrefix, db: db.kysely, dialect: db.dialect });
   const intake: IntakeDeps = { config, db, clock, fromAddress: sender.fromAddress, senderAddress: (formId) => senderOf(formId)?.fromAddress, defenses, monitor, notifyRate, webhooks: webhooks.targets.size > 0 ? new WebhookPlanner(config) : undefined };
@@ -266,7 +178,7 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
     config,
     intake,
     metrics,
-    logger,
+    logger: opts.logger ?? false,
     draining: () => draining,
     // A worker is woken only when there is something for it: under a flood most posts queue nothing (digest,
     // caps), and a pass that finds nothing due still costs its query.
@@ -281,29 +193,12 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
     },
   });
   appLog = app.log;
-
   registerUnsubscribe(app, { db: db.kysely, linkKey: secrets.linkKey, clock });
   // The owner's console (docs/admin.md): open to accounts made with `formwarden users add`.
   consoleHandle = await registerConsole(app, { config, db, clock, redis: redis ?? undefined, overHttps: app.overHttps, fromAddress: sender.fromAddress, monitor, senderAddress: intake.senderAddress, webhooks: intake.webhooks });
 
   // Bounces delivered over SMTP to a VERP address name their outbox row.
-  const smtp = config.bounces.smtp;
-  const receiver =
-    smtp && verp
-      ? new BounceReceiver({
-          host: smtp.host,
-          port: smtp.port,
-          maxBytes: smtp.maxBytes,
-          perClientPerMinute: smtp.perClientPerMinute,
-          ...(smtp.tls ? { tls: { key: path.resolve(loaded.baseDir, smtp.tls.key), cert: path.resolve(loaded.baseDir, smtp.tls.cert) } } : {}),
-          verp,
-          log: app.log,
-          onMessage: async (m) => {
-            const r = await ingestBounce(db.kysely, clock, m.raw, config.bounces.softLimit, { outboxId: m.outboxId });
-            return { counted: r.counted, ignored: r.ignored.map((i) => i.why) };
-          },
-        })
-      : null;
+  const receiver = bounceReceiverFor(loaded, { db, clock, verp, log: app.log });
   let bounceReceiver: { host: string; port: number } | null = null;
   if (receiver) {
     try {
@@ -313,10 +208,12 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
       transport.close();
       redis?.disconnect();
       await db.close();
-      throw new StartupError(`bounces.smtp: cannot listen on ${smtp?.host}:${smtp?.port}: ${(e as Error).message}`);
+      throw new StartupError(`bounces.smtp: cannot listen on ${config.bounces.smtp?.host}:${config.bounces.smtp?.port}: ${(e as Error).message}`);
     }
   }
 
+  let housekeepingTimer: NodeJS.Timeout | null = null;
+  let rulesTimer: NodeJS.Timeout | null = null;
   if (opts.startWorker !== false) {
     worker.start();
     webhookWorker.start();
@@ -329,12 +226,7 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
     }, 2000);
     rulesTimer.unref();
     pruneJob.start();
-    if (bounceSource && imap) {
-      bounceSource.start(mustDuration(imap.every), onBounce, (e) => app.log.warn({ err: String(e), mailbox: redactImapUrl(imap.url) }, 'reading bounces failed; retrying'));
-    }
-    if (dmarcSource && dmarcImap) {
-      dmarcSource.start(mustDuration(dmarcImap.every), onDmarc, (e) => app.log.warn({ err: String(e), mailbox: redactImapUrl(dmarcImap.url) }, 'reading DMARC reports failed; retrying'));
-    }
+    feeds.start();
   }
 
   return {
@@ -345,8 +237,8 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
     webhookWorker,
     monitor,
     housekeeping,
-    pollBounces,
-    pollDmarc,
+    pollBounces: feeds.pollBounces,
+    pollDmarc: feeds.pollDmarc,
     verp,
     bounceReceiver,
     metrics,
@@ -372,8 +264,7 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
       if (housekeepingTimer) clearInterval(housekeepingTimer);
       if (rulesTimer) clearInterval(rulesTimer);
       await pruneJob.stop();
-      await bounceSource?.stop();
-      await dmarcSource?.stop();
+      await feeds.stop();
       await receiver?.close();
       // No new connections; the requests in flight finish (each stored with its mails before its 201).
       await app.close();
@@ -383,4 +274,159 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
       await db.close();
     },
   };
+}
+
+type Log = { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void };
+
+/** Storage: the database (migrated), the instance's secrets, each site's token key, VERP when configured. */
+async function openStorage(loaded: LoadedConfig) {
+  const { config } = loaded;
+  const db = await openAndMigrate(config.database.url, loaded.baseDir);
+  const secrets = {
+    tokenKey: await ensureSecret(db, 'tokenKey', config.secrets.tokenKey),
+    linkKey: await ensureSecret(db, 'linkKey', config.secrets.linkKey),
+    ...(config.bounces.verp ? { verpKey: await ensureSecret(db, 'verpKey') } : {}),
+  };
+  const verp = config.bounces.verp && secrets.verpKey ? new Verp({ ...config.bounces.verp, key: secrets.verpKey }) : null;
+  // Sites (config sites:): each signs its forms' tokens with its own key; unset, one is generated and stored.
+  const siteKeys = new Map<string, string>();
+  for (const site of config.sites) siteKeys.set(site.id, await ensureSecret(db, siteSecretName(site.id), site.secrets.tokenKey));
+  return { db, secrets, siteKeys, verp };
+}
+
+/** The outbox's workers: one for mail (SMTP, DKIM, VERP, the auto-reply checks), one for webhooks. */
+function mailWorkers(o: {
+  config: Config;
+  db: Db;
+  clock: Clock;
+  opts: InstanceOptions;
+  sender: Sender;
+  senderOf: (formId: string | null) => Sender | undefined;
+  verp: Verp | null;
+  linkKey: string;
+  monitor: Monitor;
+  metrics: Metrics;
+  webhooks: ReturnType<typeof resolveWebhooks>;
+  log: Log;
+}) {
+  const { config, db, clock, sender, verp, metrics } = o;
+  const timeouts = config.mail.timeouts;
+  const transport =
+    o.opts.transport ??
+    createTransport(config.mail.transport, { connect: mustDuration(timeouts.connect), greeting: mustDuration(timeouts.greeting), socket: mustDuration(timeouts.socket) }, config.mail.pool.maxConnections);
+  // A claimed mail is retried by another worker (or after a crash) once its lease ends; the lease
+  // outlasts the slowest possible SMTP attempt so a live worker never loses its claim.
+  const leaseMs = 2 * (mustDuration(timeouts.connect) + mustDuration(timeouts.greeting) + mustDuration(timeouts.socket));
+  const worker = new OutboxWorker(db.kysely, transport, clock, {
+    fromHeader: config.mail.from,
+    envelopeFrom: (row) => verp?.address(row.id) ?? sender.fromAddress,
+    retryScheduleMs: config.mail.retry.map(mustDuration),
+    concurrency: config.mail.pool.maxConnections,
+    leaseMs,
+    onResult: (row, state) => metrics.mails.inc({ kind: row.kind, state }),
+    precheck: autoreplyPrecheck(db.kysely, o.monitor, clock),
+    onCancelled: onAutoreplyCancelled(db.kysely),
+    decorate: autoreplyDecoration(config.server.publicUrl ?? `http://${config.server.host}:${config.server.port}`, o.linkKey),
+    sign: sender.sign,
+    senderFor: (row) => {
+      const s = o.senderOf(row.form_id);
+      return s && { fromHeader: s.fromHeader, envelopeFrom: verp?.address(row.id) ?? s.envelope ?? s.fromAddress, sign: s.sign };
+    },
+    log: o.log,
+    webhookLane: false,
+    pollMs: o.opts.workerPollMs,
+  });
+  // Each attempt ends within its target's timeout; the lease outlasts the slowest one.
+  const webhookLeaseMs = 2 * Math.max(0, ...[...o.webhooks.targets.values()].map((w) => w.timeoutMs)) + 30_000;
+  const webhookWorker = new OutboxWorker(db.kysely, transport, clock, {
+    fromHeader: config.mail.from,
+    envelopeFrom: () => sender.fromAddress,
+    retryScheduleMs: config.mail.retry.map(mustDuration),
+    concurrency: 4,
+    leaseMs: webhookLeaseMs,
+    onResult: (row, state) => metrics.mails.inc({ kind: row.kind, state }),
+    webhooks: webhookDeliverer(o.webhooks.targets),
+    webhookLane: true,
+    pollMs: o.opts.workerPollMs,
+  });
+  return { transport, worker, webhookWorker };
+}
+
+/**
+ * The mailboxes read on a schedule: bounces (bounces.imap) and DMARC aggregate reports (docs/dmarc.md): from
+ * dmarc.imap, or, unset, the report mails in the bounce mailbox.
+ */
+function mailboxFeeds(o: { config: Config; db: Db; clock: Clock; verp: Verp | null; alertDeps: Parameters<typeof dmarcAlertHook>[0]; log: Log }) {
+  const { config, db, clock, log } = o;
+  const imap = config.bounces.imap;
+  const dmarcImap = config.dmarc.imap;
+  const source = (url: string, cursor: string) => new ImapBounceSource({ ...parseImapUrl(url), store: new DbCursorStore(db.kysely, `${cursor}:${redactImapUrl(url)}`), attempts: 2 });
+  const bounceSource = imap ? source(imap.url, 'imap') : null;
+  const dmarcSource = dmarcImap ? source(dmarcImap.url, 'dmarc-imap') : null;
+  const onDmarc = async (m: { raw: Buffer; uid?: number; mailbox?: string }) => {
+    const c = await ingestDmarc(db.kysely, [{ file: `imap:${m.mailbox ?? ''}`, index: m.uid ?? 0, raw: m.raw }], {
+      onError: (f) => log.warn({ uid: m.uid, attachment: f.attachment, code: f.code, why: f.message }, 'DMARC report refused'),
+      // docs/dmarc.md, "Alerts": an unknown source sending failing mail as the domain, an authorised volume jump
+      onStored: dmarcAlertHook({ ...o.alertDeps, log, lookup: geoSourceLookup(config.defenses.geo) }),
+    });
+    if (c.stored) log.info({ uid: m.uid, stored: c.stored, duplicates: c.duplicates }, 'DMARC report stored');
+  };
+  const onBounce = async (m: { raw: Buffer; uid?: number; mailbox?: string }) => {
+    if (!dmarcImap && looksLikeDmarcMessage(m.raw)) return onDmarc(m);
+    await ingestBounce(db.kysely, clock, m.raw, config.bounces.softLimit, { verp: o.verp });
+  };
+  return {
+    pollBounces: async () => (bounceSource ? (await bounceSource.pollOnce(onBounce)).count : 0),
+    pollDmarc: async () => (dmarcSource ? (await dmarcSource.pollOnce(onDmarc)).count : 0),
+    start() {
+      if (bounceSource && imap) bounceSource.start(mustDuration(imap.every), onBounce, (e) => log.warn({ err: String(e), mailbox: redactImapUrl(imap.url) }, 'reading bounces failed; retrying'));
+      if (dmarcSource && dmarcImap) dmarcSource.start(mustDuration(dmarcImap.every), onDmarc, (e) => log.warn({ err: String(e), mailbox: redactImapUrl(dmarcImap.url) }, 'reading DMARC reports failed; retrying'));
+    },
+    async stop() {
+      await bounceSource?.stop();
+      await dmarcSource?.stop();
+    },
+  };
+}
+
+/**
+ * One Redis connection for every shared counter (rate limits, replay, bans, duplicates), when configured
+ * (ioredis is loaded only then). It is given a moment to connect so the first requests find it; if it stays
+ * down, every check that needs it follows its own error policy (fail-closed for auto-replies, open for the inquiry).
+ */
+async function connectRedis(config: Config): Promise<Redis | null> {
+  if (!config.redis) return null;
+  const redis = new (await import('ioredis')).Redis(config.redis.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, lazyConnect: false });
+  redis.on('error', () => {});
+  if (redis.status !== 'ready') {
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(done, 3000);
+      redis.once('ready', done);
+    });
+  }
+  return redis;
+}
+
+/** The SMTP bounce receiver (bounces.smtp, with VERP): bounces sent to a VERP address name their outbox row. */
+function bounceReceiverFor(loaded: LoadedConfig, o: { db: Db; clock: Clock; verp: Verp | null; log: FastifyInstance['log'] }): BounceReceiver | null {
+  const { config } = loaded;
+  const smtp = config.bounces.smtp;
+  if (!smtp || !o.verp) return null;
+  return new BounceReceiver({
+    host: smtp.host,
+    port: smtp.port,
+    maxBytes: smtp.maxBytes,
+    perClientPerMinute: smtp.perClientPerMinute,
+    ...(smtp.tls ? { tls: { key: path.resolve(loaded.baseDir, smtp.tls.key), cert: path.resolve(loaded.baseDir, smtp.tls.cert) } } : {}),
+    verp: o.verp,
+    log: o.log,
+    onMessage: async (m) => {
+      const r = await ingestBounce(o.db.kysely, o.clock, m.raw, config.bounces.softLimit, { outboxId: m.outboxId });
+      return { counted: r.counted, ignored: r.ignored.map((i) => i.why) };
+    },
+  });
 }
