@@ -227,23 +227,19 @@ function resolveSiteBudget(site: z.output<typeof siteSchema>, forms: readonly Fo
   return { ...site, autoreplyBudget: { perHour: set.perHour ?? derived.perHour, perDay: set.perDay ?? derived.perDay } };
 }
 
-const isImapUrlUsable = (url: string): boolean => {
-  try {
-    parseImapUrl(url);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-const isCidrOrIp = (entry: string): boolean => {
-  try {
-    parseCidrOrIp(entry);
-    return true;
-  } catch {
-    return false;
-  }
-};
+/** Whether the parser that start-up uses takes the value (it throws on a bad one). */
+const parses =
+  (parse: (value: string) => unknown) =>
+  (value: string): boolean => {
+    try {
+      parse(value);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+const isImapUrlUsable = parses(parseImapUrl);
+const isCidrOrIp = parses(parseCidrOrIp);
 
 /** A mailbox URL that the IMAP reader can use (it is read at start-up, so a bad one must not pass here). */
 const imapUrl = (mailbox: string) =>
