@@ -310,13 +310,12 @@ function mailWorkers(o: {
   log: Log;
 }) {
   const { config, db, clock, sender, verp, metrics } = o;
-  const timeouts = config.mail.timeouts;
-  const transport =
-    o.opts.transport ??
-    createTransport(config.mail.transport, { connect: mustDuration(timeouts.connect), greeting: mustDuration(timeouts.greeting), socket: mustDuration(timeouts.socket) }, config.mail.pool.maxConnections);
+  const t = config.mail.timeouts;
+  const timeouts = { connect: mustDuration(t.connect), greeting: mustDuration(t.greeting), socket: mustDuration(t.socket) };
+  const transport = o.opts.transport ?? createTransport(config.mail.transport, timeouts, config.mail.pool.maxConnections);
   // A claimed mail is retried by another worker (or after a crash) once its lease ends; the lease
   // outlasts the slowest possible SMTP attempt so a live worker never loses its claim.
-  const leaseMs = 2 * (mustDuration(timeouts.connect) + mustDuration(timeouts.greeting) + mustDuration(timeouts.socket));
+  const leaseMs = 2 * (timeouts.connect + timeouts.greeting + timeouts.socket);
   const worker = new OutboxWorker(db.kysely, transport, clock, {
     fromHeader: config.mail.from,
     envelopeFrom: (row) => verp?.address(row.id) ?? sender.fromAddress,

@@ -103,6 +103,8 @@ function apiHeaders(page: Record<string, string>): Record<string, string> {
 }
 
 const FORM_API = /^\/api\/forms\/([^/?]+)/;
+/** The form id in a page or API path (/f/<id>..., /api/forms/<id>...); '' for /f/ itself, undefined elsewhere. */
+const formIdIn = (url: string): string | undefined => /^\/(?:f|api\/forms)\/([^/?]*)/.exec(url)?.[1];
 /** Above the deploy recipes' proxy limit (11 MiB): larger bodies over the limit still close the connection. */
 const DRAIN_TOO_LARGE_BYTES = 16 * 1024 * 1024;
 
@@ -292,14 +294,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const instanceBrand = brandingFor(config);
   /** An HTML error page, in the branding of the form the request is for (the instance's elsewhere). */
   function messagePage(req: FastifyRequest, reply: FastifyReply, status: number, message: string, lang: Lang) {
-    const formId = /^\/f\/([^/?]+)/.exec(req.url)?.[1];
-    const brand = (formId !== undefined && brands.get(formId)) || instanceBrand;
+    const brand = brands.get(formIdIn(req.url) ?? '') ?? instanceBrand;
     return reply.code(status).type('text/html; charset=utf-8').send(renderMessagePage(lang, String(status), message, brand));
   }
 
   app.setNotFoundHandler((req, reply) => {
     const lang = langOf(req);
-    const message = t(lang, /^\/(?:f|api\/forms)\//.test(req.url) ? 'not_found' : 'page_not_found');
+    const message = t(lang, formIdIn(req.url) !== undefined ? 'not_found' : 'page_not_found');
     // A browser that opens an unknown address gets a page; API clients, and anything under /api/, get JSON.
     const browser = !req.url.startsWith('/api/') && /\btext\/html\b/i.test(String(req.headers.accept ?? ''));
     if (isHtmlRoute(req) || browser) return messagePage(req, reply, 404, message, lang);
@@ -308,7 +309,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   /** The form a request is for, as a metrics label. */
   const formLabel = (req: FastifyRequest) => {
-    const formId = /^\/(?:f|api\/forms)\/([^/?]+)/.exec(req.url)?.[1];
+    const formId = formIdIn(req.url);
     return formId && forms.has(formId) ? formId : '(unknown)';
   };
 
