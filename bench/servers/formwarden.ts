@@ -1,6 +1,8 @@
 // The server under test: a real Formwarden instance (createInstance) on a fresh SQLite file in the
 // temp folder, the capture transport, the outbox worker running, logger off, a free loopback port.
 // The temp folder is removed on shutdown. BENCH_DEFENSES chooses other defenses (see below).
+// First, as `formwarden serve` does before it loads the server (src/cli/main.ts): the bench measures that heap.
+import './lean-heap.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

@@ -40,7 +40,13 @@ program
   .description('start the HTTP server and the outbox worker')
   .option('--host <address>', 'listen on this address (server.host; 0.0.0.0: every interface, for other machines on your network)')
   .option('--port <port>', 'listen on this port (server.port)')
-  .action((opts: { host?: string; port?: string }, cmd: Command) => run(async () => (await import('./serve.js')).serve(configPath(cmd), opts)));
+  .action((opts: { host?: string; port?: string }, cmd: Command) =>
+    run(async () => {
+      // Before the server's modules load and its young generation grows (src/util/heap.ts).
+      (await import('../util/heap.js')).leanHeap();
+      return (await import('./serve.js')).serve(configPath(cmd), opts);
+    }),
+  );
 
 program
   .command('check-config')
