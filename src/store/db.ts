@@ -19,6 +19,8 @@ import * as m011 from './migrations/011_receipts.js';
 import * as m012 from './migrations/012_console.js';
 import * as m013 from './migrations/013_dashboard_index.js';
 import * as m014 from './migrations/014_dmarc.js';
+import * as m015 from './migrations/015_append_only_indexes.js';
+import * as m016 from './migrations/016_receipt_sequence.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -34,7 +36,7 @@ export interface Db {
   raw?: { sqlite: SQLite.Database } | { pool: pg.Pool };
 }
 
-export const migrations: Record<string, Migration> = { '001_initial': m001, '002_relay': m002, '003_ip_rules': m003, '004_bans': m004, '005_kv': m005, '006_canonical_suppressions': m006, '008_refused_posts': m008, '010_attachments': m010, '011_receipts': m011, '012_console': m012, '013_dashboard_index': m013, '014_dmarc': m014 };
+export const migrations: Record<string, Migration> = { '001_initial': m001, '002_relay': m002, '003_ip_rules': m003, '004_bans': m004, '005_kv': m005, '006_canonical_suppressions': m006, '008_refused_posts': m008, '010_attachments': m010, '011_receipts': m011, '012_console': m012, '013_dashboard_index': m013, '014_dmarc': m014, '015_append_only_indexes': m015, '016_receipt_sequence': m016 };
 
 /** pg is loaded only when a PostgreSQL URL is used. */
 const pgModule = loadLater<typeof pg>('pg');

@@ -31,6 +31,8 @@ export interface SubmissionTable {
   bytes?: number | null;
   /** The short receipt number people read aloud ("K7QD-3M9X"), unique; null for rows stored before migration 011. */
   receipt?: string | null;
+  /** The sequence number the receipt is the permutation of (src/submissions/receipt.ts); null for rows older than migration 016. */
+  receipt_seq?: number | null;
 }
 
 export interface RelayChargeTable {

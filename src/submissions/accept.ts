@@ -20,7 +20,7 @@ import { parseDuration } from '../util/duration.js';
 import { newId } from '../util/id.js';
 import type { WebhookPlanner } from '../integrations/plan.js';
 import { NO_PROOF } from '../defenses/form-token/index.js';
-import { newReceipt } from './receipt.js';
+import { receiptsFor, type Receipt } from './receipt.js';
 import { fileSummaries } from '../attachments/summary.js';
 import { attachmentRows } from '../attachments/store.js';
 import type { SubmissionTable } from '../store/schema.js';
@@ -59,8 +59,8 @@ export interface IntakeDeps {
   notifyRate?: NotifyRate;
   /** Chat and webhook messages (forms[].webhooks), enqueued with the submission; none without it. */
   webhooks?: WebhookPlanner;
-  /** Draws a receipt number (tests force collisions); default newReceipt. */
-  newReceipt?: () => string;
+  /** Hands out a receipt number (tests force collisions); default the database's (receiptsFor). */
+  newReceipt?: () => Promise<Receipt>;
   /** The group-committing writer; default one per database (writerFor). */
   writer?: AcceptWriter;
 }
@@ -143,7 +143,7 @@ async function accept(deps: IntakeDeps, input: IntakeInput, writer: AcceptWriter
   const door = deps.defenses ? refusedAtDoor(verdict) : null;
 
   // The rows to write for one receipt number: the mails quote it, so a number found taken means new rows.
-  const rowsFor = (receipt: string) => {
+  const rowsFor = (receipt: string, seq: number) => {
     const planned = { id, receipt, form: input.form, values: checked.values, lang: input.lang, createdAt };
     // The owner's notification names the files (they ride on it as attachments); nothing else does.
     const mails = notifyState === 'queued' ? planNotifications(deps.config, { ...planned, values: { ...planned.values, ...fileSummaries(checked.files) } }) : [];
@@ -169,6 +169,7 @@ async function accept(deps: IntakeDeps, input: IntakeInput, writer: AcceptWriter
     const submission: SubmissionTable = {
       id,
       receipt,
+      receipt_seq: seq,
       form_id: input.form.id,
       created_at: now,
       ip: input.ip,
@@ -195,16 +196,24 @@ async function accept(deps: IntakeDeps, input: IntakeInput, writer: AcceptWriter
     return { write, notifyRows, hookRows };
   };
 
-  const draw = deps.newReceipt ?? newReceipt;
-  handingIn();
+  const draw = deps.newReceipt ?? (() => receiptsFor(deps.db.kysely).next());
   for (let drawn = 1; ; drawn++) {
-    const receipt = draw();
-    const { write, notifyRows, hookRows } = rowsFor(receipt);
+    let receipt: string;
+    let seq: number;
+    try {
+      ({ receipt, seq } = await draw());
+    } catch (e) {
+      await replay?.releaseAll();
+      throw e;
+    }
+    handingIn();
+    const { write, notifyRows, hookRows } = rowsFor(receipt, seq);
     let written: WriteOutcome;
     try {
       written = await writer.write(write);
     } catch (e) {
-      // A number already taken (about one in 10^12 per stored submission): nothing was written, draw again.
+      // A number already taken (its sequence number stored already: never, unless the kv row was set back by
+      // hand): nothing was written, draw again.
       if (receiptTaken(e) && drawn < RECEIPT_DRAWS) continue;
       // When the database cannot store the submission (down, locked: answered 503) nothing is written, so the
       // visitor's token and proof-of-work are given back and the same form can be sent again.
@@ -220,8 +229,8 @@ async function accept(deps: IntakeDeps, input: IntakeInput, writer: AcceptWriter
 
 /**
  * Receipt numbers drawn for one submission before it is answered "try again" (503, nothing written). The
- * unique index is the check, made by the insert itself: with S submissions stored, a draw is taken with
- * probability S / 2^40 (one in a hundred thousand at ten million), so twenty taken in a row means the draw is broken.
+ * unique index on the sequence number is the check, made by the insert itself; numbers come from blocks no
+ * other process gets (src/submissions/receipt.ts), so twenty taken in a row means the sequence was set back.
  */
 export const RECEIPT_DRAWS = 20;
 

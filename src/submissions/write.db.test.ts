@@ -13,7 +13,7 @@ import { projectRoot } from '../../test/support/process.js';
 import { waitFor } from '../../test/support/wait.js';
 import { acceptSubmission, RECEIPT_DRAWS, writerFor, type IntakeDeps } from './accept.js';
 import { AcceptWriter } from './write.js';
-import { newReceipt } from './receipt.js';
+import { formatReceipt, receiptsFor, type Receipt } from './receipt.js';
 
 /** A visitor's post as the hosted form sends it (the honeypot empty); each its own mailbox and domain. */
 const post = (n: number, tag: string) => new URLSearchParams({ name: `Visitor ${n}`, email: `v${n}@${tag}-${n}.example.jp`, message: `Question number ${n} about opening hours.`, website: '' }).toString();
@@ -33,15 +33,17 @@ describe.skipIf(dbUnavailable())('group commit of accepted submissions', () => {
     const writer = new AcceptWriter(t.instance.db, { maxBatch: 5, maxWaitMs: 10_000 });
     const before = { ...writer.stats };
     const form = t.instance.config.forms[0]!;
-    const clash = newReceipt();
-    const deps = (draws: string[] = []): IntakeDeps => ({ config: t.instance.config, db: t.instance.db, clock: { now: () => new Date() }, fromAddress: 'info@example.jp', writer, newReceipt: () => draws.shift() ?? newReceipt() });
+    // A sequence number far past the ones handed out, with a receipt of its own.
+    const clashSeq = 2 ** 39 + 17;
+    const clash: Receipt = { seq: clashSeq, receipt: formatReceipt(clashSeq) };
+    const deps = (draws: Receipt[] = []): IntakeDeps => ({ config: t.instance.config, db: t.instance.db, clock: { now: () => new Date() }, fromAddress: 'info@example.jp', writer, newReceipt: async () => draws.shift() ?? receiptsFor(t.instance.db.kysely).next() });
     const input = (n: number) => ({ form, raw: { name: `B ${n}`, email: `b${n}@b-${n}.example.jp`, message: `Second group, post ${n}.` }, ip: '127.0.0.1', userAgent: 'test', lang: 'en' as const });
     // Posts 1 and 3 draw the same number first: whichever reaches the writer second finds it taken by the insert.
     const results = await Promise.all([0, 1, 2, 3, 4].map((n) => acceptSubmission(deps(n === 1 || n === 3 ? [clash] : []), input(n))));
     expect(results.map((r) => r.kind)).toEqual(['accepted', 'accepted', 'accepted', 'accepted', 'accepted']);
     const receipts = results.map((r) => (r.kind === 'accepted' ? r.receipt : ''));
     expect(new Set(receipts).size).toBe(5);
-    expect([receipts[1], receipts[3]].filter((r) => r === clash)).toHaveLength(1);
+    expect([receipts[1], receipts[3]].filter((r) => r === clash.receipt)).toHaveLength(1);
     // One group of five, then the one that lost the number written again on its own.
     expect(writer.stats.groups - before.groups).toBe(2);
     expect(writer.stats.writes - before.writes).toBe(6);
@@ -62,8 +64,9 @@ describe.skipIf(dbUnavailable())('group commit of accepted submissions', () => {
     const writer = new AcceptWriter(t.instance.db, { maxBatch: 5, maxWaitMs: 10_000 });
     const before = { ...writer.stats };
     const form = t.instance.config.forms[0]!;
-    const taken = (await k().selectFrom('submissions').select('receipt').where('receipt', 'is not', null).executeTakeFirstOrThrow()).receipt!;
-    const deps = (always?: string): IntakeDeps => ({ config: t.instance.config, db: t.instance.db, clock: { now: () => new Date() }, fromAddress: 'info@example.jp', writer, ...(always ? { newReceipt: () => always } : {}) });
+    const row = await k().selectFrom('submissions').select(['receipt', 'receipt_seq']).where('receipt_seq', 'is not', null).executeTakeFirstOrThrow();
+    const taken: Receipt = { receipt: row.receipt!, seq: Number(row.receipt_seq) };
+    const deps = (always?: Receipt): IntakeDeps => ({ config: t.instance.config, db: t.instance.db, clock: { now: () => new Date() }, fromAddress: 'info@example.jp', writer, ...(always ? { newReceipt: async () => always } : {}) });
     const input = (n: number) => ({ form, raw: { name: `C ${n}`, email: `c${n}@c-${n}.example.jp`, message: `Taken group, post ${n}.` }, ip: '127.0.0.1', userAgent: 'test', lang: 'en' as const });
     const settled = await Promise.allSettled([0, 1, 2, 3, 4].map((n) => acceptSubmission(deps(n === 2 ? taken : undefined), input(n))));
     expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);

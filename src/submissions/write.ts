@@ -3,7 +3,7 @@
 // reach this point within one turn of the event loop (at most maxBatch) share one transaction, each in its
 // own savepoint, so one that fails (a constraint, a receipt number already taken) is rolled back alone while
 // the others commit. What a post must know before it is stored is found inside that transaction too: whether
-// the auto-reply's address is suppressed (a read), whether the receipt number is free (its unique index:
+// the auto-reply's address is suppressed (a read), whether the receipt number is free (the unique index on its sequence number:
 // receiptTaken(error), and the intake draws another number and writes again). Every write's promise settles
 // only after ITS transaction committed: a 201 is never sent for a submission that is not durably stored. Kysely stays for the rest (migrations,
 // the console, the worker); this layer only covers the statements the intake runs for every post.
@@ -49,7 +49,7 @@ export interface AcceptWriterOptions {
   maxWaitMs?: number;
 }
 
-const SUBMISSION_COLUMNS = ['id', 'receipt', 'form_id', 'created_at', 'ip', 'user_agent', 'lang', 'fields', 'action', 'score', 'verdict', 'autoreply', 'notify', 'content_hash', 'autoreply_to', 'refused', 'bytes'] as const;
+const SUBMISSION_COLUMNS = ['id', 'receipt', 'receipt_seq', 'form_id', 'created_at', 'ip', 'user_agent', 'lang', 'fields', 'action', 'score', 'verdict', 'autoreply', 'notify', 'content_hash', 'autoreply_to', 'refused', 'bytes'] as const;
 const OUTBOX_COLUMNS = ['id', 'submission_id', 'form_id', 'kind', 'to_addr', 'reply_to', 'subject', 'body', 'message_id', 'state', 'attempts', 'next_attempt_at', 'locked_until', 'locked_by', 'last_error', 'created_at', 'sent_at', 'raw', 'transport'] as const;
 const ATTACHMENT_COLUMNS = ['id', 'submission_id', 'field', 'filename', 'content_type', 'size', 'sha256', 'data', 'created_at'] as const;
 
@@ -171,14 +171,14 @@ export class AcceptWriter {
 }
 
 /**
- * True when a write failed because its receipt number is already taken (the unique index submissions_receipt):
- * nothing of it was stored, and the same post may be written again with another number.
+ * True when a write failed because its receipt number is already taken (the unique index on its sequence number,
+ * submissions_receipt_seq): nothing of it was stored, and the same post may be written again with another number.
  */
 export function receiptTaken(e: unknown): boolean {
   const err = e as { code?: unknown; message?: unknown; constraint?: unknown } | null;
   if (!err || typeof err !== 'object') return false;
-  if (err.code === 'SQLITE_CONSTRAINT_UNIQUE') return typeof err.message === 'string' && err.message.includes('submissions.receipt');
-  return err.code === '23505' && err.constraint === 'submissions_receipt';
+  if (err.code === 'SQLITE_CONSTRAINT_UNIQUE') return typeof err.message === 'string' && err.message.includes('submissions.receipt_seq');
+  return err.code === '23505' && err.constraint === 'submissions_receipt_seq';
 }
 
 const SUPPRESSED_SQL = 'select 1 from suppressions where address = ?';
