@@ -7,7 +7,8 @@
 //   - the old generation may grow 20% past what survived before the next full collection;
 //   - the young generation stops growing at 2 x 4 MiB: growth is allowed while it is smaller (it shrinks
 //     when idle and must be able to grow back) and switched off once it is there, checked after every
-//     collection (a GC observer, so from the event loop: call this before a long synchronous start-up).
+//     collection (a GC observer, so from the event loop: call this before a long synchronous start-up, which
+//     runs with growth off).
 //     That holds on V8 12 (Node 20, 22), which grows the young generation by doubling; V8 13 (Node 24) sizes
 //     it by its own rule, and there the cap only slows its growth (src/util/heap.test.ts).
 // Measured on the intake bench (same run, same machine): peak RSS ~165 MB with the first alone, ~140 MB with
@@ -43,14 +44,16 @@ export function leanHeap(opts: LeanHeapOptions = {}): LeanHeap {
   if (operatorHeapFlags()) return state;
   v8.setFlagsFromString(`--heap-growing-percent=${opts.growingPercent ?? 20}`);
   const youngMax = 2 * (opts.semiSpaceMb ?? 4) * 1024 * 1024;
-  const adjust = () => {
-    const capped = youngBytes() >= youngMax;
+  const adjust = (capped: boolean) => {
     if (capped === state.capped) return;
     state.capped = capped;
     v8.setFlagsFromString(`--semi-space-growth-factor=${capped ? 1 : 2}`);
   };
-  adjust();
-  const observer = new PerformanceObserver(adjust);
+  // No growth until the event loop runs: a synchronous start-up (modules, configuration, migrations) keeps every
+  // object it makes, which V8 answers by doubling the young generation at each collection, past the cap before
+  // any observer could say so. From then on it may grow, one collection at a time, up to the cap.
+  adjust(true);
+  const observer = new PerformanceObserver(() => adjust(youngBytes() >= youngMax));
   observer.observe({ entryTypes: ['gc'] });
   state.stop = () => {
     observer.disconnect();
