@@ -258,10 +258,11 @@ function squeezeView(v: View): View {
     return out;
   };
   const words = tokens.map((x) => word(x));
-  // "s p a m d o t c o m": the spelled-out "d o t" stays a word of its own.
+  // "s p a m d o t c o m": the spelled-out "d o t" stays a word of its own; after a dot ("s p a m . d o t")
+  // it is the TLD .dot and is joined like any other.
   const apart = new Set<number>();
   for (let n = 0; n + 2 < words.length; n++) {
-    if (`${words[n]}${words[n + 1]}${words[n + 2]}`.toLowerCase() === 'dot' && words[n]?.length === 1) {
+    if (`${words[n]}${words[n + 1]}${words[n + 2]}`.toLowerCase() === 'dot' && words[n]?.length === 1 && !/^[.。]$/.test(words[n - 1] ?? '')) {
       apart.add(n - 1);
       apart.add(n + 2);
     }
