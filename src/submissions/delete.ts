@@ -8,7 +8,7 @@
 // back: the retention job keeps the submission until its mails are sent, dead or cancelled; an erasure
 // deletes a pending mail that no worker holds (it must not go out after the request) and keeps the
 // submission whose mail is being sent right now (run again in a few minutes).
-import { receiptSeq } from './receipt.js';
+import { byIdOrReceipt } from './receipt.js';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../store/schema.js';
 import { normalizeAddress } from '../relay/address.js';
@@ -238,11 +238,10 @@ export async function planEmailErasure(db: Kysely<Database>, email: string): Pro
 export async function planSubmissionErasure(db: Kysely<Database>, idOrReceipt: string): Promise<ErasurePlan | null> {
   const key = idOrReceipt.trim();
   // A receipt number as a person types it (any case, with or without the hyphen, O for 0): parseReceipt.
-  const receipt = await receiptSeq(db, key);
   const r = await db
     .selectFrom('submissions')
     .select(['id', 'receipt', 'form_id', 'created_at'])
-    .where((eb) => (receipt ? eb.or([eb('id', '=', key), eb('receipt_seq', '=', receipt.seq), eb.and([eb('receipt', '=', receipt.receipt), eb('receipt_seq', 'is', null)])]) : eb('id', '=', key)))
+    .where(await byIdOrReceipt(db, key))
     .executeTakeFirst();
   if (!r) return null;
   return { target: { id: key }, submissions: [{ id: r.id, receipt: r.receipt ?? null, form: r.form_id, created_at: Number(r.created_at) }], mails: [], events: [], mentioned: [], suppression: null };

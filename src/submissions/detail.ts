@@ -12,7 +12,7 @@ import type { SymbolCatalog } from '../pipeline/types.js';
 import type { Database } from '../store/schema.js';
 import { listAttachments } from '../attachments/store.js';
 import { bouncesOf, type BounceNote } from './list.js';
-import { receiptSeq } from './receipt.js';
+import { byIdOrReceipt } from './receipt.js';
 import { isSuppressed } from '../relay/suppression.js';
 
 export interface FieldView {
@@ -120,11 +120,10 @@ const iso = (ms: number) => new Date(ms).toISOString();
 /** A submission by its id or its receipt number as a person types it (parseReceipt). */
 export async function getSubmissionDetail(db: Kysely<Database>, config: Config, idOrReceipt: string, lang: Lang): Promise<SubmissionDetail | null> {
   const key = idOrReceipt.trim();
-  const receipt = await receiptSeq(db, key);
   const row = await db
     .selectFrom('submissions')
     .selectAll()
-    .where((eb) => (receipt ? eb.or([eb('id', '=', key), eb('receipt_seq', '=', receipt.seq), eb.and([eb('receipt', '=', receipt.receipt), eb('receipt_seq', 'is', null)])]) : eb('id', '=', key)))
+    .where(await byIdOrReceipt(db, key))
     .executeTakeFirst();
   if (!row) return null;
   const form = config.forms.find((f) => f.id === row.form_id);

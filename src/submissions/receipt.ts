@@ -10,7 +10,7 @@
 // turned into its sequence number to be found. The sequence comes in blocks reserved in the database
 // (ReceiptNumbers), so several processes on one database never share a number.
 import { createCipheriv, createHash, type Cipher } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
 import { ensureSecretIn } from '../store/secrets.js';
 
@@ -138,6 +138,7 @@ export class ReceiptNumbers {
       returning value`.execute(this.db);
     const end = Number(r.rows[0]!.value);
     const seqs = Array.from({ length: n }, (_, i) => end - n + i).filter((s) => s >= 1 && s < RECEIPT_SPACE);
+    if (seqs.length === 0) throw new Error('receipt numbers: the sequence is past 2^40');
     const receipts = cipher.encode(seqs);
     this.block = seqs.map((seq, i) => ({ seq, receipt: receipts[i]! }));
     this.at = 0;
@@ -170,9 +171,17 @@ export function receiptsFor(db: Kysely<Database>): ReceiptNumbers {
   return r;
 }
 
-/** The sequence number a typed receipt stands for, to find its submission (null when it is not a receipt). */
-export async function receiptSeq(db: Kysely<Database>, typed: string): Promise<{ receipt: string; seq: number } | null> {
-  const receipt = parseReceipt(typed);
-  if (!receipt) return null;
-  return { receipt, seq: (await receiptsFor(db).cipher()).decode(receipt) };
+/**
+ * The condition that finds a submission by its id or by a receipt number as a person types it (parseReceipt):
+ * by the sequence number the receipt stands for, or, for rows from before the sequence, by the number itself.
+ */
+export async function byIdOrReceipt(db: Kysely<Database>, typed: string): Promise<(eb: ExpressionBuilder<Database, 'submissions'>) => ReturnType<ExpressionBuilder<Database, 'submissions'>['or']>> {
+  const key = typed.trim();
+  const receipt = parseReceipt(key);
+  const seq = receipt ? (await receiptsFor(db).cipher()).decode(receipt) : null;
+  return (eb) =>
+    eb.or([
+      eb('id', '=', key),
+      ...(receipt && seq !== null ? [eb('receipt_seq', '=', seq), eb.and([eb('receipt', '=', receipt), eb('receipt_seq', 'is', null)])] : []),
+    ]);
 }
