@@ -1,5 +1,8 @@
 // Shared plumbing for the server entry scripts: announce the URL on stdout, answer the parent's
 // stats requests over IPC, and shut down cleanly on SIGTERM/SIGINT or when the parent goes away.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 export interface StartedServer {
   url: string;
@@ -9,6 +12,30 @@ export interface StartedServer {
 }
 
 export const LISTENING_PREFIX = 'BENCH_LISTENING ';
+
+/** runServer for a server that keeps its files in a temporary folder of its own, removed when it closes or fails to start. */
+export async function runServerInTempDir(prefix: string, start: (dir: string) => Promise<StartedServer>): Promise<void> {
+  await runServer(async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+    const cleanup = () => rmSync(dir, { recursive: true, force: true });
+    try {
+      const server = await start(dir);
+      return {
+        ...server,
+        async close() {
+          try {
+            await server.close();
+          } finally {
+            cleanup();
+          }
+        },
+      };
+    } catch (e) {
+      cleanup();
+      throw e;
+    }
+  });
+}
 
 export async function runServer(start: () => Promise<StartedServer>): Promise<void> {
   let server: StartedServer | null = null;

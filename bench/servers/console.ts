@@ -3,14 +3,12 @@
 // (BENCH_CONSOLE_USER / BENCH_CONSOLE_PASSWORD) to log in with. The rows are written in bulk (multi-row inserts in
 // transactions) before the server listens; they look like real ones: fields, a verdict with symbols, a mix of
 // outcomes, client addresses from a few hundred networks.
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { addUser } from '../../src/admin/users.js';
 import { parseConfigText } from '../../src/config/load.js';
 import { createInstance } from '../../src/main.js';
 import { CONTACT_FORMS_YAML, MESSAGES, NAMES } from '../lib/forms.js';
-import { runServer } from './child.js';
+import { runServerInTempDir } from './child.js';
 
 const BENCH_OWNER = process.env.BENCH_CONSOLE_USER ?? 'bench-owner@example.jp';
 const BENCH_PASSWORD = process.env.BENCH_CONSOLE_PASSWORD ?? 'bench console password';
@@ -84,32 +82,19 @@ async function fill(db: Awaited<ReturnType<typeof createInstance>>['db'], count:
   return Date.now() - t0;
 }
 
-await runServer(async () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'fw-bench-console-'));
-  const cleanup = () => rmSync(dir, { recursive: true, force: true });
-  try {
-    const count = Number(process.env.BENCH_SUBMISSIONS ?? 100_000);
-    const cfg = parseConfigText(config(`sqlite:${path.join(dir, 'bench.db')}`), 'bench');
-    const instance = await createInstance({ config: cfg, file: null, baseDir: dir }, { logger: false, startWorker: false });
-    const fillMs = await fill(instance.db, count, Date.now());
-    await addUser(instance.db.kysely, { email: BENCH_OWNER, role: 'owner', password: BENCH_PASSWORD, knownForms: cfg.forms.map((f) => f.id) });
-    const url = await instance.listen();
-    return {
-      url,
-      async close() {
-        try {
-          await instance.close();
-        } finally {
-          cleanup();
-        }
-      },
-      async stats() {
-        const n = await instance.db.kysely.selectFrom('submissions').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-        return { submissions: Number(n.n), fillMs };
-      },
-    };
-  } catch (e) {
-    cleanup();
-    throw e;
-  }
+await runServerInTempDir('fw-bench-console-', async (dir) => {
+  const count = Number(process.env.BENCH_SUBMISSIONS ?? 100_000);
+  const cfg = parseConfigText(config(`sqlite:${path.join(dir, 'bench.db')}`), 'bench');
+  const instance = await createInstance({ config: cfg, file: null, baseDir: dir }, { logger: false, startWorker: false });
+  const fillMs = await fill(instance.db, count, Date.now());
+  await addUser(instance.db.kysely, { email: BENCH_OWNER, role: 'owner', password: BENCH_PASSWORD, knownForms: cfg.forms.map((f) => f.id) });
+  const url = await instance.listen();
+  return {
+    url,
+    close: () => instance.close(),
+    async stats() {
+      const n = await instance.db.kysely.selectFrom('submissions').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      return { submissions: Number(n.n), fillMs };
+    },
+  };
 });

@@ -1,14 +1,12 @@
 // Loaded by formwarden.ts after the heap settings. The server under test: a real Formwarden instance (createInstance) on a fresh SQLite file in the
 // temp folder, the capture transport, the outbox worker running, logger off, a free loopback port.
 // The temp folder is removed on shutdown. BENCH_DEFENSES chooses other defenses (see below).
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, parseConfigText } from '../../src/config/load.js';
 import { outboxDepth } from '../../src/mail/outbox.js';
 import { createInstance } from '../../src/main.js';
 import { CONTACT_FORMS_YAML } from '../lib/forms.js';
-import { runServer } from './child.js';
+import { runServerInTempDir } from './child.js';
 
 const FORMS = CONTACT_FORMS_YAML;
 
@@ -58,44 +56,31 @@ function loadBenchConfig(dbUrl: string) {
   }
 }
 
-await runServer(async () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'fw-bench-'));
-  const cleanup = () => rmSync(dir, { recursive: true, force: true });
-  try {
-    // BENCH_DATABASE_URL: a PostgreSQL database of its own (bench/intake.ts creates and drops it); SQLite otherwise.
-    const config = loadBenchConfig(process.env.BENCH_DATABASE_URL || `sqlite:${path.join(dir, 'bench.db')}`);
-    const instance = await createInstance({ config, file: null, baseDir: dir }, { logger: false, startWorker: true });
-    const url = await instance.listen();
-    return {
-      url,
-      async close() {
-        try {
-          await instance.close();
-        } finally {
-          cleanup();
-        }
-      },
-      async stats() {
-        const depth = await outboxDepth(instance.db.kysely);
-        const byAction = await instance.db.kysely
-          .selectFrom('submissions')
-          .select(['action', (eb) => eb.fn.countAll<number>().as('n')])
-          .groupBy('action')
-          .execute();
-        const states = Object.fromEntries(Object.entries(depth).map(([state, n]) => [`outbox.${state}`, n]));
-        const actions = Object.fromEntries(byAction.map((r) => [`action.${r.action}`, Number(r.n)]));
-        const submissions = byAction.reduce((a, r) => a + Number(r.n), 0);
-        // Which path answered: the submissions counter by outcome (blocked, no_token, accept, ...).
-        const outcomes: Record<string, number> = {};
-        for (const v of (await instance.metrics.submissions.get()).values) {
-          const key = `outcome.${String(v.labels.outcome ?? '?')}`;
-          outcomes[key] = (outcomes[key] ?? 0) + v.value;
-        }
-        return { ...states, ...actions, ...outcomes, pending: depth.pending ?? 0, submissions };
-      },
-    };
-  } catch (e) {
-    cleanup();
-    throw e;
-  }
+await runServerInTempDir('fw-bench-', async (dir) => {
+  // BENCH_DATABASE_URL: a PostgreSQL database of its own (bench/intake.ts creates and drops it); SQLite otherwise.
+  const config = loadBenchConfig(process.env.BENCH_DATABASE_URL || `sqlite:${path.join(dir, 'bench.db')}`);
+  const instance = await createInstance({ config, file: null, baseDir: dir }, { logger: false, startWorker: true });
+  const url = await instance.listen();
+  return {
+    url,
+    close: () => instance.close(),
+    async stats() {
+      const depth = await outboxDepth(instance.db.kysely);
+      const byAction = await instance.db.kysely
+        .selectFrom('submissions')
+        .select(['action', (eb) => eb.fn.countAll<number>().as('n')])
+        .groupBy('action')
+        .execute();
+      const states = Object.fromEntries(Object.entries(depth).map(([state, n]) => [`outbox.${state}`, n]));
+      const actions = Object.fromEntries(byAction.map((r) => [`action.${r.action}`, Number(r.n)]));
+      const submissions = byAction.reduce((a, r) => a + Number(r.n), 0);
+      // Which path answered: the submissions counter by outcome (blocked, no_token, accept, ...).
+      const outcomes: Record<string, number> = {};
+      for (const v of (await instance.metrics.submissions.get()).values) {
+        const key = `outcome.${String(v.labels.outcome ?? '?')}`;
+        outcomes[key] = (outcomes[key] ?? 0) + v.value;
+      }
+      return { ...states, ...actions, ...outcomes, pending: depth.pending ?? 0, submissions };
+    },
+  };
 });
