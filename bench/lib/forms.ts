@@ -43,3 +43,26 @@ forms:
     notify: { to: [owner@example.jp], subject: "[Contact] {{name}}", body: "{{name}} <{{email}}>\\n\\n{{message}}" }
     autoreply: { enabled: true, to: email, subject: "Thank you from {{site_name}}", body: "Receipt {{receipt_id}}" }
 `;
+
+/**
+ * Defenses under which a plain POST of the fields (and the empty honeypot `website`) is accepted with score 0:
+ * the intake bench's part 1 (bench/servers/formwarden-instance.ts) and the test suite's write-path tests
+ * (test/support/instance.ts re-exports it). The figure is the intake path itself (validation, SQLite write,
+ * outbox rows in one transaction), so the bot defenses a load generator cannot satisfy are off: single-use
+ * form tokens (a missing one scores 0 instead of being refused), ALTCHA proof of work, per-address rate limits
+ * and bans (all load comes from 127.0.0.1), geo lookups and content/duplicate rules (the bodies rotate). The
+ * honeypot stays (the bodies carry it, empty). Every submission must end as action "accept" with its
+ * notification and auto-reply queued; the bench checks that, since a silently rejected or quarantined post
+ * also gets a 201. The pipeline's own cost is a later figure.
+ */
+export const PLAIN_POST_DEFENSES = `
+defenses:
+  symbols: { TOKEN_MISSING: 0 }
+  formToken: { missing: flag, minFillSeconds: 0 }
+  honeypot: { fields: [website] }
+  ipLists: { ban: false }
+  rateLimit: { enabled: false }
+  altcha: { enabled: false }
+  geo: { enabled: false }
+  content: { enabled: false }
+`;

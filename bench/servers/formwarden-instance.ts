@@ -5,29 +5,13 @@ import path from 'node:path';
 import { ConfigError, parseConfigText } from '../../src/config/load.js';
 import { outboxDepth } from '../../src/mail/outbox.js';
 import { createInstance } from '../../src/main.js';
-import { CONTACT_FORMS_YAML } from '../lib/forms.js';
+import { CONTACT_FORMS_YAML, PLAIN_POST_DEFENSES } from '../lib/forms.js';
 import { runServerInTempDir } from './child.js';
 
 const FORMS = CONTACT_FORMS_YAML;
 
-// Part 1's figure is the intake path itself (validation, SQLite write, outbox rows in one
-// transaction). The bot defenses a load generator cannot satisfy are switched off: single-use form
-// tokens (a missing one scores 0 instead of being refused), ALTCHA proof of work, per-address rate
-// limits and bans (all load comes from 127.0.0.1), geo lookups and content/duplicate rules (the
-// bodies rotate). The honeypot stays (the bodies carry it, empty). Every submission must end as
-// action "accept" with its notification and auto-reply queued; the bench checks that, since a
-// silently rejected or quarantined post also gets a 201. The pipeline's own cost is a later figure.
-const PART1_DEFENSES = `
-defenses:
-  symbols: { TOKEN_MISSING: 0 }
-  formToken: { missing: flag, minFillSeconds: 0 }
-  honeypot: { fields: [website] }
-  ipLists: { ban: false }
-  rateLimit: { enabled: false }
-  altcha: { enabled: false }
-  geo: { enabled: false }
-  content: { enabled: false }
-`;
+// Part 1's figure is the intake path itself: PLAIN_POST_DEFENSES (bench/lib/forms.ts) says which defenses
+// are off and why.
 
 // Load shedding is off: the benches measure the paths themselves at full load, where shedding would
 // answer some posts 503 instead (it has its own tests, src/http/shedding.db.test.ts).
@@ -47,7 +31,7 @@ ${FORMS}`;
  */
 function loadBenchConfig(dbUrl: string) {
   const custom = process.env.BENCH_DEFENSES;
-  const defenses = custom === undefined ? PART1_DEFENSES : custom.trim() ? `defenses:\n${custom.replace(/^/gm, '  ')}` : '';
+  const defenses = custom === undefined ? PLAIN_POST_DEFENSES : custom.trim() ? `defenses:\n${custom.replace(/^/gm, '  ')}` : '';
   try {
     return parseConfigText(benchConfig(dbUrl, defenses), 'bench');
   } catch (e) {

@@ -48,19 +48,9 @@ defenses:
 
 /**
  * A plain POST of the fields (and the empty honeypot `website`) is accepted with score 0: no token, proof or
- * rate limit needed, as in the intake bench (bench/servers/formwarden.ts). For tests of the write path.
+ * rate limit needed, as in the intake bench, whose constant it is. For tests of the write path.
  */
-export const PLAIN_POST_DEFENSES = `
-defenses:
-  symbols: { TOKEN_MISSING: 0 }
-  formToken: { missing: flag, minFillSeconds: 0 }
-  honeypot: { fields: [website] }
-  ipLists: { ban: false }
-  rateLimit: { enabled: false }
-  altcha: { enabled: false }
-  geo: { enabled: false }
-  content: { enabled: false }
-`;
+export { PLAIN_POST_DEFENSES } from '../../bench/lib/forms.js';
 
 /**
  * Load shedding is off unless asked for: on a loaded CI machine the event loop of a test process can lag
