@@ -6,6 +6,7 @@ import { sql, type Transaction } from 'kysely';
 import type { Database } from '../store/schema.js';
 import type { Dialect } from '../store/db.js';
 import type { CapKey, CapScope } from './caps.js';
+import { capsGivenBack } from './full-caps.js';
 
 export type ChargeResult = { ok: true } | { ok: false; scope: CapScope; limit: number; windowSeconds: number };
 
@@ -39,6 +40,7 @@ export async function chargeCaps(trx: Transaction<Database>, dialect: Dialect, k
 
 export async function refundCaps(db: { deleteFrom: Transaction<Database>['deleteFrom'] }, outboxId: string): Promise<void> {
   await db.deleteFrom('relay_charges').where('outbox_id', '=', outboxId).execute();
+  capsGivenBack();
 }
 
 /** A cancelled auto-reply gives its caps back, and its submission records why. */

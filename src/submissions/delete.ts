@@ -12,6 +12,7 @@ import { byIdOrReceipt } from './receipt.js';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../store/schema.js';
 import { normalizeAddress } from '../relay/address.js';
+import { capsGivenBack } from '../relay/full-caps.js';
 
 type DbOrTrx = Kysely<Database> | Transaction<Database>;
 
@@ -94,6 +95,7 @@ export async function deleteMails(trx: DbOrTrx, ids: readonly string[], policy: 
     if (done.length === 0) continue;
     gone.push(...done);
     rows.relay_charges += count(await trx.deleteFrom('relay_charges').where('outbox_id', 'in', done).executeTakeFirst());
+    capsGivenBack();
     rows.link_uses += count(await trx.deleteFrom('link_uses').where('id', 'in', done).executeTakeFirst());
     // Bounce signals are keyed sig_<outbox>; ignored reports ign_<outbox>_<why> (exact prefix, no LIKE wildcards).
     rows.events += count(

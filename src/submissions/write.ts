@@ -17,6 +17,7 @@ import type SQLite from 'better-sqlite3';
 import type pg from 'pg';
 import { fullCap } from '../relay/budget.js';
 import type { CapKey } from '../relay/caps.js';
+import { FullCaps, SURPLUS_AT_SQL, surplusOffset } from '../relay/full-caps.js';
 import type { Db } from '../store/db.js';
 import type { AttachmentTable, OutboxTable, SubmissionTable } from '../store/schema.js';
 
@@ -182,6 +183,13 @@ export function receiptTaken(e: unknown): boolean {
 }
 
 const SUPPRESSED_SQL = 'select 1 from suppressions where address = ?';
+/** The same query with PostgreSQL's numbered parameters. */
+const numbered = (sql: string) => {
+  let i = 0;
+  return sql.replace(/\?/g, () => `$${++i}`);
+};
+const SURPLUS_AT_PG = numbered(SURPLUS_AT_SQL);
+const SUPPRESSED_PG = numbered(SUPPRESSED_SQL);
 
 interface Engine {
   /** Transactions at once: SQLite has one writer; on PostgreSQL groups lock their cap keys in one order, so they never deadlock. */
@@ -204,6 +212,8 @@ class SqliteEngine implements Engine {
   private readonly release: SQLite.Statement;
   private readonly rollbackTo: SQLite.Statement;
   private readonly suppressed: SQLite.Statement;
+  private readonly surplusAt: SQLite.Statement;
+  private readonly fullCaps = new FullCaps();
 
   constructor(
     private readonly db: Db,
@@ -221,6 +231,7 @@ class SqliteEngine implements Engine {
     this.release = sqlite.prepare('release fw_accept');
     this.rollbackTo = sqlite.prepare('rollback to fw_accept');
     this.suppressed = sqlite.prepare(SUPPRESSED_SQL).pluck();
+    this.surplusAt = sqlite.prepare(SURPLUS_AT_SQL).pluck();
   }
 
   private count(n: number): SQLite.Statement {
@@ -262,9 +273,18 @@ class SqliteEngine implements Engine {
     else if (w.autoreply) {
       const { keys, row } = w.autoreply;
       const at = row.created_at;
-      const used = new Map<string, number>();
-      for (const r of this.count(keys.length).all(...keys.flatMap((k) => [k.key, at - k.windowSeconds * 1000])) as { key: string; n: number }[]) used.set(r.key, Number(r.n));
-      const full = fullCap(keys, used);
+      // Only the keys before the first one remembered full are counted (all of them when none is).
+      const known = this.fullCaps.firstFull(keys, at);
+      const counted = known === -1 ? keys : keys.slice(0, known);
+      let full: CapKey | null = null;
+      if (counted.length > 0) {
+        const used = new Map<string, number>();
+        for (const r of this.count(counted.length).all(...counted.flatMap((k) => [k.key, at - k.windowSeconds * 1000])) as { key: string; n: number }[]) used.set(r.key, Number(r.n));
+        full = fullCap(counted, used);
+        const offset = full && surplusOffset(full, used.get(full.key)!);
+        if (full) this.fullCaps.remember(full, offset === null ? null : ((this.surplusAt.get(full.key, at - full.windowSeconds * 1000, offset) as number | undefined) ?? null));
+      }
+      full ??= known === -1 ? null : keys[known]!;
       if (full) sub.autoreply = `skipped:cap:${full.scope}`;
       else {
         for (const k of keys) this.insertCharge.run(k.key, row.id, at);
@@ -281,6 +301,7 @@ class SqliteEngine implements Engine {
 
 class PgEngine implements Engine {
   readonly parallel = 4;
+  private readonly fullCaps = new FullCaps();
   constructor(private readonly pool: pg.Pool) {}
 
   async commit(group: AcceptedWrite[]): Promise<(WriteOutcome | { error: unknown })[]> {
@@ -325,13 +346,25 @@ class PgEngine implements Engine {
     const sub = { ...w.submission };
     const rows = [...w.mails];
     const p = (i: number) => `$${i + 1}`;
-    const suppressed = w.autoreply && (await client.query({ name: 'fw_accept_suppressed', text: SUPPRESSED_SQL.replace('?', '$1'), values: [w.autoreply.address] })).rowCount;
+    const suppressed = w.autoreply && (await client.query({ name: 'fw_accept_suppressed', text: SUPPRESSED_PG, values: [w.autoreply.address] })).rowCount;
     if (w.autoreply && suppressed) sub.autoreply = 'skipped:suppressed';
     else if (w.autoreply) {
       const { keys, row } = w.autoreply;
       const at = row.created_at;
-      const r = await client.query<{ key: string; n: string }>({ name: `fw_accept_count_${keys.length}`, text: countSql(keys.length, p), values: keys.flatMap((k) => [k.key, at - k.windowSeconds * 1000]) });
-      const full = fullCap(keys, new Map(r.rows.map((x) => [x.key, Number(x.n)])));
+      const known = this.fullCaps.firstFull(keys, at);
+      const counted = known === -1 ? keys : keys.slice(0, known);
+      let full: CapKey | null = null;
+      if (counted.length > 0) {
+        const r = await client.query<{ key: string; n: string }>({ name: `fw_accept_count_${counted.length}`, text: countSql(counted.length, p), values: counted.flatMap((k) => [k.key, at - k.windowSeconds * 1000]) });
+        const used = new Map(r.rows.map((x) => [x.key, Number(x.n)]));
+        full = fullCap(counted, used);
+        const offset = full && surplusOffset(full, used.get(full.key)!);
+        if (full) {
+          const surplus = offset === null ? null : await client.query<{ at: string }>({ name: 'fw_accept_surplus', text: SURPLUS_AT_PG, values: [full.key, at - full.windowSeconds * 1000, offset] });
+          this.fullCaps.remember(full, surplus?.rows[0] ? Number(surplus.rows[0].at) : null);
+        }
+      }
+      full ??= known === -1 ? null : keys[known]!;
       if (full) sub.autoreply = `skipped:cap:${full.scope}`;
       else {
         await client.query({ name: 'fw_accept_charges', text: 'insert into relay_charges (key, outbox_id, at) select k, $2, $3 from unnest($1::text[]) as k', values: [keys.map((k) => k.key), row.id, at] });
