@@ -110,7 +110,7 @@ export async function createInstance(loaded: LoadedConfig, opts: InstanceOptions
     warn: (o: object, m: string) => appLog?.warn(o, m),
     error: (o: object, m: string) => appLog?.error(o, m),
   };
-  const monitor = new Monitor({ db: db.kysely, config, clock, log: lateLog });
+  const monitor = new Monitor({ db: db.kysely, dialect: db.dialect, config, clock, log: lateLog });
   await monitor.refresh();
 
   // Mail: the outbox's two workers (mail, and webhooks on their own lane) and the owner's alerts.

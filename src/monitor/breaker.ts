@@ -6,12 +6,13 @@
 // Only what an attacker cannot forge cheaply opens the breaker: accepted posts count, refused ones (no
 // mail sent) only mark an "attack observed" (harder proof-of-work, a rate-limited alert); bounce signals
 // need several recipient domains and a share of the mail actually sent.
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Config } from '../config/schema.js';
 import { addressDomain } from '../relay/address.js';
 import { formsInNoSite, siteScopeOf } from '../config/sites.js';
 import { recordCancelledAutoreply } from '../relay/budget.js';
 import type { Database } from '../store/schema.js';
+import type { Dialect } from '../store/db.js';
 import type { Clock } from '../util/clock.js';
 import { newId } from '../util/id.js';
 
@@ -56,6 +57,8 @@ export interface MonitorDeps {
   db: Kysely<Database>;
   config: Config;
   clock: Clock;
+  /** The database's engine, for its SQL dialect (default SQLite). */
+  dialect?: Dialect;
   /** Called once per trip (and per re-trip): the alert sender. */
   onTrip?: (trip: TripInfo) => Promise<void>;
   log?: { warn(obj: object, msg: string): void };
@@ -212,47 +215,27 @@ export class Monitor {
     let window = db.selectFrom('submissions').where('created_at', '>', from).where('created_at', '<=', to);
     if (formId !== null) window = window.where('form_id', 'in', forms(formId));
     // In a flood the window holds tens of thousands of posts, read every interval (on SQLite, while the event
-    // loop waits): the baseline is counted by the database, the current window is read without the visitors'
-    // fields, and only the two latest posts, which the alert shows, are read whole.
+    // loop waits): everything is counted and ranked by the database, and only the two latest posts, which the
+    // alert shows, are read whole. (The current window's rows were once read into memory, up to 50,000 per
+    // scope and tick: that transient set the server's peak memory under a flood.)
     const signals = await this.signalStats(formId, from, to);
-    if (!detail) {
-      const groups = await window.select((eb) => ['action', 'autoreply', eb.fn.countAll<number | string>().as('n')]).groupBy(['action', 'autoreply']).execute();
-      const sum = (pick: (g: (typeof groups)[number]) => boolean) => groups.filter(pick).reduce((a, g) => a + Number(g.n), 0);
-      return {
-        submissions: sum(() => true),
-        autoreplies: sum((g) => g.autoreply === 'queued'),
-        recipientDomains: 0,
-        rejected: sum((g) => refusedAction(g.action)),
-        ...signals,
-        topIps: [],
-        topDomains: [],
-        samples: [],
-      };
-    }
-    const rows = await window.select(['action', 'ip', 'autoreply', 'autoreply_to']).limit(50_000).execute();
+    const groups = await window.select((eb) => ['action', 'autoreply', eb.fn.countAll<number | string>().as('n')]).groupBy(['action', 'autoreply']).execute();
+    const sum = (pick: (g: (typeof groups)[number]) => boolean) => groups.filter(pick).reduce((a, g) => a + Number(g.n), 0);
+    const counts = { submissions: sum(() => true), autoreplies: sum((g) => g.autoreply === 'queued'), rejected: sum((g) => refusedAction(g.action)) };
+    if (!detail) return { ...counts, recipientDomains: 0, ...signals, topIps: [], topDomains: [], samples: [] };
+    const topIps = await window.select((eb) => ['ip', eb.fn.countAll<number | string>().as('n')]).groupBy('ip').orderBy('n', 'desc').orderBy('ip').limit(5).execute();
+    // The recipient domain: autoreply_to is a canonical mailbox (normalizeAddress); its domain follows the last '@'.
+    const domain = this.deps.dialect === 'postgres' ? sql<string>`substring(autoreply_to from '[^@]*$')` : sql<string>`substr(autoreply_to, length(rtrim(autoreply_to, replace(autoreply_to, '@', ''))) + 1)`;
+    const byDomain = window.where('autoreply_to', 'like', '%@%').select([domain.as('d'), (eb) => eb.fn.countAll<number | string>().as('n')]).groupBy(domain);
+    const topDomains = await db.selectFrom(byDomain.as('x')).select(['d', 'n']).orderBy('n', 'desc').orderBy('d').limit(5).execute();
+    const recipientDomains = await db.selectFrom(byDomain.as('x')).select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow();
     const latest = (await window.select(['fields', 'ip']).orderBy('created_at', 'desc').limit(2).execute()).reverse();
-    const domains = new Map<string, number>();
-    const ips = new Map<string, number>();
-    let autoreplies = 0;
-    let rejected = 0;
-    for (const r of rows) {
-      if (refusedAction(r.action)) rejected++;
-      if (r.autoreply === 'queued') autoreplies++;
-      ips.set(r.ip, (ips.get(r.ip) ?? 0) + 1);
-      if (r.autoreply_to) {
-        const d = addressDomain(r.autoreply_to);
-        domains.set(d, (domains.get(d) ?? 0) + 1);
-      }
-    }
-    const top = (m: Map<string, number>) => [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5);
     return {
-      submissions: rows.length,
-      autoreplies,
-      recipientDomains: domains.size,
-      rejected,
+      ...counts,
+      recipientDomains: Number(recipientDomains.n),
       ...signals,
-      topIps: top(ips),
-      topDomains: top(domains),
+      topIps: topIps.map((r) => [r.ip, Number(r.n)]),
+      topDomains: topDomains.map((r) => [r.d, Number(r.n)]),
       samples: latest.map((r) => ({ fields: JSON.parse(r.fields) as Record<string, string>, ip: r.ip })),
     };
   }
