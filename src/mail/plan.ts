@@ -6,7 +6,7 @@ import type { Config, FormConfig, Translations } from '../config/schema.js';
 import { t, type Lang } from '../i18n/messages.js';
 import type { NewMail } from './outbox.js';
 import { parseEmail } from '../forms/email.js';
-import { autoreplyRecipient, normalizeAddress, type WithheldReason } from '../relay/address.js';
+import { addressAndRecipient, type WithheldReason } from '../relay/address.js';
 import { echoCapFor, sanitizeVisitorText } from '../relay/sanitize.js';
 import { formatInZone, render } from './template.js';
 
@@ -93,8 +93,7 @@ export function planAutoreply(config: Config, sub: PlannedSubmission, notBefore:
   if (!ar?.enabled) return null;
   const typed = visitorAddress(sub.form, sub.values);
   if (!typed) return null;
-  const key = normalizeAddress(typed);
-  const recipient = autoreplyRecipient(typed);
+  const { key, recipient } = addressAndRecipient(typed);
   if (!recipient.ok) return { key, withheld: recipient.reason };
   // The canonical address only drops characters from a valid one; never send anything that is not one plain address.
   if (parseEmail(recipient.to) !== recipient.to) return { key, withheld: 'symbols' };

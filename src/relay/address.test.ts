@@ -1,8 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { parseEmail } from '../forms/email.js';
-import { MAX_MAILBOX_NAME, PROVIDER_RULES, addressDomain, autoreplyRecipient, isLiteralAddress, normalizeAddress } from './address.js';
-import { capKeys } from './caps.js';
+import { MAX_MAILBOX_NAME, PROVIDER_RULES, addressAndRecipient, addressDomain, autoreplyRecipient, isLiteralAddress, normalizeAddress } from './address.js';
+import { capKeys, mailboxCapKeys } from './caps.js';
 import { anyPayload, asciiPayload, mailboxName, recipientDomain, routingLocal, variantOf, variantOpts } from '../../test/support/addresses.js';
 
 /** The key a mailbox must get, computed without the code under test: lower case, Gmail dots, provider aliases. */
@@ -91,6 +91,17 @@ describe('normalizeAddress: provider rules', () => {
         expect(normalizeAddress(once)).toBe(once);
       }),
       { numRuns: 300 },
+    );
+  });
+  it('the accept path\'s one-fold form (addressAndRecipient, mailboxCapKeys) answers as normalizeAddress, autoreplyRecipient and capKeys do', () => {
+    const typed = fc.oneof(fc.emailAddress(), fc.string(), fc.tuple(mailboxName, recipientDomain, variantOpts(anyPayload)).map(([n, d, o]) => variantOf(n, d, o).address), fc.tuple(routingLocal, recipientDomain).map(([l, d]) => `${l}@${d}`));
+    fc.assert(
+      fc.property(typed, (addr) => {
+        const both = addressAndRecipient(addr);
+        expect(both).toEqual({ key: normalizeAddress(addr), recipient: autoreplyRecipient(addr) });
+        expect(mailboxCapKeys('contact', both.key)).toEqual(capKeys('contact', addr));
+      }),
+      { numRuns: 500 },
     );
   });
 });

@@ -185,7 +185,16 @@ function domainLike(name: string): boolean {
  * everything else in the mailbox name without its tag (the tag never reaches the To: header).
  */
 export function autoreplyRecipient(typed: string): RecipientVerdict {
+  return recipientOf(canonical(typed));
+}
+
+/** normalizeAddress and autoreplyRecipient of one typed address, folded once (the accept path needs both). */
+export function addressAndRecipient(typed: string): { key: string; recipient: RecipientVerdict } {
   const c = canonical(typed);
+  return { key: c ? `${c.local}@${c.domain}` : fold(typed), recipient: recipientOf(c) };
+}
+
+function recipientOf(c: Canonical | null): RecipientVerdict {
   if (!c) return { ok: false, reason: 'symbols' };
   if (ROUTING.test(c.typedLocal)) return { ok: false, reason: 'routing' };
   const name = c.base;

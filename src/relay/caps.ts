@@ -88,7 +88,11 @@ function domainOf(normalizedAddress: string): string {
  * can collide with another key's structure.
  */
 export function capKeys(formId: string, address: string, policy: Readonly<CapPolicy> = DEFAULT_CAPS): CapKey[] {
-  const normalizedAddress = normalizeAddress(address);
+  return mailboxCapKeys(formId, normalizeAddress(address), policy);
+}
+
+/** capKeys for an address already canonical (normalizeAddress's result, as the auto-reply plan's key is). */
+export function mailboxCapKeys(formId: string, normalizedAddress: string, policy: Readonly<CapPolicy> = DEFAULT_CAPS): CapKey[] {
   const keys: CapKey[] = [];
   if (policy.perAddress) {
     const { count, windowSeconds } = policy.perAddress;

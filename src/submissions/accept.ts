@@ -6,13 +6,13 @@ import type { Config, FormConfig } from '../config/schema.js';
 import type { Defenses } from '../defenses/setup.js';
 import type { Lang } from '../i18n/messages.js';
 import { SYSTEM_FIELDS, validateFields, type FieldError, type RawFields } from '../forms/validate.js';
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { NotifyRate } from '../mail/digest.js';
 import { siteOf } from '../config/sites.js';
 import { outboxRow } from '../mail/outbox.js';
 import { planAutoreply, planNotifications } from '../mail/plan.js';
 import type { Monitor } from '../monitor/breaker.js';
-import { capKeys, resolveCapPolicy, type CapPolicy } from '../relay/caps.js';
+import { mailboxCapKeys, resolveCapPolicy, type CapPolicy } from '../relay/caps.js';
 import { recordingReplayStore, type Action, type RunResult, type Submission, type Verdict } from '../pipeline/index.js';
 import type { Db } from '../store/db.js';
 import type { Clock } from '../util/clock.js';
@@ -94,7 +94,7 @@ export function contentHash(form: FormConfig, values: Record<string, string>): s
     .toLowerCase()
     .replace(/\s+/g, ' ')
     .trim();
-  return text.length < 20 ? '' : createHash('sha256').update(text).digest('hex').slice(0, 32);
+  return text.length < 20 ? '' : hash('sha256', text, 'hex').slice(0, 32);
 }
 
 export async function acceptSubmission(deps: IntakeDeps, input: IntakeInput): Promise<IntakeResult> {
@@ -191,7 +191,7 @@ async function accept(deps: IntakeDeps, input: IntakeInput, writer: AcceptWriter
       // The files, with their submission (never for a post refused at the door, whose fields are not kept either).
       attachments: door ? [] : attachmentRows(id, checked.files, now),
       mails: [...notifyRows, ...hookRows],
-      autoreply: autoreply ? { row: autoreply.row, address: autoreply.plan.key, keys: capKeys(input.form.id, autoreply.plan.key, capPolicyFor(deps.config, input.form)) } : null,
+      autoreply: autoreply ? { row: autoreply.row, address: autoreply.plan.key, keys: mailboxCapKeys(input.form.id, autoreply.plan.key, capPolicyFor(deps.config, input.form)) } : null,
     };
     return { write, notifyRows, hookRows };
   };
