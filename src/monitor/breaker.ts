@@ -119,21 +119,24 @@ export class Monitor {
     await this.refresh();
     if (!config.monitor.enabled) return [];
     const trips: TripInfo[] = [];
-    for (const form of config.forms) trips.push(...(await this.evaluate(`form:${form.id}`, form.id, config.monitor.form)));
+    // One time for the whole tick, and each set of forms counted once: with one form, or a site of one form,
+    // two scopes look at the same rows.
+    const at: TickTime = { now: this.deps.clock.now().getTime(), counted: new Map() };
+    for (const form of config.forms) trips.push(...(await this.evaluate(`form:${form.id}`, form.id, config.monitor.form, [form.id], at)));
     // Each site is watched as an instance of its own (the instance limits, over its forms only); the instance
-    // scope watches the forms in no site. Without sites: the instance, over every form, as always.
-    for (const site of config.sites) trips.push(...(await this.evaluate(`site:${site.id}`, null, config.monitor.instance, site.forms)));
-    const rest = config.sites.length > 0 ? formsInNoSite(config) : null;
-    if (rest === null || rest.length > 0) trips.push(...(await this.evaluate('instance', null, config.monitor.instance, rest)));
+    // scope watches the forms in no site. Without sites: the instance, over every configured form.
+    for (const site of config.sites) trips.push(...(await this.evaluate(`site:${site.id}`, null, config.monitor.instance, site.forms, at)));
+    const rest = config.sites.length > 0 ? formsInNoSite(config) : config.forms.map((f) => f.id);
+    if (rest.length > 0) trips.push(...(await this.evaluate('instance', null, config.monitor.instance, rest, at)));
     return trips;
   }
 
-  private async evaluate(scope: string, formId: string | null, limits: Limits, forms: string[] | null = formId === null ? null : [formId]): Promise<TripInfo[]> {
+  private async evaluate(scope: string, formId: string | null, limits: Limits, forms: string[], at: TickTime): Promise<TripInfo[]> {
     const m = this.deps.config.monitor;
-    const now = this.deps.clock.now().getTime();
+    const now = at.now;
     const windowMs = m.windowSeconds * 1000;
-    const current = await this.stats(forms, now - windowMs, now);
-    const reason = await this.anomaly(forms, current, limits, now, windowMs);
+    const current = await countOnce(at, forms, now - windowMs, now, true, () => this.stats(forms, now - windowMs, now));
+    const reason = await this.anomaly(forms, current, limits, now, windowMs, at);
     const attack = this.attackReason(current, limits);
     const state = this.state(scope);
     const row = await this.deps.db.selectFrom('breakers').selectAll().where('scope', '=', scope).executeTakeFirst();
@@ -163,7 +166,7 @@ export class Monitor {
   }
 
   /** Reasons to stop auto-replies: only posts that were accepted (mail could follow) and signals that need many victims. */
-  private async anomaly(formId: FormFilter, s: WindowStats, limits: Limits, now: number, windowMs: number): Promise<string | null> {
+  private async anomaly(formId: string[], s: WindowStats, limits: Limits, now: number, windowMs: number, at: TickTime): Promise<string | null> {
     const m = this.deps.config.monitor;
     const accepted = s.submissions - s.rejected;
     if (accepted > limits.submissions) return `submissions ${accepted} in ${m.windowSeconds}s > limit ${limits.submissions}`;
@@ -175,7 +178,8 @@ export class Monitor {
       return `bounces ${s.bounces} in ${m.windowSeconds}s > limit ${limits.bounces} (${s.bounceDomains} recipient domains, ${s.bounces} of ${s.sent} auto-replies sent)`;
     }
     if (accepted >= m.minSample) {
-      const base = await this.stats(formId, now - windowMs * (m.baselineWindows + 1), now - windowMs, false);
+      const from = now - windowMs * (m.baselineWindows + 1);
+      const base = await countOnce(at, formId, from, now - windowMs, false, () => this.stats(formId, from, now - windowMs, false));
       const perWindow = (base.submissions - base.rejected) / m.baselineWindows;
       if (accepted > m.factor * Math.max(perWindow, 1)) {
         return `submissions ${accepted} in ${m.windowSeconds}s > ${m.factor}x baseline ${perWindow.toFixed(1)}`;
@@ -224,15 +228,24 @@ export class Monitor {
     const counts = { submissions: sum(() => true), autoreplies: sum((g) => g.autoreply === 'queued'), rejected: sum((g) => refusedAction(g.action)) };
     if (!detail) return { ...counts, recipientDomains: 0, ...signals, topIps: [], topDomains: [], samples: [] };
     const topIps = await window.select((eb) => ['ip', eb.fn.countAll<number | string>().as('n')]).groupBy('ip').orderBy('n', 'desc').orderBy('ip').limit(5).execute();
-    // The recipient domain: autoreply_to is a canonical mailbox (normalizeAddress); its domain follows the last '@'.
-    const domain = this.deps.dialect === 'postgres' ? sql<string>`substring(autoreply_to from '[^@]*$')` : sql<string>`substr(autoreply_to, length(rtrim(autoreply_to, replace(autoreply_to, '@', ''))) + 1)`;
-    const byDomain = window.where('autoreply_to', 'like', '%@%').select([domain.as('d'), (eb) => eb.fn.countAll<number | string>().as('n')]).groupBy(domain);
-    const topDomains = await db.selectFrom(byDomain.as('x')).select(['d', 'n']).orderBy('n', 'desc').orderBy('d').limit(5).execute();
-    const recipientDomains = await db.selectFrom(byDomain.as('x')).select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow();
+    // Recipient domains: autoreply_to is a canonical mailbox (normalizeAddress), its domain follows the last
+    // '@'. Grouped by address first (a flood repeats addresses), the domain taken of each distinct one; the
+    // top five and how many there are in one query.
+    const a = sql.ref('a');
+    const domain = this.deps.dialect === 'postgres' ? sql<string>`substring(${a} from '[^@]*$')` : sql<string>`substr(${a}, length(rtrim(${a}, replace(${a}, '@', ''))) + 1)`;
+    const addresses = window.where('autoreply_to', 'like', '%@%').select((eb) => ['autoreply_to as a', eb.fn.countAll<number | string>().as('n')]).groupBy('autoreply_to');
+    const domains = db.selectFrom(addresses.as('x')).select((eb) => [domain.as('d'), eb.fn.sum<number | string>('n').as('n')]).groupBy(domain);
+    const topDomains = await db
+      .selectFrom(domains.as('y'))
+      .select(['d', 'n', sql<number | string>`count(*) over ()`.as('total')])
+      .orderBy('n', 'desc')
+      .orderBy('d')
+      .limit(5)
+      .execute();
     const latest = (await window.select(['fields', 'ip']).orderBy('created_at', 'desc').limit(2).execute()).reverse();
     return {
       ...counts,
-      recipientDomains: Number(recipientDomains.n),
+      recipientDomains: Number(topDomains[0]?.total ?? 0),
       ...signals,
       topIps: topIps.map((r) => [r.ip, Number(r.n)]),
       topDomains: topDomains.map((r) => [r.d, Number(r.n)]),
@@ -356,6 +369,19 @@ export class Monitor {
 type FormFilter = string | readonly string[] | null;
 
 /** Posts the pipeline did not let through (rejected or quarantined): stored, but no auto-reply could follow them. */
+/** One tick's time, and the window figures it has counted (by forms, window and detail). */
+interface TickTime {
+  now: number;
+  counted: Map<string, Promise<WindowStats>>;
+}
+
+function countOnce(at: TickTime, forms: readonly string[], from: number, to: number, detail: boolean, count: () => Promise<WindowStats>): Promise<WindowStats> {
+  const key = JSON.stringify([[...forms].sort(), from, to, detail]);
+  let p = at.counted.get(key);
+  if (!p) at.counted.set(key, (p = count()));
+  return p;
+}
+
 const refusedAction = (action: string) => action === 'reject' || action === 'quarantine';
 /** The ids of a filter (never empty: `in ()` is no SQL; an empty list matches no real form id). */
 const forms = (f: string | readonly string[]): string[] => (typeof f === 'string' ? [f] : f.length > 0 ? [...f] : ['\u0000none']);
