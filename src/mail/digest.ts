@@ -2,7 +2,7 @@
 // submission, notifications are batched into one digest per form every `mail.digest.every`.
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Config } from '../config/schema.js';
 import { defang } from '../relay/defang.js';
 import type { Database } from '../store/schema.js';
@@ -127,10 +127,7 @@ export async function sendDigests(db: Kysely<Database>, config: Config, clock: C
         .limit(LISTED)
         .execute();
       if (listed.length === 0) return 0;
-      // What is marked is what is counted: the same statement does both (rows stored meanwhile included).
-      const marked = await trx.updateTable('submissions').set({ notify: 'digested' }).where('form_id', '=', form.id).where('notify', '=', 'digest').returning('action').execute();
-      const total = marked.length;
-      const quarantined = marked.filter((m) => m.action === 'quarantine').length;
+      const { total, quarantined } = await markDigested(trx, form.id, dialect);
       await trx.insertInto('events').values({ id: newId('e', now), kind: 'digest', form_id: form.id, address: null, at: now, detail: String(total) }).execute();
       const { subject, body } = digestText(config, form, listed, total, quarantined);
       const rows = form.notify.to.map((to) => outboxRow({ kind: 'digest', submissionId: null, formId: form.id, to, replyTo: null, subject, body }, fromAddress, now));
@@ -140,6 +137,22 @@ export async function sendDigests(db: Kysely<Database>, config: Config, clock: C
     sent += count;
   }
   return sent;
+}
+
+/**
+ * Marks a form's waiting submissions digested and counts them, without reading them: what is marked is what
+ * is counted. PostgreSQL: one statement does both (rows stored meanwhile by other processes included);
+ * SQLite: this transaction is the only writer, so the count before the update is the update's.
+ */
+async function markDigested(trx: Transaction<Database>, formId: string, dialect?: string): Promise<{ total: number; quarantined: number }> {
+  if (dialect === 'postgres') {
+    const { rows } = await sql<{ total: string; quarantined: string }>`with marked as (update submissions set notify = 'digested' where form_id = ${formId} and notify = 'digest' returning action) select count(*) as total, count(*) filter (where action = 'quarantine') as quarantined from marked`.execute(trx);
+    return { total: Number(rows[0]?.total ?? 0), quarantined: Number(rows[0]?.quarantined ?? 0) };
+  }
+  const waiting = trx.selectFrom('submissions').where('form_id', '=', formId).where('notify', '=', 'digest');
+  const counted = await waiting.select((eb) => [eb.fn.countAll<number>().as('total'), eb.fn.sum<number | null>(eb.case().when('action', '=', 'quarantine').then(1).else(0).end()).as('quarantined')]).executeTakeFirstOrThrow();
+  await trx.updateTable('submissions').set({ notify: 'digested' }).where('form_id', '=', formId).where('notify', '=', 'digest').execute();
+  return { total: Number(counted.total), quarantined: Number(counted.quarantined ?? 0) };
 }
 
 type Listed = { id: string; created_at: number; action: string; fields: string; ip: string };
