@@ -97,24 +97,21 @@ export function planAutoreply(config: Config, sub: PlannedSubmission, notBefore:
   if (!recipient.ok) return { key, withheld: recipient.reason };
   // The canonical address only drops characters from a valid one; never send anything that is not one plain address.
   if (parseEmail(recipient.to) !== recipient.to) return { key, withheld: 'symbols' };
-  const echoed: Record<string, string> = {};
-  if (ar.echo === 'sanitized' && scoredClean) {
-    for (const [name, value] of Object.entries(sub.values)) echoed[name] = sanitizeVisitorText(value, { maxLength: echoCapFor(name) });
-  }
-  const system = systemValues(config, sub);
-  const vars = { ...echoed, ...system };
-  const tpl = pickTemplate(ar, sub.lang);
+  // Rendered when first read (the intake reads it only for an auto-reply that is queued).
+  let mail: NewMail | undefined;
   return {
     key,
-    mail: {
-      kind: 'autoreply',
-      submissionId: sub.id,
-      formId: sub.form.id,
-      to: recipient.to,
-      replyTo: null,
-      subject: render(tpl.subject, system),
-      body: render(tpl.body ?? ar.body, vars),
-      notBefore,
+    get mail(): NewMail {
+      if (mail) return mail;
+      const echoed: Record<string, string> = {};
+      if (ar.echo === 'sanitized' && scoredClean) {
+        for (const [name, value] of Object.entries(sub.values)) echoed[name] = sanitizeVisitorText(value, { maxLength: echoCapFor(name) });
+      }
+      const system = systemValues(config, sub);
+      const vars = { ...echoed, ...system };
+      const tpl = pickTemplate(ar, sub.lang);
+      mail = { kind: 'autoreply', submissionId: sub.id, formId: sub.form.id, to: recipient.to, replyTo: null, subject: render(tpl.subject, system), body: render(tpl.body ?? ar.body, vars), notBefore };
+      return mail;
     },
   };
 }

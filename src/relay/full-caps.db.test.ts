@@ -14,16 +14,19 @@ let seq = 0;
 const nextId = (p: string) => `${p}_${(++seq).toString(36).padStart(8, '0')}`;
 
 /** A post's rows as the intake hands them in: the submission and its auto-reply under `keys`. */
-function postRows(keys: CapKey[], address: string, at: number): AcceptedWrite {
+function postRows(keys: CapKey[], address: string, at: number): AcceptedWrite & { mailId: string } {
   const id = nextId('s');
+  const mailId = nextId('o');
   return {
+    mailId,
     submission: { id, receipt: null, receipt_seq: seq + 2 ** 30, form_id: 'caps', created_at: at, ip: '192.0.2.1', user_agent: 't', lang: 'en', fields: '{}', action: 'accept', score: 0, verdict: '{}', autoreply: 'pending', notify: 'none', content_hash: '', autoreply_to: address, refused: null, bytes: null },
     attachments: [],
     mails: [],
     autoreply: {
       address,
       keys,
-      row: { id: nextId('o'), submission_id: id, form_id: 'caps', kind: 'autoreply', to_addr: address, reply_to: null, subject: 's', body: 'b', message_id: `<${id}@t>`, state: 'pending', attempts: 0, next_attempt_at: at, locked_until: null, locked_by: null, last_error: null, created_at: at, sent_at: null, raw: null, transport: null },
+      at,
+      row: () => ({ id: mailId, submission_id: id, form_id: 'caps', kind: 'autoreply', to_addr: address, reply_to: null, subject: 's', body: 'b', message_id: `<${id}@t>`, state: 'pending', attempts: 0, next_attempt_at: at, locked_until: null, locked_by: null, last_error: null, created_at: at, sent_at: null, raw: null, transport: null }),
     },
   };
 }
@@ -91,8 +94,8 @@ describe.skipIf(dbUnavailable())('full caps remembered by the accept path', () =
           const { autoreply } = await writer.write(w);
           if (fullNow.length === 0) {
             expect(autoreply).toBe('queued');
-            for (const k of keys) charges.push({ key: k.key, outbox: w.autoreply!.row.id, at: now });
-            queued.push(w.autoreply!.row.id);
+            for (const k of keys) charges.push({ key: k.key, outbox: w.mailId, at: now });
+            queued.push(w.mailId);
           } else {
             // The first full cap in order, as a fresh count names it.
             expect(autoreply).toBe(`skipped:cap:${fullNow[0]!.scope}`);
@@ -115,7 +118,7 @@ describe.skipIf(dbUnavailable())('full caps remembered by the accept path', () =
     // The address cap (1) is full now, and remembered.
     expect((await writer.write(postRows(keys, 'a0@d0.example', at + 1000))).autoreply).toBe('skipped:cap:address');
     // Another process gives the budget back: a plain delete, no capsGivenBack() here.
-    await db.kysely.deleteFrom('relay_charges').where('outbox_id', '=', first.autoreply!.row.id).execute();
+    await db.kysely.deleteFrom('relay_charges').where('outbox_id', '=', first.mailId).execute();
     await new Promise((r) => setTimeout(r, RECHECK_MS + 100));
     expect((await writer.write(postRows(keys, 'a0@d0.example', at + 2000))).autoreply).toBe('queued');
   });

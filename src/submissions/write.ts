@@ -28,9 +28,11 @@ export interface AcceptedWrite {
   mails: OutboxTable[];
   /**
    * The auto-reply, queued only if its address is not suppressed and every cap has room: read and charged in
-   * the same transaction. `address` is the canonical mailbox (normalizeAddress), as src/relay/suppression.ts keys it.
+   * the same transaction. `address` is the canonical mailbox (normalizeAddress), as src/relay/suppression.ts keys it;
+   * `at` the time its caps are counted at. Its row is made only when it is queued (a flood past the caps
+   * renders no auto-reply).
    */
-  autoreply: { row: OutboxTable; keys: CapKey[]; address: string } | null;
+  autoreply: { row: () => OutboxTable; at: number; keys: CapKey[]; address: string } | null;
 }
 
 /** The auto-reply's state as stored: 'queued', 'skipped:suppressed' or `skipped:cap:<scope>`; otherwise the submission's own. */
@@ -271,8 +273,7 @@ class SqliteEngine implements Engine {
     const rows = [...w.mails];
     if (w.autoreply && this.suppressed.get(w.autoreply.address) !== undefined) sub.autoreply = 'skipped:suppressed';
     else if (w.autoreply) {
-      const { keys, row } = w.autoreply;
-      const at = row.created_at;
+      const { keys, at } = w.autoreply;
       // Only the keys before the first one remembered full are counted (all of them when none is).
       const known = this.fullCaps.firstFull(keys, at);
       const counted = known === -1 ? keys : keys.slice(0, known);
@@ -287,6 +288,7 @@ class SqliteEngine implements Engine {
       full ??= known === -1 ? null : keys[known]!;
       if (full) sub.autoreply = `skipped:cap:${full.scope}`;
       else {
+        const row = w.autoreply.row();
         for (const k of keys) this.insertCharge.run(k.key, row.id, at);
         sub.autoreply = 'queued';
         rows.push(row);
@@ -349,8 +351,7 @@ class PgEngine implements Engine {
     const suppressed = w.autoreply && (await client.query({ name: 'fw_accept_suppressed', text: SUPPRESSED_PG, values: [w.autoreply.address] })).rowCount;
     if (w.autoreply && suppressed) sub.autoreply = 'skipped:suppressed';
     else if (w.autoreply) {
-      const { keys, row } = w.autoreply;
-      const at = row.created_at;
+      const { keys, at } = w.autoreply;
       const known = this.fullCaps.firstFull(keys, at);
       const counted = known === -1 ? keys : keys.slice(0, known);
       let full: CapKey | null = null;
@@ -367,6 +368,7 @@ class PgEngine implements Engine {
       full ??= known === -1 ? null : keys[known]!;
       if (full) sub.autoreply = `skipped:cap:${full.scope}`;
       else {
+        const row = w.autoreply.row();
         await client.query({ name: 'fw_accept_charges', text: 'insert into relay_charges (key, outbox_id, at) select k, $2, $3 from unnest($1::text[]) as k', values: [keys.map((k) => k.key), row.id, at] });
         sub.autoreply = 'queued';
         rows.push(row);
