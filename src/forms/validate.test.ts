@@ -1,6 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formSchema } from '../config/schema.js';
-import { validateFields } from './validate.js';
+import { codePoints, validateFields } from './validate.js';
 
 const form = formSchema.parse({
   id: 'contact',
@@ -55,5 +56,17 @@ describe('validateFields', () => {
     for (let i = 0; i < 1000; i++) flood[`x${i}`] = 'y';
     const r = validateFields(form, flood);
     expect(r.ok === false && r.badInput).toMatch(/too many unknown fields/);
+  });
+});
+
+describe('field length in code points', () => {
+  it('counts as [...s].length does, surrogate pairs and lone halves included', () => {
+    const unit = fc.oneof(fc.string({ unit: 'binary' }), fc.constantFrom('\ud800', '\udc00', '\ud83d\ude00', 'a', '日'));
+    fc.assert(
+      fc.property(fc.array(unit, { maxLength: 30 }).map((parts) => parts.join('')), (s) => {
+        expect(codePoints(s)).toBe([...s].length);
+      }),
+      { numRuns: 1000 },
+    );
   });
 });

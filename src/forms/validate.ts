@@ -67,7 +67,7 @@ export function validateFields(
   const errors: Record<string, FieldError> = {};
   const values: Record<string, string> = {};
   const files: AcceptedFile[] = [];
-  const known = new Set(form.fields.map((f) => f.name));
+  const known = fieldNames(form);
   let unknown = 0;
   for (const [key, value] of Object.entries(raw)) {
     if (known.has(key) || extraAllowed.has(key)) continue;
@@ -156,7 +156,7 @@ function checkOne(field: FieldConfig, input: string, out: Record<string, string>
   }
   if (singleLine && /[\r\n]/.test(value)) return { code: 'single_line' };
   const max = field.maxLength ?? DEFAULT_MAX[field.type];
-  const length = [...value].length;
+  const length = codePoints(value);
   if (length > max) return { code: 'too_long', max };
   if (field.minLength !== undefined && length < field.minLength) return { code: 'too_short', min: field.minLength };
   switch (field.type) {
@@ -184,9 +184,42 @@ function checkOne(field: FieldConfig, input: string, out: Record<string, string>
     default:
       break;
   }
-  if (field.pattern && !new RegExp(`^(?:${field.pattern})$`, 'u').test(value)) return { code: 'pattern' };
+  if (field.pattern && !patternOf(field.pattern).test(value)) return { code: 'pattern' };
   out[field.name] = value;
   return null;
+}
+
+// Made once per form and pattern, not per post.
+const namesOf = new WeakMap<FormConfig, ReadonlySet<string>>();
+function fieldNames(form: FormConfig): ReadonlySet<string> {
+  let names = namesOf.get(form);
+  if (!names) namesOf.set(form, (names = new Set(form.fields.map((f) => f.name))));
+  return names;
+}
+const patterns = new Map<string, RegExp>();
+function patternOf(pattern: string): RegExp {
+  let re = patterns.get(pattern);
+  if (!re) {
+    if (patterns.size >= 1000) patterns.clear();
+    patterns.set(pattern, (re = new RegExp(`^(?:${pattern})$`, 'u')));
+  }
+  return re;
+}
+
+/** The length in code points, as [...s].length counts it (a lone surrogate is one), without making the array. */
+export function codePoints(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length - 1; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n--;
+        i++;
+      }
+    }
+  }
+  return n;
 }
 
 function isHttpUrl(value: string): boolean {

@@ -108,8 +108,16 @@ export async function acceptSubmission(deps: IntakeDeps, input: IntakeInput): Pr
   }
 }
 
+/** The field names a post may carry besides the form's own: the protocol's and the honeypots (made once per defenses). */
+const protocolSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+function protocolFieldsWith(honeypotFields: readonly string[]): ReadonlySet<string> {
+  let set = protocolSets.get(honeypotFields);
+  if (!set) protocolSets.set(honeypotFields, (set = new Set([...SYSTEM_FIELDS, ...honeypotFields])));
+  return set;
+}
+
 async function accept(deps: IntakeDeps, input: IntakeInput, writer: AcceptWriter, handingIn: () => void): Promise<IntakeResult> {
-  const protocolFields = deps.defenses ? new Set([...SYSTEM_FIELDS, ...deps.defenses.honeypotFields]) : SYSTEM_FIELDS;
+  const protocolFields = deps.defenses ? protocolFieldsWith(deps.defenses.honeypotFields) : SYSTEM_FIELDS;
   const checked = validateFields(input.form, input.raw, protocolFields, deps.config.attachments);
   if (!checked.ok) return { kind: 'invalid', errors: checked.errors, badInput: checked.badInput };
 

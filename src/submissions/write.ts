@@ -269,8 +269,9 @@ class SqliteEngine implements Engine {
   }
 
   private one(w: AcceptedWrite): WriteOutcome {
-    const sub = { ...w.submission };
-    const rows = [...w.mails];
+    // This write's own rows (the intake makes new ones for another try): its state is set in place.
+    const sub = w.submission;
+    let queued: OutboxTable | null = null;
     if (w.autoreply && this.suppressed.get(w.autoreply.address) !== undefined) sub.autoreply = 'skipped:suppressed';
     else if (w.autoreply) {
       const { keys, at } = w.autoreply;
@@ -280,7 +281,7 @@ class SqliteEngine implements Engine {
       let full: CapKey | null = null;
       if (counted.length > 0) {
         const used = new Map<string, number>();
-        for (const r of this.count(counted.length).all(...counted.flatMap((k) => [k.key, at - k.windowSeconds * 1000])) as { key: string; n: number }[]) used.set(r.key, Number(r.n));
+        for (const r of this.count(counted.length).all(counted.flatMap((k) => [k.key, at - k.windowSeconds * 1000])) as { key: string; n: number }[]) used.set(r.key, Number(r.n));
         full = fullCap(counted, used);
         const offset = full && surplusOffset(full, used.get(full.key)!);
         if (full) this.fullCaps.remember(full, offset === null ? null : ((this.surplusAt.get(full.key, at - full.windowSeconds * 1000, offset) as number | undefined) ?? null));
@@ -288,15 +289,15 @@ class SqliteEngine implements Engine {
       full ??= known === -1 ? null : keys[known]!;
       if (full) sub.autoreply = `skipped:cap:${full.scope}`;
       else {
-        const row = w.autoreply.row();
-        for (const k of keys) this.insertCharge.run(k.key, row.id, at);
+        queued = w.autoreply.row();
+        for (const k of keys) this.insertCharge.run(k.key, queued.id, at);
         sub.autoreply = 'queued';
-        rows.push(row);
       }
     }
-    this.insertSubmission.run(...valuesOf(sub as unknown as Row, SUBMISSION_COLUMNS));
-    for (const a of w.attachments) this.insertAttachment.run(...valuesOf(a as unknown as Row, ATTACHMENT_COLUMNS));
-    for (const m of rows) this.insertOutbox.run(...valuesOf(m as unknown as Row, OUTBOX_COLUMNS));
+    this.insertSubmission.run(valuesOf(sub as unknown as Row, SUBMISSION_COLUMNS));
+    for (const a of w.attachments) this.insertAttachment.run(valuesOf(a as unknown as Row, ATTACHMENT_COLUMNS));
+    for (const m of w.mails) this.insertOutbox.run(valuesOf(m as unknown as Row, OUTBOX_COLUMNS));
+    if (queued) this.insertOutbox.run(valuesOf(queued as unknown as Row, OUTBOX_COLUMNS));
     return { autoreply: sub.autoreply };
   }
 }
