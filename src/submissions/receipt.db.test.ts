@@ -16,13 +16,14 @@ const seqArb = fc.integer({ min: 1, max: RECEIPT_SPACE - 1 });
 describe('receipt numbers', () => {
   it('property: 8 Crockford characters grouped 4-4 (no I, L, O, U) for every 40-bit number; read back the way people type them', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: RECEIPT_SPACE - 1 }), fc.boolean(), fc.boolean(), (n, lower, dropHyphen) => {
+      fc.property(fc.integer({ min: 0, max: RECEIPT_SPACE - 1 }), fc.boolean(), fc.constantFrom('-', ' ', '', 'ー', '－', '‐', '−', '　'), fc.boolean(), (n, lower, hyphen, fullWidth) => {
         const r = formatReceipt(n);
         expect(r).toMatch(RECEIPT_PATTERN);
         expect(r).not.toMatch(/[ILOU]/);
         expect(receiptValue(r)).toBe(n);
-        let typed = lower ? r.toLowerCase() : r;
-        if (dropHyphen) typed = typed.replace('-', ' ');
+        // As typed: either case, any dash or none, half- or full-width (a Japanese input method's ＫＱ７Ｄ).
+        let typed = (lower ? r.toLowerCase() : r).replace('-', hyphen);
+        if (fullWidth) typed = typed.replace(/[0-9A-Za-z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0));
         expect(parseReceipt(typed)).toBe(r);
       }),
       { numRuns: 2000 },

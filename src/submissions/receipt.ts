@@ -37,9 +37,16 @@ export function receiptValue(receipt: string): number {
   return v;
 }
 
-/** A receipt number as a person typed it, or null: case, spaces and hyphens do not matter; I/L read as 1, O as 0. */
+/** What a Japanese input method may type for the hyphen: dashes, the minus sign, the long-vowel mark (ー, ｰ). */
+const DASHES = /[\s\-\u2010-\u2015\u2212\u30fc\uff70]/g;
+
+/**
+ * A receipt number as a person typed it, or null: case, spaces and hyphens do not matter, nor full-width forms
+ * (ＫＱ７Ｄ－３Ｍ９Ｘ from a Japanese input method); I/L read as 1, O as 0.
+ */
 export function parseReceipt(input: string): string | null {
-  const plain = input.toUpperCase().replace(/[\s-]/g, '').replace(/[IL]/g, '1').replace(/O/g, '0');
+  if (input.length > 64) return null;
+  const plain = input.normalize('NFKC').toUpperCase().replace(DASHES, '').replace(/[IL]/g, '1').replace(/O/g, '0');
   if (!/^[0-9A-HJKMNP-TV-Z]{8}$/.test(plain)) return null;
   return `${plain.slice(0, 4)}-${plain.slice(4)}`;
 }
