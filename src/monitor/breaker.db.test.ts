@@ -90,8 +90,10 @@ alerts: { webhook: { url: "${hookUrl}", format: json }, minInterval: 2h }`,
       expect(alerts[0]!.body).toContain('hxxp://spam[.]example[.]ru');
       expect(alerts[0]!.body).not.toContain('http://spam.example.ru');
       expect(hooks).toHaveLength(1);
-      const hook = JSON.parse(hooks[0]!.body) as { type: string; form: string; stats: { submissions: number; samples: { fields: Record<string, string> }[] } };
+      const hook = JSON.parse(hooks[0]!.body) as { type: string; form: string; stats: { submissions: number; topIps: unknown[]; topDomains: unknown[]; samples: { fields: Record<string, string> }[] } };
       expect(hook).toMatchObject({ type: 'breaker_tripped', form: 'contact', stats: { submissions: 6 } });
+      // The alert carries the top sources and recipient domains (counted only when there is something to report).
+      expect([hook.stats.topIps.length, hook.stats.topDomains.length]).toEqual([5, 5]);
       expect(JSON.stringify(hook.stats.samples)).not.toContain('http://spam');
 
       // Half-open after the cool-down; the attack goes on, so it opens again, but the alert is rate-limited.

@@ -135,7 +135,9 @@ export class Monitor {
     const m = this.deps.config.monitor;
     const now = at.now;
     const windowMs = m.windowSeconds * 1000;
-    const current = await countOnce(at, forms, now - windowMs, now, true, () => this.stats(forms, now - windowMs, now));
+    // What the decision needs; the top sources and the latest posts only when there is something to report.
+    const current = await countOnce(at, forms, now - windowMs, now, 'check', () => this.windowStats(forms, now - windowMs, now, 'check'));
+    const reported = () => countOnce(at, forms, now - windowMs, now, 'full', () => this.windowStats(forms, now - windowMs, now, 'full'));
     const reason = await this.anomaly(forms, current, limits, now, windowMs, at);
     const attack = this.attackReason(current, limits);
     const state = this.state(scope);
@@ -144,7 +146,7 @@ export class Monitor {
     if (reason && (state !== 'open' || !row)) {
       await this.trip(scope, formId, forms, reason, now);
       if (attack) await this.observeAttack(scope, formId, attack, now);
-      const info: TripInfo = { scope, formId, reason, stats: current, kind: 'breaker', ...(scope.startsWith('site:') && forms ? { forms } : {}) };
+      const info: TripInfo = { scope, formId, reason, stats: await reported(), kind: 'breaker', ...(scope.startsWith('site:') && forms ? { forms } : {}) };
       await this.deps.onTrip?.(info);
       return [info];
     }
@@ -153,7 +155,7 @@ export class Monitor {
       // Refused posts sent no mail: the owner hears of them (rate-limited) and the proof-of-work rises,
       // but genuine visitors keep their auto-replies.
       await this.observeAttack(scope, formId, attack, now);
-      const info: TripInfo = { scope, formId, reason: attack, stats: current, kind: 'attack', ...(scope.startsWith('site:') && forms ? { forms } : {}) };
+      const info: TripInfo = { scope, formId, reason: attack, stats: await reported(), kind: 'attack', ...(scope.startsWith('site:') && forms ? { forms } : {}) };
       if (state !== 'open') await this.deps.onTrip?.(info);
       out.push(info);
     }
@@ -179,7 +181,7 @@ export class Monitor {
     }
     if (accepted >= m.minSample) {
       const from = now - windowMs * (m.baselineWindows + 1);
-      const base = await countOnce(at, formId, from, now - windowMs, false, () => this.stats(formId, from, now - windowMs, false));
+      const base = await countOnce(at, formId, from, now - windowMs, 'counts', () => this.windowStats(formId, from, now - windowMs, 'counts'));
       const perWindow = (base.submissions - base.rejected) / m.baselineWindows;
       if (accepted > m.factor * Math.max(perWindow, 1)) {
         return `submissions ${accepted} in ${m.windowSeconds}s > ${m.factor}x baseline ${perWindow.toFixed(1)}`;
@@ -213,8 +215,13 @@ export class Monitor {
     this.attacks.set(scope, mark);
   }
 
-  /** The window's figures for one form, several (a site, the forms in no site), or every form (null). */
-  async stats(formId: FormFilter, from: number, to: number, detail = true): Promise<WindowStats> {
+  /** The window's figures for one form, several (a site, the forms in no site), or every form (null); without detail only the counts. */
+  stats(formId: FormFilter, from: number, to: number, detail = true): Promise<WindowStats> {
+    return this.windowStats(formId, from, to, detail ? 'full' : 'counts');
+  }
+
+  /** counts: submissions, auto-replies, refused, signals; check: and the recipient domains; full: and the top sources and the latest posts. */
+  private async windowStats(formId: FormFilter, from: number, to: number, level: StatsLevel): Promise<WindowStats> {
     const db = this.deps.db;
     let window = db.selectFrom('submissions').where('created_at', '>', from).where('created_at', '<=', to);
     if (formId !== null) window = window.where('form_id', 'in', forms(formId));
@@ -226,8 +233,7 @@ export class Monitor {
     const groups = await window.select((eb) => ['action', 'autoreply', eb.fn.countAll<number | string>().as('n')]).groupBy(['action', 'autoreply']).execute();
     const sum = (pick: (g: (typeof groups)[number]) => boolean) => groups.filter(pick).reduce((a, g) => a + Number(g.n), 0);
     const counts = { submissions: sum(() => true), autoreplies: sum((g) => g.autoreply === 'queued'), rejected: sum((g) => refusedAction(g.action)) };
-    if (!detail) return { ...counts, recipientDomains: 0, ...signals, topIps: [], topDomains: [], samples: [] };
-    const topIps = await window.select((eb) => ['ip', eb.fn.countAll<number | string>().as('n')]).groupBy('ip').orderBy('n', 'desc').orderBy('ip').limit(5).execute();
+    if (level === 'counts') return { ...counts, recipientDomains: 0, ...signals, topIps: [], topDomains: [], samples: [] };
     // Recipient domains: autoreply_to is a canonical mailbox (normalizeAddress), its domain follows the last
     // '@'. Grouped by address first (a flood repeats addresses), the domain taken of each distinct one; the
     // top five and how many there are in one query.
@@ -242,13 +248,15 @@ export class Monitor {
       .orderBy('d')
       .limit(5)
       .execute();
+    const domainStats = { recipientDomains: Number(topDomains[0]?.total ?? 0), topDomains: topDomains.map((r): [string, number] => [r.d, Number(r.n)]) };
+    if (level === 'check') return { ...counts, ...domainStats, ...signals, topIps: [], samples: [] };
+    const topIps = await window.select((eb) => ['ip', eb.fn.countAll<number | string>().as('n')]).groupBy('ip').orderBy('n', 'desc').orderBy('ip').limit(5).execute();
     const latest = (await window.select(['fields', 'ip']).orderBy('created_at', 'desc').limit(2).execute()).reverse();
     return {
       ...counts,
-      recipientDomains: Number(topDomains[0]?.total ?? 0),
+      ...domainStats,
       ...signals,
       topIps: topIps.map((r) => [r.ip, Number(r.n)]),
-      topDomains: topDomains.map((r) => [r.d, Number(r.n)]),
       samples: latest.map((r) => ({ fields: JSON.parse(r.fields) as Record<string, string>, ip: r.ip })),
     };
   }
@@ -369,14 +377,16 @@ export class Monitor {
 type FormFilter = string | readonly string[] | null;
 
 /** Posts the pipeline did not let through (rejected or quarantined): stored, but no auto-reply could follow them. */
-/** One tick's time, and the window figures it has counted (by forms, window and detail). */
+type StatsLevel = 'counts' | 'check' | 'full';
+
+/** One tick's time, and the window figures it has counted (by forms, window and level). */
 interface TickTime {
   now: number;
   counted: Map<string, Promise<WindowStats>>;
 }
 
-function countOnce(at: TickTime, forms: readonly string[], from: number, to: number, detail: boolean, count: () => Promise<WindowStats>): Promise<WindowStats> {
-  const key = JSON.stringify([[...forms].sort(), from, to, detail]);
+function countOnce(at: TickTime, forms: readonly string[], from: number, to: number, level: StatsLevel, count: () => Promise<WindowStats>): Promise<WindowStats> {
+  const key = JSON.stringify([[...forms].sort(), from, to, level]);
   let p = at.counted.get(key);
   if (!p) at.counted.set(key, (p = count()));
   return p;
