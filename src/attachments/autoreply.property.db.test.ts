@@ -6,14 +6,13 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { simpleParser } from 'mailparser';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfigText } from '../config/load.js';
 import { captureTransport } from '../mail/transport.js';
 import { buildMessage } from '../mail/message.js';
 import { OutboxWorker } from '../mail/worker.js';
-import { openAndMigrate, type Db } from '../store/db.js';
 import { acceptSubmission } from '../submissions/accept.js';
-import { createTestDatabase, dbUnavailable, type TestDatabase } from '../../test/support/db.js';
+import { dbUnavailable, useMigratedDatabase } from '../../test/support/db.js';
 import { systemClock } from '../util/clock.js';
 import { UploadedFile } from './uploaded.js';
 import { files } from './test-files.js';
@@ -55,16 +54,7 @@ const scenario = fc
 const bytesOf = (f: FileCase): Buffer => (f.family === 'text' ? Buffer.from(`fwdata ${'xyzq'.repeat(Math.ceil(f.size / 4)).slice(0, f.size)}\n`) : files[f.family](f.size));
 
 describe.skipIf(dbUnavailable())('attachments never in the auto-reply (property)', () => {
-  let tdb: TestDatabase;
-  let db: Db;
-  beforeAll(async () => {
-    tdb = await createTestDatabase();
-    db = await openAndMigrate(tdb.url, tdb.dir);
-  });
-  afterAll(async () => {
-    await db?.close();
-    await tdb?.drop();
-  });
+  const fresh = useMigratedDatabase();
 
   it('buildMessage refuses to attach files to anything but the owner notification', async () => {
     const base = { id: 'm1', from: 'Shop <info@example.jp>', to: 'taro@example.jp', replyTo: null, subject: 's', body: 'b', messageId: '<m1@example.jp>', date: new Date(0) };
@@ -86,7 +76,7 @@ describe.skipIf(dbUnavailable())('attachments never in the auto-reply (property)
         ];
         const yaml = JSON.stringify({
           siteName: 'Example Shop',
-          database: { url: tdb.url },
+          database: { url: fresh.tdb.url },
           mail: { from: 'Example Shop <info@example.jp>' },
           forms: [{ id: 'apply', title: 'Apply', fields, notify: { to: ['owner@example.jp'] }, autoreply: { to: 'email', delay: '0s', echo: s.echo, subject: s.subject, body: s.body } }],
         });
@@ -104,15 +94,15 @@ describe.skipIf(dbUnavailable())('attachments never in the auto-reply (property)
         const form = config.forms[0]!;
         const raw: Record<string, unknown> = { name: s.name, email: `visitor${n}@example.jp`, message: s.message };
         for (const [field, f] of s.uploads) raw[field] = [...((raw[field] as UploadedFile[] | undefined) ?? []), new UploadedFile(field, `${f.name}.${f.family}`, bytesOf(f))];
-        await db.kysely.deleteFrom('relay_charges').execute();
-        const result = await acceptSubmission({ config, db, clock: systemClock, fromAddress: 'info@example.jp' }, { form, raw, ip: '192.0.2.1', userAgent: 'test', lang: 'ja' });
+        await fresh.db.kysely.deleteFrom('relay_charges').execute();
+        const result = await acceptSubmission({ config, db: fresh.db, clock: systemClock, fromAddress: 'info@example.jp' }, { form, raw, ip: '192.0.2.1', userAgent: 'test', lang: 'ja' });
         expect(result.kind).toBe('accepted');
         if (result.kind !== 'accepted') return;
         expect(result.autoreply).toBe('queued');
-        const worker = new OutboxWorker(db.kysely, captureTransport, systemClock, { fromHeader: config.mail.from, envelopeFrom: () => 'info@example.jp', retryScheduleMs: [1000] });
+        const worker = new OutboxWorker(fresh.db.kysely, captureTransport, systemClock, { fromHeader: config.mail.from, envelopeFrom: () => 'info@example.jp', retryScheduleMs: [1000] });
         await worker.drain();
-        const rows = await db.kysely.selectFrom('outbox').select(['kind', 'raw', 'state']).where('submission_id', '=', result.id).execute();
-        const ids = (await db.kysely.selectFrom('attachments').select('id').where('submission_id', '=', result.id).execute()).map((r) => r.id);
+        const rows = await fresh.db.kysely.selectFrom('outbox').select(['kind', 'raw', 'state']).where('submission_id', '=', result.id).execute();
+        const ids = (await fresh.db.kysely.selectFrom('attachments').select('id').where('submission_id', '=', result.id).execute()).map((r) => r.id);
         expect(ids).toHaveLength(s.uploads.length);
         const notify = rows.find((r) => r.kind === 'notify')!;
         const reply = rows.find((r) => r.kind === 'autoreply')!;

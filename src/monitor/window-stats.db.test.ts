@@ -2,10 +2,9 @@
 // whatever the window holds (addresses with several '@', no auto-reply address, many sources), the counts,
 // the number of recipient domains and the top sources and domains are what the rows say.
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../config/load.js';
-import { openAndMigrate, type Db } from '../store/db.js';
-import { createTestDatabase, dbUnavailable, type TestDatabase } from '../../test/support/db.js';
+import { dbUnavailable, useMigratedDatabase } from '../../test/support/db.js';
 import { BASE_FORM, testConfigYaml } from '../../test/support/instance.js';
 import { addressDomain } from '../relay/address.js';
 import { ManualClock } from '../util/clock.js';
@@ -28,22 +27,13 @@ function expectTop(top: [string, number][], counts: Map<string, number>) {
 }
 
 describe.skipIf(dbUnavailable())('window figures counted by the database', () => {
-  let tdb: TestDatabase;
-  let db: Db;
-  beforeAll(async () => {
-    tdb = await createTestDatabase();
-    db = await openAndMigrate(tdb.url, tdb.dir);
-  });
-  afterAll(async () => {
-    await db?.close();
-    await tdb?.drop();
-  });
+  const fresh = useMigratedDatabase();
 
   it('counts, recipient domains and top sources and domains are what the rows say', async () => {
     const forms = BASE_FORM + BASE_FORM.replace('id: contact', 'id: other');
-    const config = parseConfigText(testConfigYaml({ dbUrl: tdb.url, forms }), 'window');
+    const config = parseConfigText(testConfigYaml({ dbUrl: fresh.tdb.url, forms }), 'window');
     const clock = new ManualClock(Date.UTC(2026, 10, 20, 9, 0, 0));
-    const monitor = new Monitor({ db: db.kysely, dialect: db.dialect, config, clock });
+    const monitor = new Monitor({ db: fresh.db.kysely, dialect: fresh.db.dialect, config, clock });
     let n = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(row, { minLength: 0, maxLength: 40 }), async (rows) => {
@@ -51,7 +41,7 @@ describe.skipIf(dbUnavailable())('window figures counted by the database', () =>
         clock.advance(3_600_000);
         const from = clock.now().getTime();
         for (const [i, r] of rows.entries()) {
-          await db.kysely
+          await fresh.db.kysely
             .insertInto('submissions')
             .values({ id: `w${++n}`, form_id: r.form, created_at: from + 1 + i, ip: r.ip, user_agent: '', lang: 'en', fields: JSON.stringify({ name: `n${i}` }), action: r.action, score: 0, verdict: '{}', autoreply: r.autoreply, notify: 'none', content_hash: '', autoreply_to: r.to })
             .execute();

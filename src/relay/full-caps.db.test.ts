@@ -2,9 +2,8 @@
 // the order of posts, clock steps and refunds, every auto-reply is queued or skipped exactly as a fresh count
 // of the charges would decide, and a skipped one names the first full cap, as a count would. On SQLite and PostgreSQL.
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openAndMigrate, type Db } from '../store/db.js';
-import { createTestDatabase, dbUnavailable, type TestDatabase } from '../../test/support/db.js';
+import { describe, expect, it } from 'vitest';
+import { dbUnavailable, useMigratedDatabase } from '../../test/support/db.js';
 import { AcceptWriter, type AcceptedWrite } from '../submissions/write.js';
 import { refundCaps } from './budget.js';
 import type { CapKey } from './caps.js';
@@ -53,16 +52,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
 );
 
 describe.skipIf(dbUnavailable())('full caps remembered by the accept path', () => {
-  let tdb: TestDatabase;
-  let db: Db;
-  beforeAll(async () => {
-    tdb = await createTestDatabase();
-    db = await openAndMigrate(tdb.url, tdb.dir);
-  });
-  afterAll(async () => {
-    await db?.close();
-    await tdb?.drop();
-  });
+  const fresh = useMigratedDatabase();
 
   it('decides every auto-reply as a fresh count would, across clock steps, refunds and changed limits', async () => {
     let runs = 0;
@@ -70,7 +60,7 @@ describe.skipIf(dbUnavailable())('full caps remembered by the accept path', () =
       fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 40 }), async (steps) => {
         const run = `run${++runs}`;
         // A writer of its own per run: its memory starts empty and lives through the run.
-        const writer = new AcceptWriter(db);
+        const writer = new AcceptWriter(fresh.db);
         const charges: { key: string; outbox: string; at: number }[] = [];
         const queued: string[] = [];
         let now = 1_800_000_000_000;
@@ -83,7 +73,7 @@ describe.skipIf(dbUnavailable())('full caps remembered by the accept path', () =
           if (s.kind === 'refund') {
             if (queued.length === 0) continue;
             const outbox = queued.splice(s.pick % queued.length, 1)[0]!;
-            await refundCaps(db.kysely, outbox);
+            await refundCaps(fresh.db.kysely, outbox);
             for (let i = charges.length - 1; i >= 0; i--) if (charges[i]!.outbox === outbox) charges.splice(i, 1);
             continue;
           }
@@ -102,7 +92,7 @@ describe.skipIf(dbUnavailable())('full caps remembered by the accept path', () =
           }
         }
         // The database agrees with the model.
-        const stored = await db.kysely.selectFrom('relay_charges').select('key').where('key', 'like', `${run}:%`).execute();
+        const stored = await fresh.db.kysely.selectFrom('relay_charges').select('key').where('key', 'like', `${run}:%`).execute();
         expect(stored.length).toBe(charges.length);
       }),
       { numRuns: 150 },
@@ -110,7 +100,7 @@ describe.skipIf(dbUnavailable())('full caps remembered by the accept path', () =
   });
 
   it("counts again after a refund it was not told of (another process's), once RECHECK_MS has passed", async () => {
-    const writer = new AcceptWriter(db);
+    const writer = new AcceptWriter(fresh.db);
     const keys = keysFor('external', 0);
     const at = 1_900_000_000_000;
     const first = postRows(keys, 'a0@d0.example', at);
@@ -118,7 +108,7 @@ describe.skipIf(dbUnavailable())('full caps remembered by the accept path', () =
     // The address cap (1) is full now, and remembered.
     expect((await writer.write(postRows(keys, 'a0@d0.example', at + 1000))).autoreply).toBe('skipped:cap:address');
     // Another process gives the budget back: a plain delete, no capsGivenBack() here.
-    await db.kysely.deleteFrom('relay_charges').where('outbox_id', '=', first.mailId).execute();
+    await fresh.db.kysely.deleteFrom('relay_charges').where('outbox_id', '=', first.mailId).execute();
     await new Promise((r) => setTimeout(r, RECHECK_MS + 100));
     expect((await writer.write(postRows(keys, 'a0@d0.example', at + 2000))).autoreply).toBe('queued');
   });

@@ -3,12 +3,11 @@
 // budget, the instance budget holds over all of them, and a mail is refused only when one of its budgets is full
 // (the stored outcome is exactly that of counting every budget by hand).
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { openAndMigrate, type Db } from '../store/db.js';
 import { acceptSubmission, capPolicyFor } from '../submissions/accept.js';
-import { createTestDatabase, dbUnavailable, type TestDatabase } from '../../test/support/db.js';
+import { dbUnavailable, useMigratedDatabase } from '../../test/support/db.js';
 import { BASE_FORM, testConfigYaml } from '../../test/support/instance.js';
 import { ManualClock } from '../util/clock.js';
 import { capKeys } from './caps.js';
@@ -16,16 +15,7 @@ import { capKeys } from './caps.js';
 const FORM_IDS = ['f0', 'f1', 'f2', 'f3'];
 
 describe.skipIf(dbUnavailable())('site budgets (property)', () => {
-  let tdb: TestDatabase;
-  let db: Db;
-  beforeAll(async () => {
-    tdb = await createTestDatabase();
-    db = await openAndMigrate(tdb.url, tdb.dir);
-  });
-  afterAll(async () => {
-    await db?.close();
-    await tdb?.drop();
-  });
+  const fresh = useMigratedDatabase();
 
   it('no site exceeds its budget, the instance budget holds overall, and nothing is refused with room left', async () => {
     const clock = new ManualClock(Date.UTC(2026, 10, 10, 9, 0, 0));
@@ -46,7 +36,7 @@ describe.skipIf(dbUnavailable())('site budgets (property)', () => {
           .filter((x) => x.forms.length > 0)
           .map((x) => `  - { id: s${x.n}, forms: [${x.forms.join(', ')}], autoreplyBudget: { perHour: ${s.siteBudgets[x.n]}, perDay: 1000 } }`);
         const forms = ids.map((id) => BASE_FORM.replace('id: contact', `id: ${id}`)).join('');
-        const parsed = parseConfigText(testConfigYaml({ dbUrl: tdb.url, forms, extra: sites.length ? `sites:\n${sites.join('\n')}` : '' }), 'property');
+        const parsed = parseConfigText(testConfigYaml({ dbUrl: fresh.tdb.url, forms, extra: sites.length ? `sites:\n${sites.join('\n')}` : '' }), 'property');
         const config: Config = { ...parsed, mail: { ...parsed.mail, autoreplyBudget: { perHour: s.instanceBudget, perDay: 1000 } } };
 
         const used = new Map<string, number>();
@@ -56,7 +46,7 @@ describe.skipIf(dbUnavailable())('site budgets (property)', () => {
           clock.advance(1000);
           const form = config.forms[p.form % ids.length]!;
           const email = `u${p.address}@d${p.address % 5}.example`;
-          const r = await acceptSubmission({ config, db, clock, fromAddress: 'info@example.jp' }, { form, raw: { name: `V ${i}`, email, message: 'Hello there' }, ip: '192.0.2.1', userAgent: 'fc', lang: 'en' });
+          const r = await acceptSubmission({ config, db: fresh.db, clock, fromAddress: 'info@example.jp' }, { form, raw: { name: `V ${i}`, email, message: 'Hello there' }, ip: '192.0.2.1', userAgent: 'fc', lang: 'en' });
           expect(r.kind).toBe('accepted');
           if (r.kind !== 'accepted') return;
           // The model: every budget this mail draws from, counted by hand.
@@ -74,7 +64,7 @@ describe.skipIf(dbUnavailable())('site budgets (property)', () => {
         expect(total).toBeLessThanOrEqual(s.instanceBudget);
         // And as stored: the queued auto-replies of this run, per site and overall.
         const since = clock.now().getTime() - s.posts.length * 1000 - 1;
-        const rows = await db.kysely.selectFrom('submissions').select(['form_id']).where('created_at', '>=', since).where('autoreply', '=', 'queued').execute();
+        const rows = await fresh.db.kysely.selectFrom('submissions').select(['form_id']).where('created_at', '>=', since).where('autoreply', '=', 'queued').execute();
         expect(rows.length).toBe(total);
         for (const site of config.sites) {
           expect(rows.filter((x) => site.forms.includes(x.form_id)).length).toBeLessThanOrEqual(site.autoreplyBudget.perHour);

@@ -2,25 +2,15 @@
 // of the mailbox, whichever caller adds or checks it (link, bounces, the owner's CLI, the intake), and
 // migration 006 re-keys and merges the entries stored under the earlier keys.
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openAndMigrate, type Db } from '../store/db.js';
+import { describe, expect, it } from 'vitest';
 import * as m006 from '../store/migrations/006_canonical_suppressions.js';
 import { anyPayload, mailboxName, recipientDomain, variantOf, variantOpts } from '../../test/support/addresses.js';
-import { createTestDatabase, dbUnavailable, type TestDatabase } from '../../test/support/db.js';
+import { dbUnavailable, useMigratedDatabase } from '../../test/support/db.js';
 import { normalizeAddress } from './address.js';
 import { isSuppressed, listSuppressions, suppress, unsuppress } from './suppression.js';
 
 describe.skipIf(dbUnavailable())('suppression keys on the canonical mailbox', () => {
-  let tdb: TestDatabase;
-  let db: Db;
-  beforeAll(async () => {
-    tdb = await createTestDatabase();
-    db = await openAndMigrate(tdb.url, tdb.dir);
-  });
-  afterAll(async () => {
-    await db?.close();
-    await tdb?.drop();
-  });
+  const fresh = useMigratedDatabase();
 
   it('suppressing one spelling covers every other; removing any spelling lifts it; other mailboxes stay unaffected', async () => {
     await fc.assert(
@@ -31,7 +21,7 @@ describe.skipIf(dbUnavailable())('suppression keys on the canonical mailbox', ()
         fc.array(variantOpts(anyPayload), { minLength: 2, maxLength: 5 }),
         fc.constantFrom('owner' as const, 'link' as const, 'bounce' as const, 'complaint' as const),
         async (name, other, domain, opts, reason) => {
-          const k = db.kysely;
+          const k = fresh.db.kysely;
           await k.deleteFrom('suppressions').execute();
           const variants = opts.map((o) => variantOf(name, domain, o).address);
           expect(await suppress(k, variants[0]!, reason, 1000)).toBe(true);
@@ -49,7 +39,7 @@ describe.skipIf(dbUnavailable())('suppression keys on the canonical mailbox', ()
   }, 120_000);
 
   it('fixed case: suppressing ceo+1@company.example blocks ceo+2, CEO+3 and ceo@', async () => {
-    const k = db.kysely;
+    const k = fresh.db.kysely;
     await k.deleteFrom('suppressions').execute();
     await suppress(k, 'ceo+1@company.example', 'link', 1);
     for (const a of ['ceo+2@company.example', 'CEO+3@Company.Example', 'ceo@company.example', 'ｃｅｏ＋４＠ｃｏｍｐａｎｙ．ｅｘａｍｐｌｅ']) expect(await isSuppressed(k, a), a).toBe(true);
@@ -58,7 +48,7 @@ describe.skipIf(dbUnavailable())('suppression keys on the canonical mailbox', ()
   });
 
   it('migration 006 re-keys stored entries and merges those that name one mailbox, keeping the oldest', async () => {
-    const k = db.kysely;
+    const k = fresh.db.kysely;
     await k.deleteFrom('suppressions').execute();
     await k.deleteFrom('relay_charges').execute();
     // As 183fc51 stored them: lower-cased, '+tag' kept outside a few provider domains.

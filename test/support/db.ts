@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
+import { openAndMigrate, type Db } from '../../src/store/db.js';
 import { PG_ADMIN_URL } from './pg-global-setup.js';
 
 export type TestDialect = 'sqlite' | 'postgres';
@@ -43,6 +44,33 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       await c.connect();
       await c.query(`drop database if exists ${name} with (force)`);
       await c.end();
+    },
+  };
+}
+
+/**
+ * A fresh, migrated database for the tests of the describe block (or file) it is called in: made before them,
+ * closed and dropped after. Read `db` and `tdb` inside the tests (they exist once beforeAll has run).
+ */
+export function useMigratedDatabase(): { readonly db: Db; readonly tdb: TestDatabase } {
+  let tdb: TestDatabase | undefined;
+  let db: Db | undefined;
+  beforeAll(async () => {
+    tdb = await createTestDatabase();
+    db = await openAndMigrate(tdb.url, tdb.dir);
+  });
+  afterAll(async () => {
+    await db?.close();
+    await tdb?.drop();
+  });
+  return {
+    get db() {
+      if (!db) throw new Error('useMigratedDatabase: read db inside a test');
+      return db;
+    },
+    get tdb() {
+      if (!tdb) throw new Error('useMigratedDatabase: read tdb inside a test');
+      return tdb;
     },
   };
 }
