@@ -2,9 +2,8 @@
 // address, whatever the mix of case variants and look-alike addresses; one submission by id or receipt;
 // a mail being sent right now keeps its submission; a dry run writes nothing and counts exactly.
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openAndMigrate, type Db } from '../store/db.js';
-import { createTestDatabase, dbUnavailable, type TestDatabase } from '../../test/support/db.js';
+import { describe, expect, it } from 'vitest';
+import { dbUnavailable, useMigratedDatabase } from '../../test/support/db.js';
 import { executeErasure, planEmailErasure, planSubmissionErasure, sameAddress } from './delete.js';
 
 const AT = Date.UTC(2026, 3, 1);
@@ -22,17 +21,8 @@ interface Spec {
 }
 
 describe.skipIf(dbUnavailable())('erasure of an address or a submission', () => {
-  let tdb: TestDatabase;
-  let db: Db;
-  beforeAll(async () => {
-    tdb = await createTestDatabase();
-    db = await openAndMigrate(tdb.url, tdb.dir);
-  });
-  afterAll(async () => {
-    await db?.close();
-    await tdb?.drop();
-  });
-  const k = () => db.kysely;
+  const fresh = useMigratedDatabase();
+  const k = () => fresh.db.kysely;
 
   async function clear() {
     for (const t of TABLES) await k().deleteFrom(t).execute();
