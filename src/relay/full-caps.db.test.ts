@@ -2,8 +2,9 @@
 // the order of posts, clock steps and refunds, every auto-reply is queued or skipped exactly as a fresh count
 // of the charges would decide, and a skipped one names the first full cap, as a count would. On SQLite and PostgreSQL.
 import fc from 'fast-check';
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { dbUnavailable, useMigratedDatabase } from '../../test/support/db.js';
+import { dbUnavailable, dialect, useMigratedDatabase } from '../../test/support/db.js';
 import { AcceptWriter, type AcceptedWrite } from '../submissions/write.js';
 import { refundCaps } from './budget.js';
 import type { CapKey } from './caps.js';
@@ -111,5 +112,29 @@ describe.skipIf(dbUnavailable())('full caps remembered by the accept path', () =
     await fresh.db.kysely.deleteFrom('relay_charges').where('outbox_id', '=', first.mailId).execute();
     await new Promise((r) => setTimeout(r, RECHECK_MS + 100));
     expect((await writer.write(postRows(keys, 'a0@d0.example', at + 2000))).autoreply).toBe('queued');
+  });
+
+  // A transaction that fails at COMMIT (here a deferred constraint trigger; in life a dropped connection or a
+  // serialization failure) rolls back the charges a later post of its group counted: nothing learned from them
+  // may outlive it. PostgreSQL only (SQLite has no deferred trigger to make COMMIT fail on demand).
+  it.runIf(dialect === 'postgres')('forgets what a failed group learned from its own charges', async () => {
+    const k = fresh.db.kysely;
+    await sql`create function fw_test_fail() returns trigger language plpgsql as $$ begin raise exception 'fail at commit'; end $$`.execute(k);
+    await sql`create constraint trigger fw_test_fail after insert on relay_charges deferrable initially deferred for each row when (new.key like 'failed:%') execute function fw_test_fail()`.execute(k);
+    try {
+      // One group of two: the first charges the address cap (1), the second counts that charge and finds it full.
+      const writer = new AcceptWriter(fresh.db, { maxBatch: 2, maxWaitMs: 10_000 });
+      const keys = keysFor('failed', 0);
+      const at = 1_950_000_000_000;
+      const group = await Promise.allSettled([writer.write(postRows(keys, 'a0@d0.example', at)), writer.write(postRows(keys, 'a0@d0.example', at))]);
+      expect(group.map((g) => g.status)).toEqual(['rejected', 'rejected']);
+      expect(await k.selectFrom('relay_charges').select('key').where('key', 'like', 'failed:%').execute()).toHaveLength(0);
+      await sql`drop trigger fw_test_fail on relay_charges`.execute(k);
+      // Nothing was charged: the next post gets its auto-reply.
+      expect((await writer.write(postRows(keys, 'a0@d0.example', at + 1000))).autoreply).toBe('queued');
+    } finally {
+      await sql`drop trigger if exists fw_test_fail on relay_charges`.execute(k);
+      await sql`drop function if exists fw_test_fail()`.execute(k);
+    }
   });
 });

@@ -6,7 +6,9 @@
 // - at that time (on the submission clock: exact, also under a test's fixed clock);
 // - when this process gives caps back (capsGivenBack(): every refund path calls it);
 // - after RECHECK_MS of real time, for refunds by other processes sharing the database (or one still
-//   committing when the key was counted).
+//   committing when the key was counted);
+// - all at once when a group's transaction fails (its own charges, which a later post of the group counted,
+//   are rolled back).
 // Remembering errs one way only: a post may be told "full" up to RECHECK_MS after another process refunded,
 // so its auto-reply is skipped (fail closed for auto-replies); a budget is never spent twice.
 import type { CapKey } from './caps.js';
@@ -51,6 +53,11 @@ export class FullCaps {
       this.keys.delete(k.key);
     }
     return -1;
+  }
+
+  /** Forgets every key (a transaction that counted charges of its own failed). */
+  forget(): void {
+    this.keys.clear();
   }
 
   /**

@@ -262,6 +262,8 @@ class SqliteEngine implements Engine {
         this.commitStmt.run();
       } catch (e) {
         if (this.sqlite.inTransaction) this.rollback.run();
+        // What was learned inside it may rest on its own charges, now rolled back.
+        this.fullCaps.forget();
         throw e;
       }
       return out;
@@ -337,6 +339,7 @@ class PgEngine implements Engine {
         await client.query('commit');
       } catch (e) {
         await client.query('rollback').catch((r: unknown) => (broken = r));
+        this.fullCaps.forget();
         throw e;
       }
       return out;
