@@ -8,7 +8,7 @@ import { dbUnavailable, useMigratedDatabase } from '../../test/support/db.js';
 import { BASE_FORM, testConfigYaml } from '../../test/support/instance.js';
 import { addressDomain } from '../relay/address.js';
 import { ManualClock } from '../util/clock.js';
-import { Monitor } from './breaker.js';
+import { Monitor, WINDOW_ROWS } from './breaker.js';
 
 const row = fc.record({
   ip: fc.constantFrom('192.0.2.1', '192.0.2.2', '198.51.100.7', '2001:db8::1', '203.0.113.9', '10.0.0.1', '10.0.0.2'),
@@ -61,5 +61,26 @@ describe.skipIf(dbUnavailable())('window figures counted by the database', () =>
       }),
       { numRuns: 30 },
     );
+  });
+
+  it(`a flood's window is counted over its newest ${WINDOW_ROWS.toLocaleString('en')} posts: the tick's work is bounded`, async () => {
+    const config = parseConfigText(testConfigYaml({ dbUrl: fresh.tdb.url, forms: BASE_FORM }), 'window');
+    const at = Date.UTC(2026, 11, 20, 9, 0, 0);
+    const monitor = new Monitor({ db: fresh.db.kysely, dialect: fresh.db.dialect, config, clock: new ManualClock(at) });
+    // 5,000 older posts from one source to one domain, then WINDOW_ROWS newer ones from another, all in the window.
+    const older = 5_000;
+    const total = older + WINDOW_ROWS;
+    for (let start = 0; start < total; start += 1_000) {
+      const values = Array.from({ length: Math.min(1_000, total - start) }, (_, j) => {
+        const i = start + j;
+        const old = i < older;
+        return { id: `f${i}`, form_id: 'contact', created_at: at - 500_000 + i, ip: old ? '198.51.100.1' : '203.0.113.1', user_agent: '', lang: 'en', fields: '{}', action: old ? 'accept' : 'reject', score: 0, verdict: '{}', autoreply: 'none', notify: 'none', content_hash: '', autoreply_to: old ? 'a@old.example' : 'b@new.example' };
+      });
+      await fresh.db.kysely.insertInto('submissions').values(values).execute();
+    }
+    const s = await monitor.stats(['contact'], at - 600_000, at);
+    expect([s.submissions, s.rejected]).toEqual([WINDOW_ROWS, WINDOW_ROWS]);
+    expect(s.topIps).toEqual([['203.0.113.1', WINDOW_ROWS]]);
+    expect([s.recipientDomains, s.topDomains]).toEqual([1, [['new.example', WINDOW_ROWS]]]);
   });
 });
