@@ -171,8 +171,7 @@ async function accept(deps: IntakeDeps, input: IntakeInput, writer: AcceptWriter
       else if (plan.withheld) autoreplyState = `skipped:address:${plan.withheld}`;
       else if (deps.monitor?.isOpen(input.form.id)) autoreplyState = 'skipped:breaker';
     }
-    // Rendered by the writer, and only if it is queued.
-    const autoreply = plan && !plan.withheld && autoreplyState === 'pending' ? { key: plan.key, row: () => outboxRow(siteReplyTo ? { ...plan.mail!, replyTo: siteReplyTo } : plan.mail!, fromAddress, now) } : null;
+    const autoreply = plan && !plan.withheld && autoreplyState === 'pending' ? plan : null;
 
     // The one write (src/submissions/write.ts): prepared statements, group commit; answered after its commit.
     const submission: SubmissionTable = {
@@ -200,7 +199,15 @@ async function accept(deps: IntakeDeps, input: IntakeInput, writer: AcceptWriter
       // The files, with their submission (never for a post refused at the door, whose fields are not kept either).
       attachments: door ? [] : attachmentRows(id, checked.files, now),
       mails: [...notifyRows, ...hookRows],
-      autoreply: autoreply ? { row: autoreply.row, at: now, address: autoreply.key, keys: mailboxCapKeys(input.form.id, autoreply.key, capPolicyFor(deps.config, input.form)) } : null,
+      // Its row is made (and the mail rendered) by the writer, and only if it is queued.
+      autoreply: autoreply
+        ? {
+            row: () => outboxRow(siteReplyTo ? { ...autoreply.mail!, replyTo: siteReplyTo } : autoreply.mail!, fromAddress, now),
+            at: now,
+            address: autoreply.key,
+            keys: mailboxCapKeys(input.form.id, autoreply.key, capPolicyFor(deps.config, input.form)),
+          }
+        : null,
     };
     return { write, notifyRows, hookRows };
   };
