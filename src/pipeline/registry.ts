@@ -51,7 +51,7 @@ export function onlyForForms<D extends Defense>(defense: D, formIds: readonly st
   const { precheck } = defense;
   return {
     ...defense,
-    check: (sub, ctx) => (ids.has(sub.formId) ? defense.check(sub, ctx) : Promise.resolve({ kind: 'skip', reason: 'not enabled for this form' })),
+    check: (sub, ctx) => (ids.has(sub.formId) ? defense.check(sub, ctx) : { kind: 'skip', reason: 'not enabled for this form' }),
     ...(precheck ? { precheck: (sub, ctx) => (ids.has(sub.formId) ? precheck.call(defense, sub, ctx) : undefined) } : {}),
   };
 }

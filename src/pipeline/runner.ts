@@ -1,3 +1,4 @@
+import { isThenable } from '../util/maybe-async.js';
 import { Registry } from './registry.js';
 import { actionForScore, compileLadder, lookupSymbol, maxAction } from './scoring.js';
 import type {
@@ -35,6 +36,11 @@ export interface Pipeline {
 }
 
 class TimeoutError extends Error {}
+
+function validResult(result: CheckResult): CheckResult {
+  if (!result || !KINDS.has((result as CheckResult).kind)) throw new Error(`returned an invalid result: ${JSON.stringify(result)}`);
+  return result;
+}
 
 const round = (n: number) => Math.round(n * 100) / 100;
 const KINDS = new Set(['pass', 'flag', 'final', 'skip']);
@@ -169,9 +175,12 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     return out;
   }
 
-  function runOne(d: Defense, sub: Submission, run: RunContext): Promise<CheckResult> {
-    const timeoutMs = d.timeoutMs ?? defaultTimeoutMs;
+  /** A check's answer, as it came (a synchronous one throws here if it is not a result). */
+  function runOne(d: Defense, sub: Submission, run: RunContext): CheckResult | Promise<CheckResult> {
     const check = run.begin();
+    const answer = d.check(sub, run.ctx);
+    if (!isThenable(answer)) return validResult(answer);
+    const timeoutMs = d.timeoutMs ?? defaultTimeoutMs;
     return new Promise<CheckResult>((resolve, reject) => {
       const deadline: Deadline = {
         at: performance.now() + timeoutMs,
@@ -182,20 +191,20 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
         },
       };
       watch(deadline);
-      const settle = (result: CheckResult) => {
-        watching.delete(deadline);
-        if (!result || !KINDS.has((result as CheckResult).kind)) reject(new Error(`returned an invalid result: ${JSON.stringify(result)}`));
-        else resolve(result);
-      };
-      const fail = (err: unknown) => {
-        watching.delete(deadline);
-        reject(err);
-      };
-      try {
-        d.check(sub, run.ctx).then(settle, fail);
-      } catch (err) {
-        fail(err);
-      }
+      answer.then(
+        (result) => {
+          watching.delete(deadline);
+          try {
+            resolve(validResult(result));
+          } catch (err) {
+            reject(err);
+          }
+        },
+        (err: unknown) => {
+          watching.delete(deadline);
+          reject(err);
+        },
+      );
     });
   }
 
@@ -232,7 +241,8 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
       for (const d of defenses) {
         let result: CheckResult;
         try {
-          result = await runOne(d, sub, checks);
+          const answer = runOne(d, sub, checks);
+          result = isThenable(answer) ? await answer : answer;
         } catch (err) {
           const timedOut = err instanceof TimeoutError;
           const message = err instanceof Error ? err.message : String(err);
@@ -256,7 +266,8 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
       for (const d of defenses) {
         if (!d.commit || !result.ran.includes(d.name)) continue;
         try {
-          await d.commit(sub, result.verdict, ctx);
+          const done = d.commit(sub, result.verdict, ctx);
+          if (isThenable(done)) await done;
         } catch (err) {
           ctx.warn(`defense ${d.name} commit failed`, { defense: d.name, error: err instanceof Error ? err.message : String(err) });
         }

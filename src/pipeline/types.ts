@@ -109,7 +109,11 @@ export interface Defense {
   onError: OnError;
   /** Symbols this defense may emit; checked against the catalog at start-up. */
   symbols?: readonly string[];
-  check(sub: Submission, ctx: CheckContext): Promise<CheckResult>;
+  /**
+   * The check. One that needs no I/O may answer synchronously (a plain result, not a promise): it then costs
+   * the run no promise and no deadline (a synchronous check cannot be timed out anyway).
+   */
+  check(sub: Submission, ctx: CheckContext): CheckResult | Promise<CheckResult>;
   /**
    * Cheap rejection first: an optional synchronous test without I/O, called on every defense in order
    * before any check. It matters only when one precheck answers `final`: the run ends there (no check
@@ -118,7 +122,7 @@ export interface Defense {
    */
   precheck?(sub: Submission, ctx: CheckContext): CheckResult | undefined;
   /** After the verdict (Rspamd's idempotent stage): charge budgets, record failures. Never changes the verdict. */
-  commit?(sub: Submission, verdict: Verdict, ctx: CheckContext): Promise<void>;
+  commit?(sub: Submission, verdict: Verdict, ctx: CheckContext): void | Promise<unknown>;
 }
 
 export interface SymbolDef {

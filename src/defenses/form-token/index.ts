@@ -1,7 +1,8 @@
 // Signed form token: HMAC-SHA256 over (form id, issue time, nonce), base64url. Verified for minimum fill
 // time, maximum age, form binding and single use (ReplayStore). Outcomes are values with reason codes.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Defense, Finding, ReplayStore } from '../../pipeline/types.js';
+import type { CheckResult, Defense, Finding, ReplayStore } from '../../pipeline/types.js';
+import { thenMaybe, type MaybePromise } from '../../util/maybe-async.js';
 
 export type TokenReason =
   | 'E_TOKEN_MISSING'
@@ -38,7 +39,8 @@ export const NO_PROOF_REPLACES = ['HONEYPOT_MISSING', 'ALTCHA_MISSING'] as const
 
 export interface FormTokens {
   issueToken(formId: string, now?: Date): string;
-  verifyToken(token: string | undefined, formId: string, now: Date, replay: ReplayStore): Promise<TokenResult>;
+  /** Answers at once when the token fails before its single use is recorded (missing, forged, expired, too fast). */
+  verifyToken(token: string | undefined, formId: string, now: Date, replay: ReplayStore): MaybePromise<TokenResult>;
   /** verifyToken without the single-use check (synchronous, nothing recorded): for load shedding. */
   inspectToken(token: string | undefined, formId: string, now: Date): TokenResult & { nonce?: string };
 }
@@ -93,11 +95,12 @@ export function createFormTokens(config: FormTokenConfig): FormTokens {
       const payload = `${VERSION}.${formId}.${Math.floor(now.getTime() / 1000)}.${b64(randomBytes(12))}`;
       return `${b64(payload)}.${b64(sign(secrets[0]!, payload))}`;
     },
-    async verifyToken(token, formId, now, replay) {
+    verifyToken(token, formId, now, replay) {
       const r = inspect(token, formId, now);
       if (!r.ok) return r;
-      if (!(await replay.useOnce(tokenReplayKey(r.nonce!), maxAge + skew + 60))) return { ok: false, reason: 'E_TOKEN_REPLAYED' };
-      return { ok: true, issuedAt: r.issuedAt, fillSeconds: r.fillSeconds };
+      return replay
+        .useOnce(tokenReplayKey(r.nonce!), maxAge + skew + 60)
+        .then((first): TokenResult => (first ? { ok: true, issuedAt: r.issuedAt, fillSeconds: r.fillSeconds } : { ok: false, reason: 'E_TOKEN_REPLAYED' }));
     },
     inspectToken: inspect,
   };
@@ -134,17 +137,18 @@ export function createFormTokenDefense(config: FormTokenConfig): FormTokenDefens
       if (sub.token || !missingRejects) return undefined;
       return { kind: 'final', action: 'reject', reason: 'E_TOKEN_MISSING', findings: [{ symbol: TOKEN_SYMBOLS.E_TOKEN_MISSING }] };
     },
-    async check(sub, ctx) {
-      const r = await tokens.verifyToken(sub.token, sub.formId, ctx.clock(), ctx.replay);
-      if (r.ok) return { kind: 'pass' };
-      const f: Finding = { symbol: TOKEN_SYMBOLS[r.reason] };
-      if (r.reason === 'E_TOKEN_MISSING' && missingRejects) return { kind: 'final', action: 'reject', reason: r.reason, findings: [f] };
-      // A plain HTML form: kept and notified, never auto-replied (the floor), whatever else it scores.
-      if (r.reason === 'E_TOKEN_MISSING' && missingAccepted) {
-        return { kind: 'flag', findings: [{ symbol: NO_PROOF, minAction: 'accept_no_autoreply', replaces: NO_PROOF_REPLACES }] };
-      }
-      if (r.detail) f.detail = r.detail;
-      return { kind: 'flag', findings: [f] };
-    },
+    check: (sub, ctx) => thenMaybe(tokens.verifyToken(sub.token, sub.formId, ctx.clock(), ctx.replay), resultOf),
   };
+
+  function resultOf(r: TokenResult): CheckResult {
+    if (r.ok) return { kind: 'pass' };
+    const f: Finding = { symbol: TOKEN_SYMBOLS[r.reason] };
+    if (r.reason === 'E_TOKEN_MISSING' && missingRejects) return { kind: 'final', action: 'reject', reason: r.reason, findings: [f] };
+    // A plain HTML form: kept and notified, never auto-replied (the floor), whatever else it scores.
+    if (r.reason === 'E_TOKEN_MISSING' && missingAccepted) {
+      return { kind: 'flag', findings: [{ symbol: NO_PROOF, minAction: 'accept_no_autoreply', replaces: NO_PROOF_REPLACES }] };
+    }
+    if (r.detail) f.detail = r.detail;
+    return { kind: 'flag', findings: [f] };
+  }
 }

@@ -20,7 +20,7 @@ export function createHoneypotDefense(config: HoneypotConfig): Defense {
     priority: -60,
     onError: 'fail-open',
     symbols: ['HONEYPOT_FILLED', 'HONEYPOT_MISSING'],
-    async check(sub) {
+    check(sub) {
       const findings: Finding[] = [];
       const filled = fields.filter((f) => typeof sub.honeypot[f] === 'string' && sub.honeypot[f] !== '');
       const missing = fields.filter((f) => sub.honeypot[f] === undefined);

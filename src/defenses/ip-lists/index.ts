@@ -292,23 +292,21 @@ export function createIpListsDefense(config: IpListsConfig, deps: { banStore?: B
     bans,
     // The lists without the bans (an async lookup): so that an early refusal still counts toward a ban.
     precheck: (sub, ctx) => lists(sub.ip, ctx.clock()) ?? { kind: 'pass' },
-    async check(sub, ctx) {
+    check(sub, ctx) {
       const now = ctx.clock();
       const listed = lists(sub.ip, now);
       if (listed) return listed;
-      if (bans) {
-        const s = await bans.status(sub.ip, now);
-        if (s) {
-          const f: Finding = { symbol: 'IP_BANNED', detail: `level ${s.level} until ${s.until.toISOString()}` };
-          return { kind: 'final', action: 'reject', reason: 'E_IP_BANNED', retryAfterSeconds: s.retryAfterSeconds, findings: [f] };
-        }
-      }
-      return { kind: 'pass' };
+      if (!bans) return { kind: 'pass' };
+      return bans.status(sub.ip, now).then((s): CheckResult => {
+        if (!s) return { kind: 'pass' };
+        const f: Finding = { symbol: 'IP_BANNED', detail: `level ${s.level} until ${s.until.toISOString()}` };
+        return { kind: 'final', action: 'reject', reason: 'E_IP_BANNED', retryAfterSeconds: s.retryAfterSeconds, findings: [f] };
+      });
     },
-    async commit(sub, verdict, ctx) {
+    commit(sub, verdict, ctx) {
       if (!bans || verdict.finalBy === name || !failureActions.has(verdict.action)) return;
       if (verdict.symbols.some((s) => s.symbol === 'IP_ALLOWLISTED')) return;
-      await bans.recordFailure(sub.ip, ctx.clock());
+      return bans.recordFailure(sub.ip, ctx.clock());
     },
   };
 }
