@@ -144,10 +144,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       status = 400;
       error = new BadInputError('the multipart body is malformed');
     }
-    if (error.code === 'FST_FILES_LIMIT') {
-      status = 400;
-      error = new BadInputError('file uploads are not accepted');
-    }
     if (error instanceof UploadError) {
       const lang = langOf(req);
       const key = error.code === 'E_FILE_TOO_LARGE' ? 'upload_file_too_large' : error.code === 'E_TOO_MANY_FILES' ? 'upload_too_many_files' : error.code === 'E_UPLOAD_TOO_LARGE' ? 'upload_too_large' : 'upload_field_too_large';
@@ -277,10 +273,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   // Preflights CORS allows are answered by the hook; any other OPTIONS is not found.
   app.options('*', (_req, reply) => reply.callNotFound());
-  // After the hook: a request it answers skips the multipart plugin's own per-request hooks.
   // Files only for a form with file fields, within its limits (docs/attachments.md).
   const uploadLimits = new Map<string, UploadLimits | null>(config.forms.map((f) => [f.id, uploadLimitsFor(config, f)]));
-  await registerBodyParsers(app, { uploadLimits: (req) => uploadLimits.get((req.params as { formId?: string } | undefined)?.formId ?? '') ?? null });
+  registerBodyParsers(app, { uploadLimits: (req) => uploadLimits.get((req.params as { formId?: string } | undefined)?.formId ?? '') ?? null });
   await app.register(fastifyStatic, { root: webDir, prefix: '/static/', cacheControl: true, maxAge: '1h' });
 
   // The hosted form and the "I didn't request this" page (/u/) answer errors with a page, not JSON.
