@@ -101,21 +101,35 @@ interface CheckState {
  * run's findings so far) and `signal`, which is the signal of the check running when it is read. A check
  * reads it as it starts its I/O (a check that timed out and goes on later gets the signal it already holds).
  */
-class RunContext {
-  readonly ctx: CheckContext;
+/** Every field of CheckContext is carried by RunContext below: a new field fails to compile until it is added there. */
+type Carried = 'clock' | 'replay' | 'fetch' | 'warn' | 'signal' | 'prior';
+const allCarried: [Exclude<keyof CheckContext, Carried>] extends [never] ? true : never = true;
+void allCarried;
+
+class RunContext implements CheckContext {
+  readonly clock: CheckContext['clock'];
+  readonly replay: CheckContext['replay'];
+  readonly fetch: CheckContext['fetch'];
+  readonly warn: CheckContext['warn'];
   private current: CheckState = { expired: false };
-  constructor(base: CheckContext, prior: readonly RecordedFinding[]) {
-    const run = this;
-    this.ctx = {
-      ...base,
-      prior,
-      get signal() {
-        const c = run.current;
-        c.ac ??= new AbortController();
-        if (c.expired) c.ac.abort();
-        return c.ac.signal;
-      },
-    };
+  // A class rather than a spread with a getter: that object literal cost more than some checks.
+  constructor(
+    base: CheckContext,
+    readonly prior: readonly RecordedFinding[],
+  ) {
+    this.clock = base.clock;
+    this.replay = base.replay;
+    this.fetch = base.fetch;
+    this.warn = base.warn;
+  }
+  get ctx(): CheckContext {
+    return this;
+  }
+  get signal(): AbortSignal {
+    const c = this.current;
+    c.ac ??= new AbortController();
+    if (c.expired) c.ac.abort();
+    return c.ac.signal;
   }
   begin(): CheckState {
     this.current = { expired: false };
