@@ -37,13 +37,13 @@ export interface Pipeline {
 
 class TimeoutError extends Error {}
 
+const round = (n: number) => Math.round(n * 100) / 100;
+const KINDS = new Set(['pass', 'flag', 'final', 'skip']);
+
 function validResult(result: CheckResult): CheckResult {
   if (!result || !KINDS.has((result as CheckResult).kind)) throw new Error(`returned an invalid result: ${JSON.stringify(result)}`);
   return result;
 }
-
-const round = (n: number) => Math.round(n * 100) / 100;
-const KINDS = new Set(['pass', 'flag', 'final', 'skip']);
 
 /** The findings and answers of one run, folded into a verdict. */
 class Tally {
@@ -96,16 +96,16 @@ interface CheckState {
   expired: boolean;
 }
 
-/**
- * One context for all the checks of a run (they run one after another): the caller's, with `prior` (the
- * run's findings so far) and `signal`, which is the signal of the check running when it is read. A check
- * reads it as it starts its I/O (a check that timed out and goes on later gets the signal it already holds).
- */
 /** Every field of CheckContext is carried by RunContext below: a new field fails to compile until it is added there. */
 type Carried = 'clock' | 'replay' | 'fetch' | 'warn' | 'signal' | 'prior';
 const allCarried: [Exclude<keyof CheckContext, Carried>] extends [never] ? true : never = true;
 void allCarried;
 
+/**
+ * One context for all the checks of a run (they run one after another): the caller's, with `prior` (the
+ * run's findings so far) and `signal`, which is the signal of the check running when it is read. A check
+ * reads it as it starts its I/O (a check that timed out and goes on later gets the signal it already holds).
+ */
 class RunContext implements CheckContext {
   readonly clock: CheckContext['clock'];
   readonly replay: CheckContext['replay'];
