@@ -105,6 +105,8 @@ describe.skipIf(dbUnavailable())('attachments: to the owner only', () => {
   it('a file over its field maxBytes: 413 while streaming, and nothing stored', async () => {
     const res = await post([{ name: 'big.jpg', type: 'image/jpeg', data: files.jpeg(25_000) }]);
     expect(res.status).toBe(413);
+    // The rest of the body is read and dropped, not cut off: a client (or proxy) still sending gets this answer.
+    expect(res.headers.get('connection')).not.toBe('close');
     expect(await res.json()).toMatchObject({ error: { code: 'E_FILE_TOO_LARGE', limit: 20000, field: 'photo' } });
     expect(await counts()).toEqual(nothing);
   });

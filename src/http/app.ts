@@ -135,7 +135,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // A body over server.bodyLimit is refused unread and Fastify closes the connection: a proxy still sending
     // it (nginx) gets a broken pipe and shows the visitor a 502 instead of our 413 page. A body of a size a
     // proxy passes on (docs/deploy.md) is read to its end and dropped instead, within server.requestTimeout.
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' && Number(req.headers['content-length'] ?? Infinity) <= DRAIN_TOO_LARGE_BYTES) reply.removeHeader('connection');
+    // Fastify closes the connection after any body parser's error; our parsers' own refusals (a file over its limit
+    // while the rest is still coming, src/http/multipart.ts) read the rest and drop it, so the answer reaches the
+    // visitor instead of a reset, within the same bound.
+    const drained = error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || error instanceof UploadError || error instanceof BadInputError;
+    if (drained && Number(req.headers['content-length'] ?? Infinity) <= DRAIN_TOO_LARGE_BYTES) reply.removeHeader('connection');
     let status = error.statusCode ?? 500;
     if (error instanceof BadInputError) status = 400;
     // A multipart body that is not multipart (no boundary, cut short) surfaces as a plain parser error.
