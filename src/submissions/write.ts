@@ -1,8 +1,8 @@
 // The accept path's one write: a submission, its files, its mails and the auto-reply's cap charges, stored
 // with prepared statements (no query building per request) and group-committed: the submissions that
-// reach this point within one turn of the event loop (at most maxBatch) share one transaction, each in its
-// own savepoint, so one that fails (a constraint, a receipt number already taken) is rolled back alone while
-// the others commit. What a post must know before it is stored is found inside that transaction too: whether
+// reach this point within one turn of the event loop (at most maxBatch) share one transaction; one that fails
+// (a constraint, a receipt number already taken) is rolled back alone while the others commit (the group is
+// then written again with a savepoint per write: see Engine.commit). What a post must know before it is stored is found inside that transaction too: whether
 // the auto-reply's address is suppressed (a read), whether the receipt number is free (the unique index on its sequence number:
 // receiptTaken(error), and the intake draws another number and writes again). Every write's promise settles
 // only after ITS transaction committed: a 201 is never sent for a submission that is not durably stored. Kysely stays for the rest (migrations,
@@ -77,8 +77,11 @@ export class AcceptWriter {
   private inFlight = 0;
   private readonly maxBatch: number;
   private readonly engine: Engine;
-  /** Transactions committed (or failed) and submissions written in them: more writes than groups is group commit at work. */
-  readonly stats = { groups: 0, writes: 0 };
+  /**
+   * Transactions committed (or failed) and submissions written in them: more writes than groups is group commit
+   * at work; `retried`: groups written a second time, with savepoints, because one of their writes failed.
+   */
+  readonly stats = { groups: 0, writes: 0, retried: 0 };
 
   private readonly maxWaitMs: number;
   /** Posts in the intake that have not yet handed their write in (or left without one). */
@@ -155,7 +158,10 @@ export class AcceptWriter {
   private async commitGroup(group: Pending[]): Promise<void> {
     let outcomes: (WriteOutcome | { error: unknown })[];
     try {
-      outcomes = await this.engine.commit(group.map((p) => p.write));
+      outcomes = await this.engine.commit(
+        group.map((p) => p.write),
+        () => this.stats.retried++,
+      );
     } catch (e) {
       for (const p of group) p.reject(e);
       return;
@@ -196,8 +202,12 @@ const SUPPRESSED_PG = numbered(SUPPRESSED_SQL);
 interface Engine {
   /** Transactions at once: SQLite has one writer; on PostgreSQL groups lock their cap keys in one order, so they never deadlock. */
   readonly parallel: number;
-  /** One transaction for the group; an item's error is its own (savepoint), a commit error is everyone's (thrown). */
-  commit(group: AcceptedWrite[]): Promise<(WriteOutcome | { error: unknown })[]>;
+  /**
+   * One transaction for the group; an item's error is its own, a commit error is everyone's (thrown). The group
+   * is written first without savepoints (two statements less per write); only when a write fails is it
+   * written again with a savepoint per write (retried() says so), so that write alone is rolled back.
+   */
+  commit(group: AcceptedWrite[], retried: () => void): Promise<(WriteOutcome | { error: unknown })[]>;
 }
 
 class SqliteEngine implements Engine {
@@ -242,32 +252,47 @@ class SqliteEngine implements Engine {
     return s;
   }
 
-  commit(group: AcceptedWrite[]): Promise<(WriteOutcome | { error: unknown })[]> {
+  commit(group: AcceptedWrite[], retried: () => void): Promise<(WriteOutcome | { error: unknown })[]> {
     // Kysely's lock on the one connection: nobody else's statement runs between BEGIN and COMMIT.
     return this.db.kysely.connection().execute(async () => {
       this.begin.run();
-      const out: (WriteOutcome | { error: unknown })[] = [];
       try {
-        for (const w of group) {
-          this.savepoint.run();
-          try {
-            out.push(this.one(w));
-            this.release.run();
-          } catch (error) {
-            this.rollbackTo.run();
-            this.release.run();
-            out.push({ error });
-          }
+        let out: (WriteOutcome | { error: unknown })[];
+        try {
+          out = group.map((w) => this.one(w));
+        } catch {
+          // A write failed: the group again, each write in its own savepoint, so that one alone is rolled back.
+          retried();
+          this.undo();
+          this.begin.run();
+          out = group.map((w) => this.alone(w));
         }
         this.commitStmt.run();
+        return out;
       } catch (e) {
-        if (this.sqlite.inTransaction) this.rollback.run();
-        // What was learned inside it may rest on its own charges, now rolled back.
-        this.fullCaps.forget();
+        this.undo();
         throw e;
       }
-      return out;
     });
+  }
+
+  private undo(): void {
+    if (this.sqlite.inTransaction) this.rollback.run();
+    // What was learned inside the transaction may rest on its own charges, now rolled back.
+    this.fullCaps.forget();
+  }
+
+  private alone(w: AcceptedWrite): WriteOutcome | { error: unknown } {
+    this.savepoint.run();
+    try {
+      const o = this.one(w);
+      this.release.run();
+      return o;
+    } catch (error) {
+      this.rollbackTo.run();
+      this.release.run();
+      return { error };
+    }
   }
 
   private one(w: AcceptedWrite): WriteOutcome {
@@ -309,42 +334,60 @@ class PgEngine implements Engine {
   private readonly fullCaps = new FullCaps();
   constructor(private readonly pool: pg.Pool) {}
 
-  async commit(group: AcceptedWrite[]): Promise<(WriteOutcome | { error: unknown })[]> {
+  async commit(group: AcceptedWrite[], retried: () => void): Promise<(WriteOutcome | { error: unknown })[]> {
     const client = await this.pool.connect();
     let broken: unknown;
-    try {
+    // Every cap key of the group, locked once, in one order for every process.
+    const keys = [...new Set(group.flatMap((w) => w.autoreply?.keys.map((k) => k.key) ?? []))].sort();
+    const begin = async () => {
       await client.query('begin');
-      const out: (WriteOutcome | { error: unknown })[] = [];
+      if (keys.length > 0) {
+        await client.query({
+          name: 'fw_accept_lock',
+          text: 'select count(pg_advisory_xact_lock(hashtextextended(k, 0))) from (select k from unnest($1::text[]) as k order by k) as s',
+          values: [keys],
+        });
+      }
+    };
+    const undo = async () => {
+      await client.query('rollback').catch((r: unknown) => (broken = r));
+      this.fullCaps.forget();
+    };
+    try {
+      await begin();
       try {
-        // Every cap key of the group, locked once, in one order for every process.
-        const keys = [...new Set(group.flatMap((w) => w.autoreply?.keys.map((k) => k.key) ?? []))].sort();
-        if (keys.length > 0) {
-          await client.query({
-            name: 'fw_accept_lock',
-            text: 'select count(pg_advisory_xact_lock(hashtextextended(k, 0))) from (select k from unnest($1::text[]) as k order by k) as s',
-            values: [keys],
-          });
-        }
-        for (const w of group) {
-          await client.query('savepoint fw_accept');
-          try {
-            out.push(await this.one(client, w));
-            await client.query('release savepoint fw_accept');
-          } catch (error) {
-            await client.query('rollback to savepoint fw_accept');
-            await client.query('release savepoint fw_accept');
-            out.push({ error });
-          }
+        const out: (WriteOutcome | { error: unknown })[] = [];
+        try {
+          for (const w of group) out.push(await this.one(client, w));
+        } catch {
+          // A write failed: the group again, each write in its own savepoint, so that one alone is rolled back.
+          retried();
+          await undo();
+          await begin();
+          out.length = 0;
+          for (const w of group) out.push(await this.alone(client, w));
         }
         await client.query('commit');
+        return out;
       } catch (e) {
-        await client.query('rollback').catch((r: unknown) => (broken = r));
-        this.fullCaps.forget();
+        await undo();
         throw e;
       }
-      return out;
     } finally {
       client.release(broken instanceof Error ? broken : undefined);
+    }
+  }
+
+  private async alone(client: pg.PoolClient, w: AcceptedWrite): Promise<WriteOutcome | { error: unknown }> {
+    await client.query('savepoint fw_accept');
+    try {
+      const o = await this.one(client, w);
+      await client.query('release savepoint fw_accept');
+      return o;
+    } catch (error) {
+      await client.query('rollback to savepoint fw_accept');
+      await client.query('release savepoint fw_accept');
+      return { error };
     }
   }
 
