@@ -353,8 +353,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.code(503).send({ error: { code: 'E_OVERLOADED', message } });
   }
   /** Under the first level of pressure, a post without a valid, unused token and proof-of-work is shed. */
-  const shedUnproven = async (req: FastifyRequest, form: FormConfig) =>
-    shedCfg.enabled && !!defenses && shedding.source() !== 'normal' && !(await defenses.carriesProof(form.id, (req.body ?? {}) as Record<string, unknown>));
+  /** False at once when nothing is shed (no promise on the common path). */
+  const shedUnproven = (req: FastifyRequest, form: FormConfig): boolean | Promise<boolean> =>
+    shedCfg.enabled && !!defenses && shedding.source() !== 'normal' && defenses.carriesProof(form.id, (req.body ?? {}) as Record<string, unknown>).then((proven) => !proven);
 
   const notFound = (req: FastifyRequest, reply: FastifyReply, html: boolean) => {
     const lang = langOf(req);
@@ -362,6 +363,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.code(404).send({ error: { code: 'E_FORM_NOT_FOUND', message: t(lang, 'not_found') } });
   };
 
+  // Fastify without a logger logs nowhere; pino says whether its level takes info.
+  const logsInfo = (req: FastifyRequest): boolean =>
+    !!deps.logger && ((req.log as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled?.('info') ?? true);
   const submit = async (req: FastifyRequest, form: FormConfig, lang: Lang): Promise<IntakeResult> => {
     const raw = (req.body ?? {}) as RawFields;
     const result = await acceptSubmission(deps.intake, {
@@ -374,11 +378,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     });
     if (result.kind === 'accepted') {
       deps.metrics.submissions.inc({ form: form.id, outcome: result.action });
-      // Never field values: the id, the verdict and what happened to the mails.
-      req.log.info(
-        { submission: result.id, receipt: result.receipt, form: form.id, action: result.action, score: result.verdict.score, symbols: result.verdict.symbols.map((f) => f.symbol), autoreply: result.autoreply },
-        'submission stored',
-      );
+      // Never field values: the id, the verdict and what happened to the mails (built only when logged).
+      if (logsInfo(req)) {
+        req.log.info(
+          { submission: result.id, receipt: result.receipt, form: form.id, action: result.action, score: result.verdict.score, symbols: result.verdict.symbols.map((f) => f.symbol), autoreply: result.autoreply },
+          'submission stored',
+        );
+      }
       deps.onAccepted?.({ mails: result.mails, webhooks: result.webhooks });
     } else if (result.kind === 'invalid') {
       deps.metrics.submissions.inc({ form: form.id, outcome: 'invalid' });
@@ -411,7 +417,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.post<{ Params: { formId: string } }>('/f/:formId', async (req, reply) => {
     const form = forms.get(req.params.formId);
     if (!form) return notFound(req, reply, true);
-    if (await shedUnproven(req, form)) return shed(req, reply, 'unproven');
+    const unproven = shedUnproven(req, form);
+    if (unproven !== false && (await unproven)) return shed(req, reply, 'unproven');
     const lang = langOf(req, form);
     const result = await submit(req, form, lang);
     if (result.kind === 'refused') return refuse(req, reply, result.reason === 'E_RATE_LIMIT' ? 429 : 403, result.reason, result.retryAfterSeconds);
@@ -442,7 +449,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.post<{ Params: { formId: string } }>('/api/forms/:formId/submissions', async (req, reply) => {
     const form = forms.get(req.params.formId);
     if (!form) return notFound(req, reply, false);
-    if (await shedUnproven(req, form)) return shed(req, reply, 'unproven');
+    const unproven = shedUnproven(req, form);
+    if (unproven !== false && (await unproven)) return shed(req, reply, 'unproven');
     const lang = langOf(req, form);
     const result = await submit(req, form, lang);
     if (result.kind === 'refused') return refuse(req, reply, result.reason === 'E_RATE_LIMIT' ? 429 : 403, result.reason, result.retryAfterSeconds);

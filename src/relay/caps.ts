@@ -102,19 +102,30 @@ export function mailboxCapKeys(formId: string, normalizedAddress: string, policy
     const { count, windowSeconds } = policy.perDomain;
     keys.push({ key: `relay:domain:${windowSeconds}:${enc(domainOf(normalizedAddress))}`, limit: count, windowSeconds, scope: 'domain' });
   }
-  if (policy.perFormHour !== null) {
-    keys.push({ key: `relay:form:${enc(formId)}:hour`, limit: policy.perFormHour, windowSeconds: HOUR, scope: 'form-hour' });
-  }
-  if (policy.perFormDay !== null) {
-    keys.push({ key: `relay:form:${enc(formId)}:day`, limit: policy.perFormDay, windowSeconds: DAY, scope: 'form-day' });
-  }
+  for (const k of sharedCapKeys(formId, policy)) keys.push(k);
+  return keys;
+}
+
+/** The keys that do not depend on the address (form, site, global), made once per form and policy object. */
+const shared = new WeakMap<Readonly<CapPolicy>, Map<string, readonly CapKey[]>>();
+function sharedCapKeys(formId: string, policy: Readonly<CapPolicy>): readonly CapKey[] {
+  let byForm = shared.get(policy);
+  if (!byForm) shared.set(policy, (byForm = new Map()));
+  let keys = byForm.get(formId);
+  if (keys) return keys;
+  const out: CapKey[] = [];
+  if (policy.perFormHour !== null) out.push({ key: `relay:form:${enc(formId)}:hour`, limit: policy.perFormHour, windowSeconds: HOUR, scope: 'form-hour' });
+  if (policy.perFormDay !== null) out.push({ key: `relay:form:${enc(formId)}:day`, limit: policy.perFormDay, windowSeconds: DAY, scope: 'form-day' });
   if (policy.site) {
     const site = enc(policy.site.id);
-    keys.push({ key: `relay:site:${site}:hour`, limit: policy.site.perHour, windowSeconds: HOUR, scope: 'site-hour' });
-    keys.push({ key: `relay:site:${site}:day`, limit: policy.site.perDay, windowSeconds: DAY, scope: 'site-day' });
+    out.push({ key: `relay:site:${site}:hour`, limit: policy.site.perHour, windowSeconds: HOUR, scope: 'site-hour' });
+    out.push({ key: `relay:site:${site}:day`, limit: policy.site.perDay, windowSeconds: DAY, scope: 'site-day' });
   }
-  keys.push({ key: 'relay:global:hour', limit: policy.global.perHour, windowSeconds: HOUR, scope: 'global-hour' });
-  keys.push({ key: 'relay:global:day', limit: policy.global.perDay, windowSeconds: DAY, scope: 'global-day' });
+  out.push({ key: 'relay:global:hour', limit: policy.global.perHour, windowSeconds: HOUR, scope: 'global-hour' });
+  out.push({ key: 'relay:global:day', limit: policy.global.perDay, windowSeconds: DAY, scope: 'global-day' });
+  keys = Object.freeze(out.map((k) => Object.freeze(k)));
+  // A policy made per call (a caller that does not keep it) must not grow the map without bound.
+  if (byForm.size < 1000) byForm.set(formId, keys);
   return keys;
 }
 

@@ -73,15 +73,24 @@ export function writerFor(db: Db): AcceptWriter {
   return w;
 }
 
-/** The budgets one form's auto-replies draw from: its own caps over the defaults, and the instance budget. */
-export function capPolicyFor(config: Config, form: FormConfig): CapPolicy {
-  const policy = resolveCapPolicy(form.autoreply?.caps);
+const capPolicies = new WeakMap<Config, WeakMap<FormConfig, Readonly<CapPolicy>>>();
+/**
+ * The budgets one form's auto-replies draw from: its own caps over the defaults, and the instance budget. Made
+ * once per configuration and form (both are never changed once loaded) and frozen.
+ */
+export function capPolicyFor(config: Config, form: FormConfig): Readonly<CapPolicy> {
+  let byForm = capPolicies.get(config);
+  if (!byForm) capPolicies.set(config, (byForm = new WeakMap()));
+  let policy = byForm.get(form);
+  if (policy) return policy;
   const site = siteOf(config, form.id);
-  return {
-    ...policy,
+  policy = Object.freeze({
+    ...resolveCapPolicy(form.autoreply?.caps),
     global: { perHour: config.mail.autoreplyBudget.perHour, perDay: config.mail.autoreplyBudget.perDay },
     ...(site ? { site: { id: site.id, ...site.autoreplyBudget } } : {}),
-  };
+  });
+  byForm.set(form, policy);
+  return policy;
 }
 
 /** A hash of the visitor's free text, normalised, to spot bursts of the same message. */
