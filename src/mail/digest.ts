@@ -26,9 +26,14 @@ export class MemoryNotifyRate implements NotifyRate {
   constructor(private readonly threshold: number) {}
 
   overOrCount(formId: string, now: number): boolean {
-    const times = (this.sent.get(formId) ?? []).filter((t) => t > now - HOUR_MS);
-    this.sent.set(formId, times);
-    if (times.length >= this.threshold) return true;
+    let times = this.sent.get(formId);
+    if (!times) this.sent.set(formId, (times = []));
+    // What left the hour is dropped in place: no new array per post.
+    const since = now - HOUR_MS;
+    let kept = 0;
+    for (const t of times) if (t > since) times[kept++] = t;
+    times.length = kept;
+    if (kept >= this.threshold) return true;
     times.push(now);
     return false;
   }
