@@ -192,6 +192,8 @@ export function buildDefenses(config: Config, tokenKey: string, deps: DefenseDep
     return createPipeline({ defenses: list, catalog: buildCatalog(DEFAULT_CATALOG, d.symbols), ladder: d.actions });
   };
 
+  // The same for every run (the runner copies what it needs): made once, frozen.
+  const context: CheckContext = Object.freeze({ clock: now, replay, fetch: deps.fetch ?? globalThis.fetch, warn: deps.warn ?? (() => {}) });
   const defenses: Defenses = {
     pipeline: build(),
     ipLists,
@@ -220,12 +222,7 @@ export function buildDefenses(config: Config, tokenKey: string, deps: DefenseDep
       // Redis cannot answer, the post is let through to the pipeline, whose own replay check decides).
       return !(await (replay.seen?.(keys) ?? Promise.resolve(false)).catch(() => false));
     },
-    context: () => ({
-      clock: now,
-      replay,
-      fetch: deps.fetch ?? globalThis.fetch,
-      warn: deps.warn ?? (() => {}),
-    }),
+    context: () => context,
     reloadIpLists(entries) {
       ipLists = createIpListsDefense(
         { allow: [...d.ipLists.allow, ...(entries.allow as never[])], block: [...d.ipLists.block, ...(entries.block as never[])], ...(d.ipLists.ban === false ? {} : { ban: d.ipLists.ban }) },

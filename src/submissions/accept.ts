@@ -93,6 +93,14 @@ export function capPolicyFor(config: Config, form: FormConfig): Readonly<CapPoli
   return policy;
 }
 
+const delays = new WeakMap<FormConfig, number>();
+/** The form's autoreply.delay in ms (0 when unset), read once per form. */
+function autoreplyDelay(form: FormConfig): number {
+  let ms = delays.get(form);
+  if (ms === undefined) delays.set(form, (ms = parseDuration(form.autoreply?.delay ?? '0s') ?? 0));
+  return ms;
+}
+
 /** A hash of the visitor's free text, normalised, to spot bursts of the same message. */
 export function contentHash(form: FormConfig, values: Record<string, string>): string {
   const text = form.fields
@@ -155,7 +163,7 @@ async function accept(deps: IntakeDeps, input: IntakeInput, writer: AcceptWriter
   // A form of a site sends as the site (sites[].mail): its From names the Message-ID's domain.
   const fromAddress = deps.senderAddress?.(input.form.id) ?? deps.fromAddress;
   const siteReplyTo = siteOf(deps.config, input.form.id)?.mail.replyTo ?? null;
-  const delay = parseDuration(input.form.autoreply?.delay ?? '0s') ?? 0;
+  const delay = autoreplyDelay(input.form);
   // Refused at the door (a reject without a valid token and proof-of-work): kept compactly, see refusedAtDoor.
   const door = deps.defenses ? refusedAtDoor(verdict) : null;
 
