@@ -352,8 +352,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (isHtmlRoute(req)) return messagePage(req, reply, 503, message, lang);
     return reply.code(503).send({ error: { code: 'E_OVERLOADED', message } });
   }
-  /** Under the first level of pressure, a post without a valid, unused token and proof-of-work is shed. */
-  /** False at once when nothing is shed (no promise on the common path). */
+  /**
+   * Under the first level of pressure, a post without a valid, unused token and proof-of-work is shed. False at
+   * once when nothing is shed (no promise on the common path).
+   */
   const shedUnproven = (req: FastifyRequest, form: FormConfig): boolean | Promise<boolean> =>
     shedCfg.enabled && !!defenses && shedding.source() !== 'normal' && defenses.carriesProof(form.id, (req.body ?? {}) as Record<string, unknown>).then((proven) => !proven);
 
