@@ -1,12 +1,13 @@
-// The accept path's one write: a submission, its files, its mails and the auto-reply's cap charges, stored
-// with prepared statements (no query building per request) and group-committed: the submissions that
-// reach this point within one turn of the event loop (at most maxBatch) share one transaction; one that fails
-// (a constraint, a receipt number already taken) is rolled back alone while the others commit (the group is
-// then written again with a savepoint per write: see Engine.commit). What a post must know before it is stored is found inside that transaction too: whether
-// the auto-reply's address is suppressed (a read), whether the receipt number is free (the unique index on its sequence number:
-// receiptTaken(error), and the intake draws another number and writes again). Every write's promise settles
-// only after ITS transaction committed: a 201 is never sent for a submission that is not durably stored. Kysely stays for the rest (migrations,
-// the console, the worker); this layer only covers the statements the intake runs for every post.
+// The accept path's one write: a submission, its files, its mails and the auto-reply's cap charges, stored with
+// prepared statements (no query building per request) and group-committed: the submissions that reach this point
+// within one turn of the event loop (at most maxBatch) share one transaction; one that fails (a constraint, a
+// receipt number already taken) is rolled back alone while the others commit (the group is then written again with
+// a savepoint per write: see Engine.commit). What a post must know before it is stored is found inside that
+// transaction too: whether the auto-reply's address is suppressed (a read), whether the receipt number is free (the
+// unique index on its sequence number: receiptTaken(error), and the intake draws another number and writes again).
+// Every write's promise settles only after ITS transaction committed: a 201 is never sent for a submission that is
+// not durably stored. Kysely stays for the rest (migrations, the console, the worker); this layer only covers the
+// statements the intake runs for every post.
 //
 // SQLite: the statements run synchronously on the one connection, inside Kysely's connection lock (so they
 // never land inside another caller's open transaction), BEGIN IMMEDIATE as everywhere else.
