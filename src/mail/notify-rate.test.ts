@@ -22,7 +22,7 @@ class Model {
 }
 
 describe('MemoryNotifyRate', () => {
-  it('answers as the model for any forms, threshold and times (out of order by up to a minute, gaps past the hour)', () => {
+  it('answers as the model for any forms, threshold and times (out of order by up to 0.3 s, gaps past the hour)', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 8 }),
